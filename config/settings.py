@@ -1,0 +1,110 @@
+"""The one Settings object: every knob Paperboy has, read from env vars and `.env`.
+
+Unset means the embedded default (SQLite, in-process tasks, file outbox), so
+`paperboy demo` runs on a fresh machine; production switches by env vars only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FILE = "secret_key"
+
+
+class ConfigError(RuntimeError):
+    """A configuration that cannot work; raised at start-up, never swallowed."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    paperboy_home: Path = Path(".paperboy")
+    database_url: str | None = None
+    redis_url: str | None = None
+    mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
+    outbox_dir: Path | None = None
+    sendgrid_api_key: str | None = None
+    sendgrid_api_url: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str | None = None
+    smtp_url: str | None = None
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    hf_api_url: str = "https://huggingface.co/api"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    from_email: str = "Paperboy <digest@paperboy.example>"
+    postal_address: str = "Paperboy Demo, 1 Example Street, 00000 Example City"
+
+    # Sources
+    arxiv_categories: list[str] = Field(
+        default_factory=lambda: ["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML"]
+    )
+    # Ranking and digests
+    candidate_window_days: int = 7
+    default_max_papers: int = 10
+    max_papers_limit: int = 25
+    relevance_floor: float = 0.05
+    trending_weight: float = 0.1
+    rank_chunk_size: int = 5000
+    # Delivery
+    send_max_attempts: int = 5
+    http_timeout_seconds: float = 20.0
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if not self.is_embedded and not self.secret_key:
+            raise ConfigError(
+                "SECRET_KEY is required when DATABASE_URL is not SQLite: every worker and web "
+                "process must sign links with the same key."
+            )
+        if not self.is_embedded and not self.redis_url:
+            raise ConfigError(
+                "REDIS_URL is required when DATABASE_URL is not SQLite: a production database "
+                "with in-process tasks would send from the web process. Set REDIS_URL."
+            )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.paperboy_home / 'paperboy.db'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox_dir or self.paperboy_home / "outbox"
+
+    @property
+    def artifacts_path(self) -> Path:
+        return self.paperboy_home / "artifacts"
+
+    @property
+    def tasks_in_process(self) -> bool:
+        return not self.redis_url
+
+    def signing_key(self) -> str:
+        """SECRET_KEY, or one generated once into PAPERBOY_HOME for the embedded default."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.paperboy_home / SECRET_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: two processes starting at once still agree on one key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

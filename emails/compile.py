@@ -1,0 +1,80 @@
+"""Compile once: MJML -> HTML -> CSS inlined (premailer, no network) -> Jinja template.
+
+MJML and premailer are slow (tens of ms); per email only the Jinja fill runs.
+Compiled templates are cached in memory by the hash of the template source.
+Placeholders are written without inner spaces (`{{p.url}}`) so premailer keeps
+them intact inside attributes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from mjml import mjml_to_html
+from premailer import Premailer
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# cssutils reports every MSO-only property as a warning; they are intentional.
+logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+
+
+class TemplateError(RuntimeError):
+    """An MJML template that does not compile; a bug in our templates, never user input."""
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+
+
+def mjml_to_inlined_html(source: str) -> str:
+    """The slow path: MJML compile plus CSS inlining. Called once per template source."""
+    result = mjml_to_html(source)
+    if result.errors:
+        raise TemplateError(f"MJML errors: {result.errors}")
+    return Premailer(
+        result.html,
+        allow_network=False,
+        preserve_handlebar_syntax=True,
+        keep_style_tags=True,  # media queries and dark-mode rules must survive
+        remove_classes=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform()
+
+
+@lru_cache(maxsize=32)
+def _compiled(source_hash: str, source: str) -> jinja2.Template:
+    return _environment().from_string(mjml_to_inlined_html(source))
+
+
+def load_template(name: str) -> jinja2.Template:
+    """The compiled Jinja template for `templates/<name>.mjml` (plus shared partials)."""
+    source = render_partials((TEMPLATES / f"{name}.mjml").read_text(encoding="utf-8"))
+    return _compiled(hashlib.sha256(source.encode()).hexdigest(), source)
+
+
+def render_partials(source: str) -> str:
+    """Expand `<mj-include path="x.mjml"/>`-style shared parts before MJML sees them."""
+    for part in sorted(TEMPLATES.glob("_*.mjml")):
+        source = source.replace(f"<!-- include {part.name} -->", part.read_text(encoding="utf-8"))
+    return source
+
+
+@lru_cache(maxsize=32)
+def text_template(name: str) -> jinja2.Template:
+    """Plain-text alternative: a Jinja template without autoescaping (it is not HTML)."""
+    env = jinja2.Environment(
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.from_string((TEMPLATES / f"{name}.txt").read_text(encoding="utf-8"))

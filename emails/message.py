@@ -1,0 +1,36 @@
+"""RFC 5322 message assembly: one multipart/alternative (text + HTML) per email."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from emails.render import RenderedEmail
+
+
+def build_message(
+    email: RenderedEmail,
+    *,
+    to: str,
+    sender: str,
+    message_id: str,
+    when: datetime | None = None,
+) -> EmailMessage:
+    """A stable Message-ID (derived from our digest id by the caller) lets a resend be spotted."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = email.subject
+    msg["Date"] = format_datetime(when or datetime.now(UTC))
+    msg["Message-ID"] = message_id
+    msg["MIME-Version"] = "1.0"
+    for name, value in email.headers.items():
+        msg[name] = value
+    msg.set_content(email.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(email.html, subtype="html", charset="utf-8")
+    return msg
+
+
+def sender_domain(from_email: str) -> str:
+    return parseaddr(from_email)[1].rpartition("@")[2] or "paperboy.example"

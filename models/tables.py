@@ -1,0 +1,170 @@
+"""The database tables. Plain SQLModel classes; no HTTP, email or Celery here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite drops the zone; we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the database; use an aware one")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts(**kw) -> Field:
+    """An aware timestamp column (naive datetimes are banned project-wide)."""
+    nullable = kw.pop("nullable", True)
+    index = kw.pop("index", False)
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index), **kw)
+
+
+def _json(default_factory=list) -> Field:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+class SubscriberStatus(StrEnum):
+    pending = "pending"
+    active = "active"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    complained = "complained"
+
+
+class Frequency(StrEnum):
+    daily = "daily"
+    weekly = "weekly"
+    off = "off"
+
+
+class DigestStatus(StrEnum):
+    planned = "planned"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class Paper(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)  # versionless arXiv id
+    version: int = 1
+    title: str
+    abstract: str = ""
+    authors: list[str] = _json()
+    categories: list[str] = _json()  # primary first
+    published: datetime | None = _ts()
+    updated: datetime | None = _ts()
+    abs_url: str | None = None
+    pdf_url: str | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    # Hugging Face Daily Papers signals
+    upvotes: int = 0
+    num_comments: int = 0
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = _json()
+    thumbnail: str | None = None
+    hf_submitted_at: datetime | None = _ts()
+    # Provenance: {"arxiv": iso-time, "hf": iso-time, "sample": iso-time}
+    first_seen_by: dict[str, str] = _json(dict)
+    first_seen: datetime = _ts(nullable=False, default_factory=utcnow, index=True)
+    updated_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Subscriber(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=320)  # normalized
+    status: SubscriberStatus = SubscriberStatus.pending
+    interests: str = ""
+    categories: list[str] = _json()
+    authors: list[str] = _json()  # followed authors
+    muted_words: list[str] = _json()
+    frequency: Frequency = Frequency.daily
+    max_papers: int = 10
+    send_hour: int = 7
+    timezone: str = "UTC"
+    token_version: int = 1  # bump to revoke every link already sent
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    confirmed_at: datetime | None = _ts()
+    unsubscribed_at: datetime | None = _ts()
+    status_source: str | None = None  # what made the last status change (cli, web, webhook...)
+
+
+class Feedback(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("subscriber_id", "paper_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    paper_id: str = Field(foreign_key="paper.id")
+    value: int  # +1 more like this, -1 less like this
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Digest(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("subscriber_id", "edition"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    edition: str = Field(max_length=32, index=True)  # e.g. "2026-11-22"
+    status: DigestStatus = Field(default=DigestStatus.planned, index=True)
+    provider_message_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    planned_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    claimed_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+
+
+class DigestItem(SQLModel, table=True):
+    __tablename__ = "digest_item"
+    digest_id: int = Field(foreign_key="digest.id", primary_key=True)
+    paper_id: str = Field(foreign_key="paper.id", primary_key=True)
+    rank: int
+    score: float
+    reasons: list[str] = _json()
+
+
+class Suppression(SQLModel, table=True):
+    email: str = Field(primary_key=True, max_length=320)
+    reason: str  # bounce | spam_report | unsubscribe
+    source_event: str | None = None
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class SourceRun(SQLModel, table=True):
+    __tablename__ = "source_run"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32, index=True)
+    window: str = ""
+    status: str = "running"  # running | ok | failed
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    skip_reasons: dict[str, int] = _json(dict)
+    error: str | None = None
+    started_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    finished_at: datetime | None = _ts()
+    duration_seconds: float | None = None

@@ -1,0 +1,168 @@
+"""Delivery: claim a planned digest, render it, send it, record the outcome — exactly once.
+
+The claim is one conditional UPDATE (planned -> sending), so two workers never both
+send a digest. A digest left in `sending` by a killed worker is not resent (the
+provider may already have it): it is recorded as failed with a clear reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from config import Settings
+from emails.backends import Backend, MailError, get_backend, is_retryable
+from emails.message import build_message, sender_domain
+from emails.render import DigestContext, PaperCard, build_digest, short_authors, teaser, why_line
+from emails.tokens import link
+from models import (
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Paper,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    session_scope,
+    utcnow,
+)
+
+STALE_AFTER = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    digest_id: int
+    outcome: str  # sent | skipped | not_claimed | retry | failed
+    detail: str = ""
+    retry_in: float | None = None
+
+
+def claim(session: Session, digest_id: int, now: datetime) -> bool:
+    """planned -> sending, atomically; False if another worker has it or it is done."""
+    result = session.exec(
+        update(Digest)
+        .where(col(Digest.id) == digest_id, col(Digest.status) == DigestStatus.planned)
+        .values(status=DigestStatus.sending, claimed_at=now, attempts=Digest.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def _record(digest_id: int, **values) -> None:
+    with session_scope() as session:
+        session.exec(update(Digest).where(col(Digest.id) == digest_id).values(**values))
+
+
+def digest_context(
+    session: Session, digest: Digest, sub: Subscriber, settings: Settings
+) -> DigestContext:
+    secret, base = settings.signing_key(), settings.base_url
+    rows = session.exec(
+        select(DigestItem, Paper)
+        .join(Paper, col(Paper.id) == DigestItem.paper_id)
+        .where(DigestItem.digest_id == digest.id)
+        .order_by(DigestItem.rank)
+    ).all()
+
+    def vote(paper_id: str, value: int) -> str:
+        return link(
+            base, secret, "feedback", sub.id, sub.token_version, paper_id=paper_id, vote=value
+        )
+
+    cards = [
+        PaperCard(
+            title=paper.title,
+            url=paper.abs_url or f"https://arxiv.org/abs/{paper.id}",
+            authors=short_authors(paper.authors),
+            teaser=teaser(paper.ai_summary or paper.abstract),
+            why=why_line(item.reasons),
+            more_url=vote(paper.id, 1),
+            less_url=vote(paper.id, -1),
+        )
+        for item, paper in rows
+    ]
+    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
+    domain = sender_domain(settings.from_email)
+    return DigestContext(
+        to_email=sub.email,
+        edition=digest.planned_at.date(),
+        papers=cards,
+        preferences_url=link(base, secret, "preferences", sub.id, sub.token_version),
+        unsubscribe_url=unsubscribe,
+        unsubscribe_mailto=f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
+        + unsubscribe.rsplit("/", 1)[1],
+        postal_address=settings.postal_address,
+        list_id=f"Paperboy digest <digest.{domain}>",
+        digest_ref=f"digest-{digest.id}",
+    )
+
+
+def send_digest(
+    digest_id: int, settings: Settings, backend: Backend | None = None, now: datetime | None = None
+) -> SendResult:
+    now = now or utcnow()
+    with session_scope() as session:
+        if not claim(session, digest_id, now):
+            digest = session.get(Digest, digest_id)
+            state = digest.status if digest else "missing"
+            return SendResult(digest_id, "not_claimed", f"digest is {state}")
+    with session_scope() as session:
+        digest = session.get(Digest, digest_id)
+        sub = session.get(Subscriber, digest.subscriber_id)
+        suppressed = session.get(Suppression, sub.email) is not None
+        if sub.status != SubscriberStatus.active or suppressed:
+            reason = f"subscriber is {sub.status}" + (" and suppressed" if suppressed else "")
+            digest.status, digest.last_error = DigestStatus.skipped, reason
+            return SendResult(digest_id, "skipped", reason)
+        ctx = digest_context(session, digest, sub, settings)
+        attempts = digest.attempts
+    message = build_message(
+        build_digest(ctx),
+        to=ctx.to_email,
+        sender=settings.from_email,
+        message_id=f"<{ctx.digest_ref}.{digest.edition}@{sender_domain(settings.from_email)}>",
+        when=now,
+    )
+    try:
+        provider_id = (backend or get_backend(settings)).send(message, ref=ctx.digest_ref)
+    except MailError as e:
+        if is_retryable(e) and attempts < settings.send_max_attempts:
+            _record(digest_id, status=DigestStatus.planned, last_error=str(e))
+            return SendResult(digest_id, "retry", str(e), retry_in=min(60 * 2**attempts, 3600))
+        _record(digest_id, status=DigestStatus.failed, last_error=str(e))
+        return SendResult(digest_id, "failed", str(e))
+    _record(
+        digest_id,
+        status=DigestStatus.sent,
+        sent_at=utcnow(),
+        provider_message_id=provider_id,
+        last_error=None,
+    )
+    return SendResult(digest_id, "sent", provider_id)
+
+
+def fail_stale(session: Session, now: datetime) -> int:
+    """Digests stuck in `sending` (a worker died mid-send): record, never resend blindly."""
+    result = session.exec(
+        update(Digest)
+        .where(
+            col(Digest.status) == DigestStatus.sending, col(Digest.claimed_at) < now - STALE_AFTER
+        )
+        .values(
+            status=DigestStatus.failed,
+            last_error="interrupted during send; delivery state unknown, not retried "
+            "to avoid a duplicate email",
+        )
+    )
+    return result.rowcount
+
+
+def planned_ids(session: Session) -> list[int]:
+    return list(
+        session.exec(
+            select(Digest.id).where(Digest.status == DigestStatus.planned).order_by(Digest.id)
+        )
+    )

@@ -1,0 +1,173 @@
+"""Digest planning: who is due, what they get (top-k, never a repeat), one Digest per edition.
+
+`plan_edition` is the DB edge; the choice of papers is `worker.relevance.rank`, pure.
+Planning twice plans nothing new: (subscriber, edition) is unique in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from config import Settings
+from models import (
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Feedback,
+    Frequency,
+    Paper,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+)
+from worker.relevance import PaperDoc, Profile, RankParams, rank
+
+# Statuses whose papers count as "already given to this subscriber".
+HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
+
+
+@dataclass
+class PlanResult:
+    edition_by_subscriber: dict[int, str] = field(default_factory=dict)
+    planned: list[int] = field(default_factory=list)  # digest ids
+    empty: int = 0  # due but nothing relevant: recorded as skipped, no email
+    already: int = 0  # digest for that edition existed
+
+
+def edition_for(sub: Subscriber, now: datetime) -> str:
+    """The subscriber's local date: one digest per local day (or ISO week for weekly)."""
+    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
+    if sub.frequency == Frequency.weekly:
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    return local.date().isoformat()
+
+
+def is_due(sub: Subscriber, now: datetime, ignore_send_hour: bool = False) -> bool:
+    if sub.status != SubscriberStatus.active or sub.frequency == Frequency.off:
+        return False
+    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
+    if sub.frequency == Frequency.weekly and local.weekday() != 0 and not ignore_send_hour:
+        return False
+    return ignore_send_hour or local.hour >= sub.send_hour
+
+
+def paper_doc(p: Paper, now: datetime) -> PaperDoc:
+    ref = p.published or p.first_seen
+    age = max((now - ref).total_seconds() / 86400, 0.0) if ref else 0.0
+    return PaperDoc(
+        p.id, p.title, p.abstract, tuple(p.authors), tuple(p.categories), p.upvotes, age
+    )
+
+
+def candidate_papers(session: Session, now: datetime, window_days: int) -> list[Paper]:
+    since = now - timedelta(days=window_days)
+    return list(session.exec(select(Paper).where(Paper.first_seen >= since).order_by(Paper.id)))
+
+
+def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[str]]:
+    rows = session.exec(
+        select(Digest.subscriber_id, DigestItem.paper_id)
+        .join(DigestItem, DigestItem.digest_id == Digest.id)
+        .where(col(Digest.subscriber_id).in_(subscriber_ids))
+        .where(col(Digest.status).in_(HOLDS_PAPERS))
+    )
+    out: dict[int, set[str]] = {s: set() for s in subscriber_ids}
+    for sid, pid in rows:
+        out[sid].add(pid)
+    return out
+
+
+def _feedback(session: Session, subscriber_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+    out: dict[int, dict[int, list[str]]] = {s: {1: [], -1: []} for s in subscriber_ids}
+    rows = session.exec(select(Feedback).where(col(Feedback.subscriber_id).in_(subscriber_ids)))
+    for fb in rows:
+        out[fb.subscriber_id][1 if fb.value > 0 else -1].append(fb.paper_id)
+    return out
+
+
+def profile_for(sub: Subscriber, sent: set[str], feedback: dict[int, list[str]]) -> Profile:
+    return Profile(
+        id=sub.id,
+        interests=sub.interests,
+        liked=tuple(feedback[1]),
+        disliked=tuple(feedback[-1]),
+        authors=tuple(sub.authors),
+        categories=tuple(sub.categories),
+        muted=tuple(sub.muted_words),
+        exclude=frozenset(sent),
+    )
+
+
+def rank_params(settings: Settings, top_k: int) -> RankParams:
+    return RankParams(
+        top_k=top_k,
+        floor=settings.relevance_floor,
+        trending_weight=settings.trending_weight,
+        chunk_size=settings.rank_chunk_size,
+    )
+
+
+def plan_edition(
+    session: Session, settings: Settings, now: datetime, ignore_send_hour: bool = False
+) -> PlanResult:
+    """Plan one digest per due subscriber for their current edition. Safe to run twice."""
+    result = PlanResult()
+    suppressed = set(session.exec(select(Suppression.email)))
+    subs = [
+        s
+        for s in session.exec(select(Subscriber).order_by(Subscriber.id))
+        if s.email not in suppressed and is_due(s, now, ignore_send_hour)
+    ]
+    editions = {s.id: edition_for(s, now) for s in subs}
+    existing = {
+        (d.subscriber_id, d.edition)
+        for d in session.exec(select(Digest).where(col(Digest.edition).in_(set(editions.values()))))
+    }
+    todo = [s for s in subs if (s.id, editions[s.id]) not in existing]
+    result.already = len(subs) - len(todo)
+    if not todo:
+        return result
+    papers = candidate_papers(session, now, settings.candidate_window_days)
+    docs = [paper_doc(p, now) for p in papers]
+    ids = [s.id for s in todo]
+    sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+    profiles = [profile_for(s, sent[s.id], feedback[s.id]) for s in todo]
+    top_k = max(min(s.max_papers, settings.max_papers_limit) for s in todo)
+    picks = rank(docs, profiles, rank_params(settings, top_k))
+    for sub in todo:
+        chosen = picks[sub.id][: min(sub.max_papers, settings.max_papers_limit)]
+        digest = Digest(
+            subscriber_id=sub.id,
+            edition=editions[sub.id],
+            status=DigestStatus.planned if chosen else DigestStatus.skipped,
+            last_error=None if chosen else "nothing relevant in this edition",
+        )
+        try:
+            with session.begin_nested():
+                session.add(digest)
+                session.flush()
+                session.add_all(
+                    DigestItem(
+                        digest_id=digest.id,
+                        paper_id=p.paper_id,
+                        rank=i,
+                        score=p.score,
+                        reasons=list(p.reasons),
+                    )
+                    for i, p in enumerate(chosen)
+                )
+        except IntegrityError:  # a concurrent planner got there first
+            result.already += 1
+            continue
+        result.edition_by_subscriber[sub.id] = editions[sub.id]
+        if chosen:
+            result.planned.append(digest.id)
+        else:
+            result.empty += 1
+    return result
