@@ -13,6 +13,7 @@ ROUTES = {
     "paperboy.plan_due": {"queue": "rank"},
     "paperboy.send_due": {"queue": "send"},
     "paperboy.send_digest": {"queue": "send"},
+    "paperboy.send_notice": {"queue": "send"},
 }
 
 

@@ -105,3 +105,60 @@ def why_line(reasons: list[str] | tuple[str, ...]) -> str:
     if "trending" in reasons:
         parts.append("popular today")
     return "; ".join(parts)
+
+
+NOTICES: dict[str, dict[str, str]] = {
+    "confirm": {
+        "subject": "Confirm your Paperboy subscription",
+        "heading": "One click to start your digest",
+        "body": "Someone (hopefully you) asked to receive Paperboy's personalized research-paper "
+        "digest at this address. Confirm, and your first papers arrive with the next edition.",
+        "action_label": "Confirm subscription",
+        "action_hint": "Or paste this link into your browser:",
+        "footer_reason": "You get this one email because this address was entered on Paperboy. "
+        "If it wasn't you, ignore it: nothing more will be sent.",
+    },
+    "welcome": {
+        "subject": "Welcome to Paperboy",
+        "heading": "You're in",
+        "body": "Your digest picks the papers that match your interests, with a line on why each "
+        "was chosen. Tune your interests, followed authors and schedule any time.",
+        "action_label": "Set your preferences",
+        "action_hint": "Your preferences page:",
+        "footer_reason": "You get this because you confirmed a Paperboy subscription.",
+    },
+    "unsubscribed": {
+        "subject": "You're unsubscribed from Paperboy",
+        "heading": "You won't get more digests",
+        "body": "This address is off the list. If that was a mistake, you can come back with "
+        "one click.",
+        "action_label": "Resubscribe",
+        "action_hint": "Changed your mind?",
+        "footer_reason": "This is the last email Paperboy sends to this address unless you "
+        "resubscribe.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    kind: str  # a key of NOTICES
+    to_email: str
+    action_url: str  # confirm link, preferences link, or resubscribe link
+    postal_address: str
+
+
+def build_notice(ctx: NoticeContext) -> RenderedEmail:
+    """Confirm, welcome and unsubscribed emails: one layout, copy from NOTICES."""
+    copy = NOTICES[ctx.kind]
+    values = {
+        **copy,
+        "preheader": copy["body"][:90],
+        "action_url": ctx.action_url,
+        "postal_address": ctx.postal_address,
+    }
+    return RenderedEmail(
+        subject=copy["subject"],
+        html=load_template("notice").render(values),
+        text=text_template("notice").render(values),
+    )

@@ -7,8 +7,9 @@ of the pipeline is one code path in the demo and in production.
 from __future__ import annotations
 
 from config import get_settings
+from emails.backends import MailError, is_retryable
 from models import session_scope, utcnow
-from worker import delivery
+from worker import delivery, notices
 from worker.app import app
 from worker.digests import PlanResult, plan_edition
 
@@ -39,3 +40,14 @@ def send_due() -> dict:
     for digest_id in ids:
         send_digest.delay(digest_id)
     return {"enqueued": len(ids), "stale_failed": stale}
+
+
+@app.task(name="paperboy.send_notice", bind=True, max_retries=5)
+def send_notice(self, kind: str, subscriber_id: int) -> str:
+    """Confirm / welcome / unsubscribed email; retryable provider errors back off and retry."""
+    try:
+        return notices.send_notice(kind, subscriber_id, get_settings())
+    except MailError as e:
+        if is_retryable(e) and not self.app.conf.task_always_eager:
+            raise self.retry(exc=e, countdown=min(60 * 2**self.request.retries, 3600)) from e
+        raise
