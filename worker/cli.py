@@ -278,6 +278,28 @@ def rank(
 
 
 @app.command()
+def bench(
+    only: Annotated[str | None, typer.Argument(help="Run one benchmark, e.g. 'render'.")] = None,
+) -> None:
+    """Run the benchmarks in bench/ (each prints a table with ratios vs the naive way)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    names = sorted(p.stem for p in (root / "bench").glob("bench_*.py"))
+    if only:
+        names = [n for n in names if n == f"bench_{only}"]
+    if not names:
+        console.print(
+            "[red]no such benchmark[/]; available: "
+            + ", ".join(p.stem.removeprefix("bench_") for p in (root / "bench").glob("bench_*.py"))
+        )
+        raise typer.Exit(2)
+    for name in names:
+        console.rule(name)
+        subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=root, check=True)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the web app (subscribe, preferences, unsubscribe, feedback, webhooks)."""
     import uvicorn

@@ -17,7 +17,10 @@ class MailError(RuntimeError):
         body: str = "",
         transient: bool | None = None,
     ):
-        super().__init__(f"{provider}: {message}" + (f" (status {status})" if status else ""))
+        detail = f" (status {status})" if status else ""
+        if body:
+            detail += f": {' '.join(body.split())[:300]}"
+        super().__init__(f"{provider}: {message}{detail}")
         self.provider = provider
         self.status = status
         self.body = body[:2000]
