@@ -14,6 +14,7 @@ from email import message_from_bytes
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -49,13 +50,13 @@ class Recorder:
         self.messages: list[bytes] = []
         self.rcpt_reply: str | None = None
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 Message accepted"
 
@@ -108,10 +109,10 @@ def test_smtp_permanent_5xx_is_recorded_failed(smtp_server: Recorder) -> None:
 class FakeSendGrid(BaseHTTPRequestHandler):
     """Speaks SendGrid v3 Mail Send: 202 + X-Message-Id, or a scripted error body."""
 
-    script: list[int] = []
-    received: list[dict] = []
+    script: ClassVar[list[int]] = []
+    received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if self.path != "/v3/mail/send" or self.headers["Authorization"] != "Bearer SG.test":
             return self._reply(401, {"errors": [{"message": "authorization required"}]})

@@ -96,4 +96,4 @@ def test_unsubscribed_before_send_is_skipped(paperboy_home: Path) -> None:
         subscribers.unsubscribe(session, sub, source="test")
     result = delivery.send_digest(planned[0], get_settings())
     assert result.outcome == "skipped"
-    assert not list((paperboy_home / "outbox").glob("digest-%d.eml" % planned[0]))
+    assert not list((paperboy_home / "outbox").glob(f"digest-{planned[0]}.eml"))
