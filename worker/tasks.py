@@ -39,3 +39,14 @@ def send_due() -> dict:
     for digest_id in ids:
         send_digest.delay(digest_id)
     return {"enqueued": len(ids), "stale_failed": stale}
+
+
+@app.task(name="paperboy.fetch_source")
+def fetch_source(source: str, since: str | None = None) -> dict:
+    """One source's fetch run; failures are recorded in source_run, not raised."""
+    from datetime import datetime
+
+    from worker.fetch import run_source
+
+    run = run_source(source, get_settings(), since=datetime.fromisoformat(since) if since else None)
+    return {"source": source, "status": run.status, "new": run.new, "updated": run.updated}
