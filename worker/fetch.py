@@ -34,7 +34,7 @@ class Window:
     note: str = ""
 
     def label(self) -> str:
-        text = f"{self.since:%Y-%m-%d %H:%M}..{self.until:%Y-%m-%d %H:%M} UTC"
+        text = f"{self.since:%Y-%m-%d %H:%M}..{self.until:%Y-%m-%d %H:%M}"
         return f"{text} ({self.note})" if self.note else text
 
     def days(self) -> list[date]:

@@ -109,7 +109,7 @@ def normalize(rec: dict) -> dict:
     title = clean_text(rec.get("title"))
     if not title:
         raise Skip("missing title")
-    values = {k: rec[k] for k in TEXT_FIELDS + RISING_FIELDS + LATEST_FIELDS + FIRST_FIELDS}
+    values = {k: rec.get(k) for k in TEXT_FIELDS + RISING_FIELDS + LATEST_FIELDS + FIRST_FIELDS}
     values = {k: v for k, v in values.items() if v is not None} | {"title": title}
     if "abstract" in values:
         values["abstract"] = clean_text(values["abstract"])
