@@ -58,7 +58,7 @@ DROP_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.D
 WITHDRAWN_RE = re.compile(r"\b(this (paper|article|submission) (has been|is) withdrawn)\b", re.I)
 
 
-class Skip(ValueError):
+class Skip(Exception):
     """A record that cannot become a Paper; the message is the counted reason."""
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.sources.conftest import SINCE
 from tests.sources.fake_providers import FIXTURES
 from worker.sources import arxiv
-from worker.sources.http import Politeness, PoliteClient, SourceError
+from worker.sources.http import PoliteClient, Politeness, SourceError
 
 PAGE0 = (FIXTURES / "arxiv" / "query_start_0000.xml").read_bytes()
 ATOM = "http://www.w3.org/2005/Atom"

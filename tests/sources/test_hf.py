@@ -9,7 +9,7 @@ import pytest
 
 from tests.sources.fake_providers import FIXTURES
 from worker.sources import hf
-from worker.sources.http import Politeness, PoliteClient, SourceError
+from worker.sources.http import PoliteClient, Politeness, SourceError
 
 DAY = FIXTURES / "hf" / "daily_papers_date_2026-11-18_p0.json"
 

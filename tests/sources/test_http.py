@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.sources.conftest import FakeClock
 from tests.sources.fake_providers import FakeProviders
-from worker.sources.http import Politeness, PoliteClient, SourceError
+from worker.sources.http import PoliteClient, Politeness, SourceError
 
 HF_DAY = {"date": "2026-11-21", "p": 0, "limit": 10}
 
@@ -21,7 +23,7 @@ def test_get_spaces_requests_by_the_minimum_interval(providers: FakeProviders, c
         for _ in range(4):
             client.get(f"{providers.url}/api/daily_papers", params=HF_DAY)
     times = [t for _, _, t in providers.requests]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 3
     assert all(g >= 3.0 for g in gaps), gaps
     assert clock.sleeps == [3.0, 3.0, 3.0]  # no real work took fake time: exactly the interval
@@ -35,7 +37,7 @@ def test_get_retries_503_then_succeeds(providers: FakeProviders, clock) -> None:
     assert client.requests == 3
     times = [t for _, _, t in providers.requests]
     # backoff 2 s then 4 s; the first is stretched to the 3 s spacing, which still holds
-    assert [b - a for a, b in zip(times, times[1:], strict=False)] == [3.0, 4.0]
+    assert [b - a for a, b in itertools.pairwise(times)] == [3.0, 4.0]
 
 
 def test_get_honours_retry_after_on_429(providers: FakeProviders, clock) -> None:
