@@ -135,14 +135,21 @@ def run_source(
         run.status = "ok"
     except Exception as e:  # recorded, not raised: the other source still runs
         log.exception("%s fetch failed", source)
-        run.status = "failed"
-        run.error = f"{type(e).__name__}: {e}"
+        run.status, run.error = "failed", f"{type(e).__name__}: {e}"
+    except BaseException as e:  # Ctrl-C or worker shutdown: record it, then stop
+        run.status, run.error = "failed", f"interrupted ({type(e).__name__})"
+        _finish(run, totals, started)
+        raise
+    _finish(run, totals, started)
+    return run
+
+
+def _finish(run: SourceRun, totals: IngestCounts, started: float) -> None:
     _copy_counts(run, totals)
     run.finished_at = utcnow()
     run.duration_seconds = round(time.perf_counter() - started, 3)
     with session_scope() as session:
         session.merge(run)
-    return run
 
 
 def _copy_counts(run: SourceRun, counts: IngestCounts) -> None:

@@ -49,11 +49,14 @@ def test_run_source_merges_the_same_paper_from_both_sources_into_one_row(db, clo
     by_id = {item["paper"]["id"]: item for item in _hf_items()}
     for pid in both:
         p, item = papers[pid], by_id[pid]
-        assert p.upvotes >= item["paper"]["upvotes"] > 0 or item["paper"]["upvotes"] == 0
+        assert p.upvotes >= item["paper"]["upvotes"]
         assert p.num_comments == item["numComments"]
         assert p.abs_url.startswith("https://arxiv.org/abs/")  # arXiv's link, arXiv's text
         assert p.hf_submitted_at is not None and p.categories
     assert "cs/0112017" in papers  # old-style id intact through the whole path
+    trending = json.loads((FIXTURES / "hf" / "daily_papers_sort_trending_p0.json").read_bytes())
+    for item in trending:  # the trending list, read last, raised these papers' upvotes
+        assert papers[item["paper"]["id"]].upvotes == item["paper"]["upvotes"]
 
 
 def test_run_source_records_every_run(db, clock) -> None:
