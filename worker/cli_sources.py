@@ -85,8 +85,31 @@ def fetch(
     upgrade()
     names = ["arxiv", "hf"] if source == SourceChoice.all else [source.value]
     runs = fetch_sources(names, when)
+    _show_trending()
     if any(run.status != "ok" for run in runs):
         raise typer.Exit(1)
+
+
+def _show_trending(n: int = 3) -> None:
+    """The papers the ranking will boost most: the one trending score, on the stored signals."""
+    from sqlmodel import col, select
+
+    from models import Paper, session_scope, utcnow
+    from worker.cli import out
+    from worker.digests import paper_doc
+    from worker.relevance import trending_score
+
+    now = utcnow()
+    with session_scope() as session:
+        papers = session.exec(
+            select(Paper).where(Paper.upvotes > 0).order_by(col(Paper.upvotes).desc()).limit(50)
+        ).all()
+        scored = sorted(
+            ((trending_score(p.upvotes, paper_doc(p, now).age_days), p) for p in papers),
+            key=lambda sp: -sp[0],
+        )[:n]
+    for score, p in scored:
+        out.print(f"trending {score:.2f}: {p.title} ({p.upvotes} upvotes)", markup=False)
 
 
 @sources_app.command("status")

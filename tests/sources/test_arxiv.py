@@ -125,6 +125,12 @@ def test_parse_feed_skips_bad_entries_and_counts_why() -> None:
     }
 
 
+def _client(clock) -> PoliteClient:
+    return PoliteClient(
+        "arxiv", Politeness(min_interval=3.0), timeout=2, clock=clock, sleep=clock.sleep
+    )
+
+
 def _recorded_published() -> list[datetime]:
     out = []
     for path in sorted((FIXTURES / "arxiv").glob("*.xml")):
@@ -134,9 +140,7 @@ def _recorded_published() -> list[datetime]:
 
 
 def test_fetch_pages_pages_newest_first_and_stops_at_the_window(providers, clock) -> None:
-    client = PoliteClient(
-        "arxiv", Politeness(min_interval=3.0), timeout=2, clock=clock, sleep=clock.sleep
-    )
+    client = _client(clock)
     pages = list(
         arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG", "cs.CV"], SINCE, 25, 500)
     )
@@ -153,11 +157,17 @@ def test_fetch_pages_pages_newest_first_and_stops_at_the_window(providers, clock
 
 
 def test_fetch_pages_reads_every_page_when_the_window_is_wide(providers, clock) -> None:
-    client = PoliteClient(
-        "arxiv", Politeness(min_interval=3.0), timeout=2, clock=clock, sleep=clock.sleep
-    )
+    client = _client(clock)
     since = datetime(2026, 1, 1, tzinfo=UTC)
     pages = list(arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG"], since, 25, 500))
     assert [q["start"] for q in providers.hits("/api/query")] == ["0", "25", "50"]
     assert sum(p.received for p in pages) == 64
     assert len({r["id"] for p in pages for r in p.records}) == 63
+
+
+def test_fetch_pages_skips_an_entry_listed_twice_on_one_page(providers, clock) -> None:
+    providers.respond("start=0", body=_feed(_entry(), _entry(title="Again"), total=2))
+    client = _client(clock)
+    (page,) = arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG"], SINCE, 25, 500)
+    assert [r["title"] for r in page.records] == ["A title"]
+    assert page.skipped == {"duplicate in listing": 1}

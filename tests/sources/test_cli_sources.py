@@ -30,6 +30,12 @@ def test_fetch_ingests_both_sources_and_a_second_run_reports_zero_new(no_waiting
     assert first.exit_code == 0, first.output
     assert "arxiv: ok" in first.output and "28 new" in first.output
     assert "hf: ok" in first.output and "36 new" in first.output
+    scores = [
+        float(line.split()[1].rstrip(":"))
+        for line in first.output.splitlines()
+        if line.startswith("trending ")
+    ]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
     second = runner.invoke(app, ["fetch", "--since", "2026-11-17"])
     assert second.exit_code == 0, second.output
     assert second.output.count(" 0 new, 0 updated") == 2

@@ -99,7 +99,9 @@ def _time(value) -> datetime | None:
     return parsed
 
 
-def _listing(client: PoliteClient, url: str, params: dict, limit: int, max_pages: int, name: str):
+def _listing(
+    client: PoliteClient, url: str, params: dict, limit: int, max_pages: int, name: str
+) -> Iterator[SourcePage]:
     seen: set[str] = set()
     for p in range(max_pages):
         response = client.get(url, params={**params, "p": p, "limit": limit})
