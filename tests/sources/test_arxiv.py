@@ -171,3 +171,24 @@ def test_fetch_pages_skips_an_entry_listed_twice_on_one_page(providers, clock) -
     (page,) = arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG"], SINCE, 25, 500)
     assert [r["title"] for r in page.records] == ["A title"]
     assert page.skipped == {"duplicate in listing": 1}
+
+
+def test_fetch_pages_asks_again_when_arxiv_answers_an_empty_page(providers, clock) -> None:
+    providers.respond("start=25", body=_feed(total=64), times=1)
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    pages = list(
+        arxiv.fetch_pages(_client(clock), f"{providers.url}/api/query", ["cs.LG"], since, 25, 500)
+    )
+    assert [q["start"] for q in providers.hits("/api/query")] == ["0", "25", "25", "50"]
+    assert sum(p.received for p in pages) == 64
+
+
+def test_fetch_pages_fails_when_arxiv_keeps_answering_empty_pages(providers, clock) -> None:
+    providers.respond("start=25", body=_feed(total=64))
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(SourceError, match="3 empty answers although totalResults is 64"):
+        list(
+            arxiv.fetch_pages(
+                _client(clock), f"{providers.url}/api/query", ["cs.LG"], since, 25, 500
+            )
+        )

@@ -20,6 +20,7 @@ from worker.sources.http import PoliteClient, SourceError
 from worker.sources.page import SourcePage
 
 SOURCE = "arxiv"
+EMPTY_PAGE_TRIES = 3
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
     "arxiv": "http://arxiv.org/schemas/atom",
@@ -126,6 +127,27 @@ def _https(url: str | None) -> str | None:
     return url.replace("http://", "https://", 1) if url else None
 
 
+def _page(
+    client: PoliteClient, api_url: str, categories: list[str], start: int, page_size: int
+) -> tuple[SourcePage, int]:
+    """One page; arXiv now and then answers an empty page inside the results: ask again."""
+    label = f"start={start}"
+    params = {
+        "search_query": search_query(categories),
+        "sortBy": "submittedDate",
+        "sortOrder": "descending",
+        "start": start,
+        "max_results": page_size,
+    }
+    for _ in range(EMPTY_PAGE_TRIES):
+        page, total = parse_feed(client.get(api_url, params=params).content, label)
+        if page.received or start >= total:
+            return page, total
+    raise SourceError(
+        SOURCE, f"{label}: {EMPTY_PAGE_TRIES} empty answers although totalResults is {total}"
+    )
+
+
 def fetch_pages(
     client: PoliteClient,
     api_url: str,
@@ -138,18 +160,7 @@ def fetch_pages(
     start = 0
     seen: set[str] = set()
     while start < max_results:
-        label = f"start={start}"
-        response = client.get(
-            api_url,
-            params={
-                "search_query": search_query(categories),
-                "sortBy": "submittedDate",
-                "sortOrder": "descending",
-                "start": start,
-                "max_results": page_size,
-            },
-        )
-        page, total = parse_feed(response.content, label)
+        page, total = _page(client, api_url, categories, start, page_size)
         in_window = [r for r in page.records if r["published"] >= since]
         reached_end = len(in_window) < len(page.records)
         for _ in range(len(page.records) - len(in_window)):

@@ -58,7 +58,11 @@ def _item(item) -> dict | str:
     ids = split_id(raw_id) if isinstance(raw_id, str) else None
     if ids is None:
         return "missing or unrecognized arXiv id"
-    record: dict = {"id": ids[0]}
+    record: dict = {
+        "id": ids[0],
+        "abs_url": f"https://arxiv.org/abs/{ids[0]}",  # HF lists arXiv papers
+        "pdf_url": f"https://arxiv.org/pdf/{ids[0]}",
+    }
     for key in ("title", "summary"):
         value = _pick(item, paper, key)
         if value is not None and not isinstance(value, str):
