@@ -159,3 +159,32 @@ def test_run_source_merges_on_postgresql(
     papers = _papers()
     assert len(papers) == sum(r.new for r in first)
     assert sum({"arxiv", "hf"} <= p.first_seen_by.keys() for p in papers.values()) == 11
+
+
+def test_store_merges_when_a_concurrent_fetch_inserted_the_same_paper(db) -> None:
+    """Two workers fetching at once: the loser of the insert race merges instead of failing."""
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from models import get_engine
+    from worker.fetch import _store
+    from worker.sources.page import SourcePage
+
+    record = {"id": "2611.99999", "title": "Raced", "upvotes": 5}
+    raced = []
+
+    def other_worker_inserts_first(session, flush_context, instances) -> None:
+        if not raced:
+            raced.append(True)
+            with Session(get_engine()) as other:
+                other.add(Paper(id="2611.99999", title="Raced", first_seen_by={"arxiv": "x"}))
+                other.commit()
+
+    event.listen(Session, "before_flush", other_worker_inserts_first)
+    try:
+        counts = _store(SourcePage("p=0", records=[record]), "hf")
+    finally:
+        event.remove(Session, "before_flush", other_worker_inserts_first)
+    assert raced and (counts.new, counts.updated) == (0, 1)
+    (paper,) = _papers().values()
+    assert paper.upvotes == 5 and set(paper.first_seen_by) == {"arxiv", "hf"}
