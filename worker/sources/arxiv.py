@@ -8,6 +8,7 @@ See https://info.arxiv.org/help/api/user-manual.html.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,6 +21,7 @@ from worker.sources.http import PoliteClient, SourceError
 from worker.sources.page import SourcePage
 
 SOURCE = "arxiv"
+log = logging.getLogger(__name__)
 EMPTY_PAGE_TRIES = 3
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -171,3 +173,4 @@ def fetch_pages(
         start += page_size
         if reached_end or page.received < page_size or start >= total:
             return
+    log.warning("arxiv: stopped at ARXIV_MAX_RESULTS=%d before reaching the window", max_results)

@@ -9,6 +9,7 @@ Both places are read, `paper` first. A day with no papers is an empty list, not 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -17,6 +18,7 @@ from worker.sources.http import PoliteClient, SourceError
 from worker.sources.page import SourcePage
 
 SOURCE = "hf"
+log = logging.getLogger(__name__)
 INT_FIELDS = {"upvotes": "upvotes", "numComments": "num_comments", "githubStars": "github_stars"}
 STR_FIELDS = {
     "githubRepo": "github_repo",
@@ -114,6 +116,8 @@ def _listing(
         yield page
         if page.received < limit:
             return
+    if "date" in params:  # the trending list is cut short on purpose
+        log.warning("hf: %s has over %d pages (HF_MAX_PAGES); rest not read", name, max_pages)
 
 
 def fetch_pages(
