@@ -41,5 +41,15 @@ def celery_config(settings: Settings) -> dict:
                 "task": "paperboy.send_due",
                 "schedule": crontab(minute="5,20,35,50"),
             },
+            "fetch-arxiv": {
+                "task": "paperboy.fetch_source",
+                "schedule": settings.arxiv_fetch_every_hours * 3600,
+                "args": ("arxiv",),
+            },
+            "fetch-hf": {
+                "task": "paperboy.fetch_source",
+                "schedule": settings.hf_fetch_every_hours * 3600,
+                "args": ("hf",),
+            },
         },
     }

@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     arxiv_categories: list[str] = Field(
         default_factory=lambda: ["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML"]
     )
+    arxiv_min_interval_seconds: float = 3.0  # arXiv API terms of use: one request per 3 s
+    arxiv_page_size: int = 100
+    arxiv_max_results: int = 2000  # per run
+    hf_min_interval_seconds: float = 1.0
+    hf_page_limit: int = 50
+    hf_max_pages: int = 10  # per day
+    hf_trending_pages: int = 1
+    fetch_window_days: int = 3  # default look-back of a fetch run
+    fetch_max_days: int = 14  # `--since` further back is clamped to this
+    fetch_max_attempts: int = 5
+    fetch_backoff_seconds: float = 2.0  # first retry wait; doubles per attempt
+    arxiv_fetch_every_hours: float = 6.0  # beat schedule
+    hf_fetch_every_hours: float = 1.0  # beat schedule
     # Ranking and digests
     candidate_window_days: int = 7
     default_max_papers: int = 10

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from config import ConfigError, get_settings
+from worker.cli_sources import load_online, register
 
 app = typer.Typer(
     help="Paperboy: personalized research-paper digests, by email.",
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+register(app)  # fetch, sources status
 console = Console(stderr=True)
 out = Console()
 
@@ -74,7 +76,9 @@ def _load_sample() -> tuple[int, int]:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    online: Annotated[bool, typer.Option("--online", help="Fetch arXiv and HF papers.")] = False,
+) -> None:
     """Run the whole pipeline on embedded defaults and show where the emails went."""
     from models import Digest, Subscriber, session_scope, upgrade
     from worker import subscribers, tasks
@@ -83,8 +87,8 @@ def demo() -> None:
     started = time.perf_counter()
     _mode_line()
     upgrade()
-    new, total = _load_sample()
-    console.print(f"sample papers: {total} bundled, {new} new")
+    new, total = load_online() if online else _load_sample()
+    console.print(f"{'fetched' if online else 'sample'} papers: {total} in, {new} new")
     with session_scope() as session:
         for email, interests in DEMO_SUBSCRIBERS:
             if subscribers.find(session, email) is None:

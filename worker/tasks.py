@@ -51,3 +51,14 @@ def send_notice(self, kind: str, subscriber_id: int) -> str:
         if is_retryable(e) and not self.app.conf.task_always_eager:
             raise self.retry(exc=e, countdown=min(60 * 2**self.request.retries, 3600)) from e
         raise
+
+
+@app.task(name="paperboy.fetch_source")
+def fetch_source(source: str, since: str | None = None) -> dict:
+    """One source's fetch run; failures are recorded in source_run, not raised."""
+    from datetime import datetime
+
+    from worker.fetch import run_source
+
+    run = run_source(source, get_settings(), since=datetime.fromisoformat(since) if since else None)
+    return {"source": source, "status": run.status, "new": run.new, "updated": run.updated}

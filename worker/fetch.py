@@ -1,0 +1,166 @@
+"""One fetch run of one source: pages in, papers upserted, the run recorded in `source_run`.
+
+Each page is committed on its own, so a bad page fails the run with its error recorded while
+every page before it stays stored. One source failing never stops the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from config import Settings
+from models import SourceRun, session_scope, utcnow
+from worker.ingest import IngestCounts, upsert_papers
+from worker.sources import arxiv, hf
+from worker.sources.http import PoliteClient, Politeness
+from worker.sources.page import SourcePage
+
+SOURCES = ("arxiv", "hf")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+    note: str = ""
+
+    def label(self) -> str:
+        text = f"{self.since:%Y-%m-%d %H:%M}..{self.until:%Y-%m-%d %H:%M}"
+        return f"{text} ({self.note})" if self.note else text
+
+    def days(self) -> list[date]:
+        first, last = self.since.date(), self.until.date()
+        return [last - timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def window_for(settings: Settings, now: datetime, since: datetime | None = None) -> Window:
+    """The default look-back, or `since`, clamped so a typo cannot page through years."""
+    if since is None:
+        return Window(now - timedelta(days=settings.fetch_window_days), now)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    earliest = now - timedelta(days=settings.fetch_max_days)
+    if since < earliest:
+        return Window(earliest, now, f"clamped from {since:%Y-%m-%d} to FETCH_MAX_DAYS")
+    return Window(since, now)
+
+
+def _pages(
+    source: str, client: PoliteClient, settings: Settings, window: Window
+) -> Iterator[SourcePage]:
+    if source == "arxiv":
+        return arxiv.fetch_pages(
+            client,
+            settings.arxiv_api_url,
+            settings.arxiv_categories,
+            window.since,
+            settings.arxiv_page_size,
+            settings.arxiv_max_results,
+        )
+    return hf.fetch_pages(
+        client,
+        settings.hf_api_url,
+        window.days(),
+        settings.hf_page_limit,
+        settings.hf_max_pages,
+        settings.hf_trending_pages,
+    )
+
+
+def _client(source: str, settings: Settings, **inject) -> PoliteClient:
+    interval = (
+        settings.arxiv_min_interval_seconds
+        if source == "arxiv"
+        else settings.hf_min_interval_seconds
+    )
+    politeness = Politeness(
+        min_interval=interval,
+        max_attempts=settings.fetch_max_attempts,
+        backoff=settings.fetch_backoff_seconds,
+    )
+    return PoliteClient(source, politeness, timeout=settings.http_timeout_seconds, **inject)
+
+
+def _store(page: SourcePage, source: str) -> IngestCounts:
+    """Upsert one page in its own transaction; a concurrent insert of the same id is retried."""
+    try:
+        with session_scope() as session:
+            return upsert_papers(session, page.records, source)
+    except IntegrityError:
+        log.info("%s %s: a concurrent fetch inserted the same paper; merging", source, page.label)
+    with session_scope() as session:
+        return upsert_papers(session, page.records, source)
+
+
+def run_source(
+    source: str,
+    settings: Settings,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    on_page: Callable[[SourceRun, SourcePage], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> SourceRun:
+    """Fetch one source over its window, upsert every page, and record the run (returned)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    window = window_for(settings, now or utcnow(), since)
+    started = time.perf_counter()
+    with session_scope() as session:
+        run = SourceRun(source=source, window=window.label())
+        session.add(run)
+    totals = IngestCounts()
+    try:
+        with _client(source, settings, clock=clock, sleep=sleep, transport=transport) as client:
+            for page in _pages(source, client, settings, window):
+                counts = _store(page, source)
+                counts.skip_reasons.update(page.skipped)
+                counts.skipped += page.skipped.total()
+                counts.fetched += page.skipped.total()
+                totals.add(counts)
+                _copy_counts(run, totals)
+                if on_page:
+                    on_page(run, page)
+        run.status = "ok"
+    except Exception as e:  # recorded, not raised: the other source still runs
+        log.exception("%s fetch failed", source)
+        run.status, run.error = "failed", f"{type(e).__name__}: {e}"
+    except BaseException as e:  # Ctrl-C or worker shutdown: record it, then stop
+        run.status, run.error = "failed", f"interrupted ({type(e).__name__})"
+        _finish(run, totals, started)
+        raise
+    _finish(run, totals, started)
+    return run
+
+
+def _finish(run: SourceRun, totals: IngestCounts, started: float) -> None:
+    _copy_counts(run, totals)
+    run.finished_at = utcnow()
+    run.duration_seconds = round(time.perf_counter() - started, 3)
+    with session_scope() as session:
+        session.merge(run)
+
+
+def _copy_counts(run: SourceRun, counts: IngestCounts) -> None:
+    run.fetched, run.new, run.updated, run.skipped = (
+        counts.fetched,
+        counts.new,
+        counts.updated,
+        counts.skipped,
+    )
+    run.skip_reasons = dict(counts.skip_reasons)
+
+
+def last_runs(session: Session, limit: int = 10) -> list[SourceRun]:
+    return list(session.exec(select(SourceRun).order_by(col(SourceRun.id).desc()).limit(limit)))

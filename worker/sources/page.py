@@ -1,0 +1,28 @@
+"""What every source yields: one page of raw records plus the entries it had to skip."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourcePage:
+    label: str  # e.g. "start=100" or "2026-11-20 p=1": shown in progress and errors
+    records: list[dict] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+    received: int = 0  # entries in the response, skipped ones included
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] += 1
+
+    def drop_duplicates(self, seen: set[str]) -> None:
+        """Skip records already seen in this listing (pages shift while they are read)."""
+        fresh = []
+        for record in self.records:
+            if record["id"] in seen:
+                self.skip("duplicate in listing")
+            else:
+                seen.add(record["id"])
+                fresh.append(record)
+        self.records = fresh
