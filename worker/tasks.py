@@ -6,12 +6,15 @@ of the pipeline is one code path in the demo and in production.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from config import get_settings
 from emails.backends import MailError, is_retryable
 from models import session_scope, utcnow
 from worker import delivery, notices
 from worker.app import app
 from worker.digests import PlanResult, plan_edition
+from worker.fetch import run_source
 
 
 @app.task(name="paperboy.plan_due")
@@ -56,9 +59,5 @@ def send_notice(self, kind: str, subscriber_id: int) -> str:
 @app.task(name="paperboy.fetch_source")
 def fetch_source(source: str, since: str | None = None) -> dict:
     """One source's fetch run; failures are recorded in source_run, not raised."""
-    from datetime import datetime
-
-    from worker.fetch import run_source
-
     run = run_source(source, get_settings(), since=datetime.fromisoformat(since) if since else None)
     return {"source": source, "status": run.status, "new": run.new, "updated": run.updated}
