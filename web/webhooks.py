@@ -77,7 +77,9 @@ async def sendgrid_events(request: Request, settings: SettingsDep) -> JSONRespon
     signature = request.headers.get(SIGNATURE_HEADER)
     timestamp = request.headers.get(TIMESTAMP_HEADER)
     if not signature or not timestamp:
-        return _refuse(403, f"missing {SIGNATURE_HEADER} / {TIMESTAMP_HEADER} headers")
+        return _refuse(
+            403, f"unsigned: missing signature headers {SIGNATURE_HEADER} / {TIMESTAMP_HEADER}"
+        )
     if not signature_valid(key, signature, timestamp, body):
         return _refuse(403, "signature does not match: events not recorded")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from models import Frequency, Subscriber, SubscriberStatus, session_scope
+from models import Frequency, Subscriber, SubscriberStatus, Suppression, session_scope
 from tests.web.conftest import active_subscriber, add_paper, token
 from worker import feedback, subscribers
 
@@ -120,3 +120,4 @@ def test_resubscribe_from_preferences_after_unsubscribe(client: TestClient) -> N
     assert client.post(f"{url}/resubscribe").status_code == 409  # already active
     with session_scope() as session:
         assert subscribers.find(session, "reader@example.org").unsubscribed_at is None
+        assert session.get(Suppression, "reader@example.org") is None

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from models import Subscriber, SubscriberStatus, Suppression, session_scope, utcnow
-from tests.web.conftest import active_subscriber, link_in, notices
+from tests.web.conftest import active_subscriber, celery_broker, closed_port, link_in, notices
 from worker import subscribers
 
 
@@ -132,3 +132,16 @@ def test_old_confirm_link_does_not_undo_a_later_unsubscribe(
     assert resp.status_code == 409
     assert "not activated" in resp.text
     assert _subscriber("u@example.org").status == SubscriberStatus.unsubscribed
+
+
+def test_subscribe_when_broker_is_down_says_try_again_and_allows_retry(
+    client: TestClient, paperboy_home: Path
+) -> None:
+    with celery_broker(f"redis://127.0.0.1:{closed_port()}/0"):
+        down = client.post("/subscribe", data={"email": "later@example.org"})
+    assert down.status_code == 503
+    assert "try again" in down.text
+    assert _subscriber("later@example.org").confirm_sent_at is None  # the slot is released
+    retry = client.post("/subscribe", data={"email": "later@example.org"})
+    assert retry.status_code == 200
+    assert len(notices(paperboy_home, "confirm")) == 1
