@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -26,6 +27,7 @@ from web.deps import SettingsDep
 from worker import events
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -58,6 +60,7 @@ def signature_valid(
 
 
 def _refuse(status: int, detail: str) -> JSONResponse:
+    log.warning("sendgrid webhook refused (%s): %s", status, detail)
     return JSONResponse({"detail": detail}, status_code=status)
 
 

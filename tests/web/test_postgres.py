@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -14,6 +16,7 @@ from models import DeliveryEvent, Subscriber, SubscriberStatus, Suppression, ses
 from tests.conftest import reset_caches
 from tests.web.conftest import SendGridSigner, active_subscriber, celery_broker, token
 from web.app import app
+from worker import events
 
 pytestmark = pytest.mark.services
 
@@ -81,3 +84,27 @@ class TestOnPostgres:
             assert session.get(Suppression, "spam@x.org").reason == "spam_report"
             (event,) = session.exec(select(DeliveryEvent)).all()
             assert event.occurred_at.timestamp() == 1763800000
+
+    def test_concurrent_delivery_of_one_event_is_stored_and_applied_once(
+        self, pg_client: TestClient
+    ) -> None:
+        sid = active_subscriber("bounce@x.org")
+        parsed = events.parse_sendgrid(
+            [{"email": "bounce@x.org", "event": "bounce", "type": "bounce", "sg_event_id": "c1"}]
+        )
+
+        def record_elsewhere() -> events.EventCounts:
+            with session_scope() as session:
+                return events.record(session, parsed)
+
+        with session_scope() as first, ThreadPoolExecutor(1) as pool:
+            assert events.record(first, parsed).new == 1  # inserted, not yet committed
+            second = pool.submit(record_elsewhere)
+            time.sleep(0.5)
+            assert not second.done()  # it waits on the unique (provider, event_id) index
+            first.commit()
+            counts = second.result(timeout=30)
+        assert (counts.new, counts.duplicate) == (0, 1)
+        with session_scope() as session:
+            assert len(session.exec(select(DeliveryEvent)).all()) == 1
+            assert session.get(Subscriber, sid).status == SubscriberStatus.bounced
