@@ -17,17 +17,34 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
+from kombu import pools
 
-from config import get_settings
+from config import Settings, get_settings
+from config.celery import celery_config
 from emails.tokens import make_token
 from models import Paper, session_scope, upgrade
 from web.app import app
 from worker import subscribers
 
 
+def configure_celery(settings: Settings) -> None:
+    """worker.app reads its config once, at import, from whatever settings existed then;
+    make its broker and in-process switch match the settings this test runs with."""
+    from worker.app import app as celery_app
+
+    conf = celery_config(settings)
+    celery_app.conf.update(
+        broker_url=conf["broker_url"], task_always_eager=conf["task_always_eager"]
+    )
+    pools.reset()  # kombu's global connection/producer pools are keyed by broker URL
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def client(paperboy_home: Path) -> Iterator[TestClient]:
     upgrade()
+    configure_celery(get_settings())
     with TestClient(app, follow_redirects=False) as test_client:
         yield test_client
 
@@ -91,22 +108,11 @@ def closed_port() -> int:
 
 
 @contextmanager
-def celery_broker(url: str) -> Iterator:
-    """Send tasks to a real broker instead of running them in-process, then restore.
-
-    The Celery app reads its config once at import; this is the one place a test re-points it.
-    """
-    from worker.app import app as celery_app
-
-    saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=url, task_always_eager=False)
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+def celery_broker(url: str) -> Iterator[None]:
+    """Send tasks to a real broker (not in-process) for the block; then back to in-process,
+    the state every test starts from (the autouse fixture clears REDIS_URL)."""
+    configure_celery(get_settings().model_copy(update={"redis_url": url}))
     try:
-        yield celery_app
+        yield
     finally:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-        celery_app.conf.update(saved)
+        configure_celery(get_settings().model_copy(update={"redis_url": None}))
