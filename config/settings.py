@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Delivery
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0
+    # Web
+    confirm_resend_minutes: int = 10  # at most one confirm email per address per this many minutes
+    max_interests_chars: int = 2000
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

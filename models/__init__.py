@@ -2,6 +2,7 @@
 
 from models.db import get_engine, session_scope, upgrade
 from models.tables import (
+    DeliveryEvent,
     Digest,
     DigestItem,
     DigestStatus,
@@ -16,6 +17,7 @@ from models.tables import (
 )
 
 __all__ = [
+    "DeliveryEvent",
     "Digest",
     "DigestItem",
     "DigestStatus",

@@ -112,6 +112,7 @@ class Subscriber(SQLModel, table=True):
     confirmed_at: datetime | None = _ts()
     unsubscribed_at: datetime | None = _ts()
     status_source: str | None = None  # what made the last status change (cli, web, webhook...)
+    confirm_sent_at: datetime | None = _ts()  # last confirm email enqueued: rate-limits re-sends
 
 
 class Feedback(SQLModel, table=True):
@@ -168,3 +169,22 @@ class SourceRun(SQLModel, table=True):
     started_at: datetime = _ts(nullable=False, default_factory=utcnow)
     finished_at: datetime | None = _ts()
     duration_seconds: float | None = None
+
+
+class DeliveryEvent(SQLModel, table=True):
+    """One provider tracking event, normalized; unique (provider, event_id): replays are no-ops."""
+
+    __tablename__ = "delivery_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    event_id: str = Field(max_length=128)
+    event_type: str = Field(max_length=32, index=True)  # worker.events.EventType value
+    occurred_at: datetime = _ts(nullable=False)
+    message_id: str | None = None
+    recipient: str = Field(default="", max_length=320, index=True)
+    reason: str | None = None
+    ref: str | None = Field(default=None, max_length=128, index=True)  # our paperboy_ref
+    effect: str | None = None  # what applying it changed, e.g. "bounced+suppressed"
+    payload: dict = _json(dict)
+    received_at: datetime = _ts(nullable=False, default_factory=utcnow)

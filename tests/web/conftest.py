@@ -1,0 +1,118 @@
+"""Web fixtures: the real app over a real SQLite DB in the test's PAPERBOY_HOME, plus helpers
+to read the outbox, sign webhook payloads as SendGrid does, and point Celery at a broker."""
+
+from __future__ import annotations
+
+import base64
+import email
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi.testclient import TestClient
+from kombu import pools
+
+from config import Settings, get_settings
+from config.celery import celery_config
+from emails.tokens import make_token
+from models import Paper, session_scope, upgrade
+from web.app import app
+from worker import subscribers
+
+
+def configure_celery(settings: Settings) -> None:
+    """worker.app reads its config once, at import, from whatever settings existed then;
+    make its broker and in-process switch match the settings this test runs with."""
+    from worker.app import app as celery_app
+
+    conf = celery_config(settings)
+    celery_app.conf.update(
+        broker_url=conf["broker_url"], task_always_eager=conf["task_always_eager"]
+    )
+    pools.reset()  # kombu's global connection/producer pools are keyed by broker URL
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def client(paperboy_home: Path) -> Iterator[TestClient]:
+    upgrade()
+    configure_celery(get_settings())
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+def notices(home: Path, kind: str) -> list[EmailMessage]:
+    """Transactional emails of one kind that landed in the outbox, oldest first."""
+    paths = sorted((home / "outbox").glob(f"notice-{kind}-*.eml"))
+    return [email.message_from_bytes(p.read_bytes(), policy=default) for p in paths]
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    """The first link in the plain-text part whose path starts with `path` (e.g. "/c/")."""
+    text = message.get_body(("plain",)).get_content()
+    return next(word for word in text.split() if path in word and word.startswith("http"))
+
+
+def token(purpose: str, subscriber_id: int, version: int = 1, **kw) -> str:
+    return make_token(get_settings().signing_key(), purpose, subscriber_id, version, **kw)
+
+
+def active_subscriber(address: str = "reader@example.org", **kw) -> int:
+    with session_scope() as session:
+        return subscribers.subscribe(
+            session, address, interests="graph neural networks", confirmed=True, **kw
+        ).id
+
+
+def add_paper(paper_id: str = "2411.00001", title: str = "Message passing at scale") -> str:
+    with session_scope() as session:
+        session.add(Paper(id=paper_id, title=title, abstract="graphs"))
+    return paper_id
+
+
+class SendGridSigner:
+    """Signs like SendGrid's Signed Event Webhook: ECDSA P-256/SHA-256 over timestamp + body."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        der = self.key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        self.public_key = base64.b64encode(der).decode()  # as SendGrid's settings page shows it
+
+    def headers(self, body: bytes, timestamp: str = "1763800000") -> dict[str, str]:
+        signature = self.key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        return {
+            "Content-Type": "application/json",
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+            "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+        }
+
+
+@pytest.fixture
+def signer() -> SendGridSigner:
+    return SendGridSigner()
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def celery_broker(url: str) -> Iterator[None]:
+    """Send tasks to a real broker (not in-process) for the block; then back to in-process,
+    the state every test starts from (the autouse fixture clears REDIS_URL)."""
+    configure_celery(get_settings().model_copy(update={"redis_url": url}))
+    try:
+        yield
+    finally:
+        configure_celery(get_settings().model_copy(update={"redis_url": None}))

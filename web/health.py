@@ -1,0 +1,44 @@
+"""GET /health: can this process reach what it needs? 503 names the part that failed."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from models import get_engine
+from web.deps import SettingsDep
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+@router.get("/health")
+def health(settings: SettingsDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as e:  # any failure is the answer, not a crash
+        log.warning("health: database check failed: %s", e)
+        checks["database"] = f"failed ({type(e).__name__})"
+    if settings.redis_url:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+        )
+        try:
+            client.ping()
+            checks["redis"] = "ok"
+        except redis.RedisError as e:
+            log.warning("health: redis check failed: %s", e)
+            checks["redis"] = f"failed ({type(e).__name__})"
+        finally:
+            client.close()
+    else:
+        checks["redis"] = "not configured (tasks run in-process)"
+    ok = not any(v.startswith("failed") for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "failing", **checks}, 200 if ok else 503)
