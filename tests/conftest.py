@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kombu import pools
 
-from config import get_settings
+from config import Settings, get_settings
+from config.celery import celery_config
 from models.db import get_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -38,8 +40,24 @@ ENV_KEYS = (
 
 
 def reset_caches() -> None:
+    """Forget cached settings and engines, and point Celery at the settings now in force."""
     get_settings.cache_clear()
     get_engine.cache_clear()
+    configure_celery(get_settings())
+
+
+def configure_celery(settings: Settings) -> None:
+    """worker.app reads its config once, at import, from whatever settings existed then;
+    make its broker and in-process switch match the settings this test runs with."""
+    from worker.app import app as celery_app
+
+    conf = celery_config(settings)
+    celery_app.conf.update(
+        broker_url=conf["broker_url"], task_always_eager=conf["task_always_eager"]
+    )
+    pools.reset()  # kombu's global connection/producer pools are keyed by broker URL
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +70,8 @@ def paperboy_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
     reset_caches()
     yield home
-    reset_caches()
+    get_settings.cache_clear()  # the test's env may be deliberately broken: configure nothing
+    get_engine.cache_clear()
 
 
 def service_unavailable(what: str, reason: str) -> None:

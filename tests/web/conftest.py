@@ -17,34 +17,18 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
-from kombu import pools
 
-from config import Settings, get_settings
-from config.celery import celery_config
+from config import get_settings
 from emails.tokens import make_token
 from models import Paper, session_scope, upgrade
+from tests.conftest import configure_celery
 from web.app import app
 from worker import subscribers
-
-
-def configure_celery(settings: Settings) -> None:
-    """worker.app reads its config once, at import, from whatever settings existed then;
-    make its broker and in-process switch match the settings this test runs with."""
-    from worker.app import app as celery_app
-
-    conf = celery_config(settings)
-    celery_app.conf.update(
-        broker_url=conf["broker_url"], task_always_eager=conf["task_always_eager"]
-    )
-    pools.reset()  # kombu's global connection/producer pools are keyed by broker URL
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
 def client(paperboy_home: Path) -> Iterator[TestClient]:
     upgrade()
-    configure_celery(get_settings())
     with TestClient(app, follow_redirects=False) as test_client:
         yield test_client
 
