@@ -123,32 +123,41 @@ def status(
 
     _settings()
     upgrade()
-    table = Table(title="Last source runs")
-    for column in ("source", "started (UTC)", "status", "window", "fetched", "new", "updated"):
-        table.add_column(column, overflow="fold")
-    table.add_column("skipped (reasons)", overflow="fold")
-    table.add_column("seconds", justify="right")
-    table.add_column("error", overflow="fold")
     with session_scope() as session:
         runs = last_runs(session, limit)
-    for run in runs:
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(run.skip_reasons.items()))
-        table.add_row(
-            run.source,
-            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-            run.status,
-            run.window,
-            str(run.fetched),
-            str(run.new),
-            str(run.updated),
-            f"{run.skipped}" + (f" ({reasons})" if reasons else ""),
-            f"{run.duration_seconds:.1f}" if run.duration_seconds is not None else "-",
-            run.error or "",
-        )
     if not runs:
         out.print("no fetch runs yet: try `paperboy fetch`")
         return
+    # Numbers in the table, words under it: the table then fits an 80-column terminal.
+    table = Table(title="Last source runs (UTC)")
+    for column in ("run", "source", "started", "status"):
+        table.add_column(column, no_wrap=True)
+    for column in ("fetched", "new", "updated", "skipped", "secs"):
+        table.add_column(column, justify="right")
+    details = []
+    for run in runs:
+        seconds = run.duration_seconds
+        table.add_row(
+            str(run.id),
+            run.source,
+            f"{run.started_at:%m-%d %H:%M}",
+            run.status,
+            str(run.fetched),
+            str(run.new),
+            str(run.updated),
+            str(run.skipped),
+            "-" if seconds is None else f"{seconds:.1f}",
+        )
+        lines = [f"window {run.window}"]
+        if run.skip_reasons:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(run.skip_reasons.items()))
+            lines.append(f"skipped: {reasons}")
+        if run.error:
+            lines.append(f"error: {run.error}")
+        details.append(f"run {run.id} ({run.source}): " + "; ".join(lines))
     out.print(table)
+    for line in details:
+        out.print(line, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ from config import Settings
 from models import SourceRun, session_scope, utcnow
 from worker.ingest import IngestCounts, upsert_papers
 from worker.sources import arxiv, hf
-from worker.sources.http import PoliteClient, Politeness
+from worker.sources.http import PoliteClient, Politeness, SourceError
 from worker.sources.page import SourcePage
 
 SOURCES = ("arxiv", "hf")
@@ -133,6 +133,9 @@ def run_source(
                 if on_page:
                     on_page(run, page)
         run.status = "ok"
+    except SourceError as e:  # the provider's fault, already explained: no traceback
+        log.error("%s fetch failed: %s", source, e)
+        run.status, run.error = "failed", str(e)
     except Exception as e:  # recorded, not raised: the other source still runs
         log.exception("%s fetch failed", source)
         run.status, run.error = "failed", f"{type(e).__name__}: {e}"

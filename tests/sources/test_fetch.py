@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from itertools import pairwise
 
 import pytest
@@ -119,9 +120,15 @@ def test_bad_page_fails_the_run_keeps_stored_pages_and_the_other_source_runs(db,
     assert recorded.status == "failed" and recorded.error == arxiv_run.error
 
 
-def test_source_down_records_a_failed_run_and_the_other_still_runs(db, clock, providers) -> None:
+def test_source_down_records_a_failed_run_and_the_other_still_runs(
+    db, clock, providers, caplog: pytest.LogCaptureFixture
+) -> None:
     providers.respond("/api/query", 503, body=b"Service Unavailable")
-    arxiv_run, hf_run = _both(clock)
+    with caplog.at_level(logging.ERROR, logger="worker.fetch"):
+        arxiv_run, hf_run = _both(clock)
+    failures = [r for r in caplog.records if "fetch failed" in r.getMessage()]
+    assert [r.exc_info for r in failures] == [None]  # one readable line, not a traceback
+    assert "HTTP 503" in failures[0].getMessage()
     assert arxiv_run.status == "failed" and "gave up after 4 attempts" in arxiv_run.error
     assert "HTTP 503" in arxiv_run.error and arxiv_run.new == 0
     assert len(providers.hits("/api/query")) == 4
