@@ -8,6 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from config import get_settings
+from emails.tokens import read_token
 from worker.cli import DEMO_SUBSCRIBERS, app
 from worker.relevance import Model, PaperDoc
 from worker.sources.sample import sample_papers
@@ -34,6 +36,21 @@ def test_demo_sends_one_parseable_email_per_subscriber(paperboy_home: Path) -> N
         assert str(msg["List-Unsubscribe"]).strip().startswith("<http")
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert (paperboy_home / "preview.html").exists()
+
+
+def test_demo_prints_a_working_preferences_link_per_subscriber(paperboy_home: Path) -> None:
+    result = runner.invoke(app, ["demo"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    links = dict(
+        line.strip().split(": ", 1) for line in result.stdout.splitlines() if "/p/" in line
+    )
+    assert sorted(links) == sorted(e for e, _ in DEMO_SUBSCRIBERS)
+    secret = get_settings().signing_key()
+    ids = {
+        read_token(secret, "preferences", url.rsplit("/", 1)[1]).subscriber_id
+        for url in links.values()
+    }
+    assert len(ids) == len(DEMO_SUBSCRIBERS)
 
 
 def test_demo_picks_match_each_subscribers_interests(paperboy_home: Path) -> None:

@@ -104,13 +104,17 @@ def demo(
 
 def _digest_table(settings, emails, Digest, Subscriber) -> None:
     from emails.backends.outbox import OutboxBackend
+    from emails.tokens import link
     from models import DigestItem, Paper, session_scope
+
+    secret, base_url = settings.signing_key(), settings.base_url
 
     table = Table(title="Today's digests")
     for column in ("subscriber", "papers", "status", "top pick", "file"):
         table.add_column(column, overflow="fold")
     outbox = OutboxBackend(settings.outbox_path)
     preview = None
+    preference_links = []
     with session_scope() as session:
         rows = session.exec(
             select(Subscriber, Digest)
@@ -123,6 +127,9 @@ def _digest_table(settings, emails, Digest, Subscriber) -> None:
             if sub.email in shown:
                 continue
             shown.add(sub.email)
+            preference_links.append(
+                (sub.email, link(base_url, secret, "preferences", sub.id, sub.token_version))
+            )
             items = session.exec(
                 select(DigestItem, Paper)
                 .join(Paper)
@@ -140,6 +147,10 @@ def _digest_table(settings, emails, Digest, Subscriber) -> None:
     if preview:
         out.print(f"HTML preview: {preview}")
         out.print(f"Outbox: {settings.outbox_path}")
+    if preference_links:
+        out.print("Preference pages (open them after `paperboy serve`):")
+        for email, url in preference_links:
+            out.print(f"  {email}: {url}", soft_wrap=True, markup=False)
 
 
 def _write_preview(eml: Path, target: Path) -> Path:
