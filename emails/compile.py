@@ -45,6 +45,7 @@ def mjml_to_inlined_html(source: str) -> str:
         keep_style_tags=True,  # media queries and dark-mode rules must survive
         remove_classes=False,
         disable_validation=True,
+        strip_important=False,  # dark-mode overrides must beat the inlined colours
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
 
