@@ -25,6 +25,7 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--hide-scrollbars",
     "--remote-debugging-pipe",
 ]
 
@@ -38,7 +39,7 @@ PROBE = """(() => {
             hidden: s.visibility === 'hidden' || s.display === 'none' || Number(s.opacity) === 0};
   });
   const images = [...document.images].map((i) => i.getAttribute('alt'));
-  return {viewport: window.innerWidth, scrollWidth: doc.scrollWidth,
+  return {viewport: doc.clientWidth, scrollWidth: doc.scrollWidth,
           scrollHeight: doc.scrollHeight, titles, images};
 })()"""
 
