@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
 from emails.render import RenderedEmail
+
+# RFC 5322 allows 998-character lines. Folding at 78 makes Python RFC 2047-encode any longer
+# "word", which turns the signed URLs in List-Unsubscribe into `=?utf-8?q?...?=` noise that
+# no mailbox provider reads as a link.
+POLICY = SMTP.clone(max_line_length=998)
 
 
 def build_message(
@@ -18,7 +24,7 @@ def build_message(
     when: datetime | None = None,
 ) -> EmailMessage:
     """A stable Message-ID (derived from our digest id by the caller) lets a resend be spotted."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = email.subject

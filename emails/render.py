@@ -8,6 +8,7 @@ per-email work is only the template fill.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -112,14 +113,18 @@ def compact(n: int | None) -> str:
 
 
 def web_url(url: str | None) -> str | None:
-    """Only absolute http(s) links from a source reach an href (no `javascript:`)."""
-    if not url:
-        return None
-    url = url.strip()
-    if "://" not in url and url.count("/") == 1:  # "owner/repo"
-        url = f"https://github.com/{url}"
+    """Only absolute http(s) links from a source reach an href (no `javascript:`, `data:`)."""
+    url = (url or "").strip()
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def github_url(repo: str | None) -> str | None:
+    """A repository link from a URL or the `owner/name` shorthand."""
+    repo = (repo or "").strip()
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        repo = f"https://github.com/{repo}"
+    return web_url(repo)
 
 
 def term_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
@@ -155,7 +160,7 @@ def paper_card(
         hf_url=f"https://huggingface.co/papers/{paper_id}" if on_hf else None,
         upvotes=upvotes,
         comments=comments,
-        github_url=web_url(github_repo),
+        github_url=github_url(github_repo),
         github_stars=compact(github_stars),
         topics=term_reasons(reasons),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 
 import pytest
@@ -51,6 +50,6 @@ def emls(digest: RenderedEmail) -> dict[str, Path]:
     """Every email we send, as the .eml a mail server would see."""
     emails = {"digest": digest} | {k: notice(k) for k in ("confirm", "welcome", "unsubscribed")}
     return {
-        name: save(f"{name}.eml", as_message(email, name).as_bytes(policy=SMTP))
+        name: save(f"{name}.eml", as_message(email, name).as_bytes())
         for name, email in emails.items()
     }
