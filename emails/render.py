@@ -25,7 +25,7 @@ TOPIC_LIMIT = 40
 WHY_LIMIT = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaperCard:
     """One paper as the reader sees it; fields are display-ready plain text."""
 
@@ -41,17 +41,8 @@ class PaperCard:
     comments: int = 0
     github_url: str | None = None
     github_stars: str = ""  # compact, e.g. "1.2k"
+    stats: str = ""  # the community signals as one plain-text line
     topics: tuple[str, ...] = ()  # the ranking's term reasons, best first
-
-    @property
-    def stats(self) -> str:
-        """The community signals as one plain-text line ("" when there are none)."""
-        parts = [
-            plural(self.upvotes, "upvote"),
-            plural(self.comments, "comment"),
-            f"{self.github_stars} GitHub stars" if self.github_stars else "",
-        ]
-        return " · ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -104,6 +95,12 @@ def teaser(text: str, limit: int = TEASER_LIMIT) -> str:
 
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}" if n else ""
+
+
+def stats_line(upvotes: int, comments: int, stars: str) -> str:
+    parts = [plural(upvotes, "upvote"), plural(comments, "comment")]
+    parts.append(f"{stars} GitHub stars" if stars else "")
+    return " · ".join(p for p in parts if p)
 
 
 def compact(n: int | None) -> str:
@@ -162,6 +159,7 @@ def paper_card(
         comments=comments,
         github_url=github_url(github_repo),
         github_stars=compact(github_stars),
+        stats=stats_line(upvotes, comments, compact(github_stars)),
         topics=term_reasons(reasons),
     )
 
@@ -191,17 +189,17 @@ def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
     }
 
 
-def build_digest(ctx: DigestContext) -> RenderedEmail:
+def digest_values(ctx: DigestContext) -> dict:
+    """Everything the digest templates (HTML and text) fill in; cheap, no formatting per paper."""
     n = len(ctx.papers)
     count_label = f"{n} paper" + ("" if n == 1 else "s")
-    subject = digest_subject(ctx.papers)
     preheader = (
         clip(f"Top pick: {ctx.papers[0].title}", 110) + (f" · plus {n - 1} more" if n > 1 else "")
         if ctx.papers
         else "No new papers matched today."
     )
-    values = {
-        "subject": subject,
+    return {
+        "subject": digest_subject(ctx.papers),
         "preheader": preheader,
         "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
@@ -212,8 +210,12 @@ def build_digest(ctx: DigestContext) -> RenderedEmail:
         "footer_reason": f"You get this because {ctx.to_email} subscribed to Paperboy's "
         "daily research digest.",
     }
+
+
+def build_digest(ctx: DigestContext) -> RenderedEmail:
+    values = digest_values(ctx)
     return RenderedEmail(
-        subject=subject,
+        subject=values["subject"],
         html=load_template("digest").render(values),
         text=text_template("digest").render(values),
         headers=unsubscribe_headers(ctx),
