@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from emails.compile import load_template, text_template
 from emails.latex import readable
 
-TITLE_LIMIT = 180
+TITLE_LIMIT = 150
 AUTHOR_LIMIT = 40  # one name
-TEASER_LIMIT = 280  # about three lines on a phone
+TEASER_LIMIT = 220  # two to three lines on a desktop, five on a phone
 TOPIC_LIMIT = 40
 WHY_LIMIT = 200
 
@@ -104,9 +104,13 @@ def stats_line(upvotes: int, comments: int, stars: str) -> str:
 
 
 def compact(n: int | None) -> str:
+    """1234 -> "1.2k", 1_500_000 -> "1.5M", as GitHub and Hugging Face show counts."""
     if not n:
         return ""
-    return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "k" if n >= 1000 else str(n)
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= size * 0.99995:
+            return f"{n / size:.1f}".removesuffix(".0") + unit
+    return str(n)
 
 
 def web_url(url: str | None) -> str | None:

@@ -14,6 +14,8 @@ from emails.sample import sample_digest
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # git-ignored
 SENDER = "Paperboy <digest@paperboy.example>"
 SECRET = "sample-secret"  # emails.sample's default
+# As long as a real signed confirm link: one unbreakable word that must still fit a phone.
+ACTION_URL = "https://paperboy.example/c/WzQyNDIsMV0.awNUsg.CHheFnSgeI-TtxscCNYgbJfSS0oXk2"
 
 
 def as_message(rendered: RenderedEmail, name: str) -> EmailMessage:
@@ -34,7 +36,7 @@ def notice(kind: str) -> RenderedEmail:
         NoticeContext(
             kind=kind,
             to_email="reader@example.org",
-            action_url="https://paperboy.example/c/token.abc",
+            action_url=ACTION_URL,
             postal_address="Paperboy Demo, 1 Example Street, 00000 Example City",
         )
     )

@@ -19,6 +19,7 @@ from emails.render import (
     RenderedEmail,
     build_digest,
     clip,
+    compact,
     digest_subject,
     paper_card,
     short_authors,
@@ -27,7 +28,7 @@ from emails.render import (
 )
 from emails.sample import sample_digest
 from emails.tokens import read_token
-from tests.emails.conftest import SECRET, notice
+from tests.emails.conftest import ACTION_URL, SECRET, notice
 
 GMAIL_CLIP_BYTES = 102 * 1000  # Gmail clips HTML past ~102 KB; stay under with decimal KB
 
@@ -151,7 +152,7 @@ def test_badges_show_only_known_signals() -> None:
     known = render_one(
         on_hf=True, upvotes=42, comments=1, github_repo="org/repo", github_stars=1234
     )
-    assert "▲\u00a042" in known.html and "1\u00a0comment " in known.html
+    assert "▲\u00a042" in known.html and "1\u00a0comment\u00a0" in known.html
     assert 'href="https://github.com/org/repo"' in known.html and "1.2k" in known.html
     assert 'href="https://huggingface.co/papers/2401.00001"' in known.html
     assert "42 upvotes · 1 comment · 1.2k GitHub stars" in known.text
@@ -244,9 +245,9 @@ def test_notices_share_the_layout_and_carry_their_action() -> None:
     for kind in ("confirm", "welcome", "unsubscribed"):
         email = notice(kind)
         assert 'class="brand"' in email.html and "1 Example Street" in email.html
-        assert "https://paperboy.example/c/token.abc" in email.text
+        assert ACTION_URL in email.text
         assert [h for h, _ in Links(email.html).links].count(
-            "https://paperboy.example/c/token.abc"
+            ACTION_URL
         ) == 2  # the button and the pasteable link
 
 
@@ -281,3 +282,11 @@ def test_template_cache_is_keyed_by_source_hash(tmp_path, monkeypatch: pytest.Mo
     )
     values |= {"action_url": "https://x.example/", "footer_reason": "f", "postal_address": "a"}
     assert "Changed h" in after.render(values) and "Changed h" not in before.render(values)
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(None, ""), (0, ""), (999, "999"), (1000, "1k"), (1234, "1.2k"), (999_999, "1M")],
+)
+def test_compact_counts_read_like_github(n: int | None, shown: str) -> None:
+    assert compact(n) == shown
