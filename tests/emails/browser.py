@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -83,6 +84,8 @@ class Chromium:
 
     def _read(self) -> dict:
         while b"\0" not in self.buffer:
+            if not select.select([self.reader], [], [], self.timeout)[0]:
+                raise TimeoutError(f"chromium sent nothing for {self.timeout:.0f}s")
             chunk = self.reader.read(1 << 16)
             if not chunk:
                 raise RuntimeError("chromium closed the DevTools pipe")
