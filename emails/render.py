@@ -169,9 +169,22 @@ def paper_card(
 
 
 def top_topic(cards: Sequence[PaperCard]) -> str | None:
-    """The topic most of today's picks share (ties: the one nearer the top)."""
-    counts = Counter(t for card in cards for t in card.topics)
-    return clip(counts.most_common(1)[0][0], TOPIC_LIMIT) if counts else None
+    """The topic most of today's reasons point at: a phrase also gets credit for its words
+    picked on their own ("image segmentation" beats a bare "image"); ties go to the topic
+    nearer the top."""
+    shown: dict[str, str] = {}
+    for card in cards:
+        for topic in card.topics:
+            shown.setdefault(topic.casefold(), topic)
+    if not shown:
+        return None
+    counts = Counter(t.casefold() for card in cards for t in card.topics)
+
+    def credit(topic: str) -> int:
+        words = set(topic.split())
+        return counts[topic] + (sum(counts[w] for w in words) if len(words) > 1 else 0)
+
+    return clip(shown[max(shown, key=credit)], TOPIC_LIMIT)
 
 
 def digest_subject(cards: Sequence[PaperCard]) -> str:
