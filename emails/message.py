@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 
 from emails.render import RenderedEmail
 
-# RFC 5322 allows 998-character lines. Folding at 78 makes Python RFC 2047-encode any longer
-# "word", which turns the signed URLs in List-Unsubscribe into `=?utf-8?q?...?=` noise that
-# no mailbox provider reads as a link.
-POLICY = SMTP.clone(max_line_length=998)
+
+class MessagePolicy(EmailPolicy):
+    """SMTP's policy, except that List-Unsubscribe is folded only between its URIs.
+
+    Python would RFC 2047-encode any "word" longer than a line (78), which turns a long
+    signed unsubscribe URL into `=?utf-8?q?...?=` that no mailbox provider reads as a link.
+    """
+
+    RAW = frozenset({"list-unsubscribe"})
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in self.RAW:
+            return f"{name}: " + str(value).replace(", ", f",{self.linesep} ") + self.linesep
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in self.RAW:
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = MessagePolicy(linesep="\r\n")
 
 
 def build_message(
