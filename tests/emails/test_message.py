@@ -53,3 +53,12 @@ def test_every_notice_is_a_complete_message(emls: dict[str, Path]) -> None:
         assert msg["Date"] and msg["Message-ID"] and msg["Subject"]
         assert msg.get_body(("plain",)).get_content().strip()
         assert "<html" in msg.get_body(("html",)).get_content()
+
+
+def test_unsubscribe_urls_are_never_encoded_or_split_on_the_wire(emls: dict[str, Path]) -> None:
+    """Folded only between the URIs; a long signed URL stays one readable word."""
+    raw = emls["digest"].read_bytes().decode("ascii")
+    header = re.search(r"^List-Unsubscribe: (.*?)\r\n(?! )", raw, re.M | re.S).group(1)
+    assert "=?" not in header
+    lines = header.split("\r\n ")
+    assert [line[0] for line in lines] == ["<", "<"] and all(len(x) < 998 for x in lines)
