@@ -40,8 +40,11 @@ PROBE = """(() => {
             hidden: s.visibility === 'hidden' || s.display === 'none' || Number(s.opacity) === 0};
   });
   const images = [...document.images].map((i) => i.getAttribute('alt'));
+  const card = document.querySelector('.card');
   return {viewport: doc.clientWidth, scrollWidth: doc.scrollWidth,
-          scrollHeight: doc.scrollHeight, titles, images};
+          scrollHeight: doc.scrollHeight, titles, images,
+          cardBackground: card && getComputedStyle(card).backgroundColor,
+          titleColor: titles.length && getComputedStyle(document.querySelector('.title a')).color};
 })()"""
 
 
@@ -110,9 +113,12 @@ class Chromium:
         while self._read().get("method") != method:
             pass
 
-    def measure(self, html: Path, width: int, screenshot: Path) -> dict:
-        """Load `html` at `width` CSS px (mobile emulation below 600), probe, full-page PNG."""
+    def measure(self, html: Path, width: int, screenshot: Path, scheme: str = "light") -> dict:
+        """Load `html` at `width` CSS px (mobile emulation below 600) in a light or dark
+        colour scheme, probe it, and save a full-page PNG."""
         s = self.session
+        scheme_feature = [{"name": "prefers-color-scheme", "value": scheme}]
+        self.call("Emulation.setEmulatedMedia", session=s, features=scheme_feature)
         metrics = {"width": width, "deviceScaleFactor": 1, "mobile": width < 600}
         self.call("Emulation.setDeviceMetricsOverride", session=s, height=800, **metrics)
         self.call("Page.navigate", session=s, url=html.resolve().as_uri())

@@ -50,6 +50,16 @@ def test_digest_fits_width_and_shows_every_title(
     assert [t["text"] for t in facts["titles"]][2].startswith("\u03c3-PCA")
 
 
+def test_digest_turns_dark_in_dark_mode(chromium: Chromium, digest: RenderedEmail) -> None:
+    """The dark-mode rules must beat the inlined light colours (they carry !important)."""
+    html = save("digest.html", digest.html.encode())
+    light = chromium.measure(html, 375, html.with_name("digest-375px.png"))
+    dark = chromium.measure(html, 375, html.with_name("digest-375px-dark.png"), scheme="dark")
+    assert light["cardBackground"] == "rgb(246, 248, 250)"
+    assert dark["cardBackground"] == "rgb(22, 27, 34)"
+    assert dark["titleColor"] == "rgb(230, 237, 243)"
+
+
 def test_digest_with_longest_fields_fits_a_phone(chromium: Chromium) -> None:
     """25 papers with the longest titles, author lists and unbroken URLs still fit 375 px."""
     check_layout(chromium, build_digest(sample_digest(25, worst=True)), "digest-worst", 375)
