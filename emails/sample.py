@@ -1,7 +1,8 @@
 """A realistic digest without a database: for the benchmark, the tests and template work.
 
 Links are real signed tokens (so their length, and the size budget, are honest).
-`worst=True` gives every paper the longest title, author list and abstract we accept.
+`worst=True` makes every field far longer than real metadata (titles, 300 authors, abstracts,
+reasons, URLs): the size budget and the phone layout are checked against it.
 """
 
 from __future__ import annotations
