@@ -9,7 +9,6 @@ per-email work is only the template fill.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -171,20 +170,19 @@ def paper_card(
 def top_topic(cards: Sequence[PaperCard]) -> str | None:
     """The topic most of today's reasons point at: a phrase also gets credit for its words
     picked on their own ("image segmentation" beats a bare "image"); ties go to the topic
-    nearer the top."""
+    nearer the top. Runs per email, so plain dicts rather than sets."""
+    counts: dict[str, int] = {}
     shown: dict[str, str] = {}
     for card in cards:
         for topic in card.topics:
-            shown.setdefault(topic.casefold(), topic)
-    if not shown:
+            key = topic.casefold()
+            counts[key] = counts.get(key, 0) + 1
+            shown.setdefault(key, topic)
+    if not counts:
         return None
-    counts = Counter(t.casefold() for card in cards for t in card.topics)
-
-    def credit(topic: str) -> int:
-        words = set(topic.split())
-        return counts[topic] + (sum(counts[w] for w in words) if len(words) > 1 else 0)
-
-    return clip(shown[max(shown, key=credit)], TOPIC_LIMIT)
+    get = counts.get
+    best = max(counts, key=lambda k: counts[k] + sum(get(w, 0) for w in k.split() if w != k))
+    return clip(shown[best], TOPIC_LIMIT)
 
 
 def digest_subject(cards: Sequence[PaperCard]) -> str:

@@ -174,6 +174,16 @@ def test_subject_names_the_count_and_top_topic() -> None:
     assert digest_subject([card(reasons=["trending"])]) == "1 trending paper for you today"
 
 
+def test_top_topic_prefers_the_phrase_its_words_point_at() -> None:
+    cards = [
+        card(reasons=["image"]),
+        card(reasons=["Image Segmentation"]),
+        card(reasons=["segmentation", "image"]),
+    ]
+    assert digest_subject(cards) == "3 new papers on Image Segmentation and more"
+    assert digest_subject([card(reasons=["graphs", "LoRA"])]) == "1 new paper on graphs"
+
+
 def test_digest_header_preheader_and_footer(digest: RenderedEmail) -> None:
     assert "Sunday, 22 November 2026" in digest.html and "10 papers picked for you" in digest.html
     assert "Top pick: Visual In-Context Prompting · plus 9 more" in digest.html
