@@ -1,7 +1,9 @@
 """Compile once: MJML -> HTML -> CSS inlined (premailer, no network) -> Jinja template.
 
 MJML and premailer are slow (tens of ms); per email only the Jinja fill runs.
-Compiled templates are cached in memory by the hash of the template source.
+A process reads each template's source once, on first use, and compiles it under the
+hash of that source: `load_template.cache_clear()` rereads the files, and only a source
+that really changed is compiled again.
 Placeholders are written without inner spaces (`{{p.url}}`) so premailer keeps
 them intact inside attributes.
 """
@@ -27,7 +29,8 @@ class TemplateError(RuntimeError):
     """An MJML template that does not compile; a bug in our templates, never user input."""
 
 
-def _environment() -> jinja2.Environment:
+def html_environment() -> jinja2.Environment:
+    """Autoescaping: every value filled into the HTML is escaped; StrictUndefined: typos fail."""
     return jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
@@ -45,15 +48,17 @@ def mjml_to_inlined_html(source: str) -> str:
         keep_style_tags=True,  # media queries and dark-mode rules must survive
         remove_classes=False,
         disable_validation=True,
+        strip_important=False,  # dark-mode overrides must beat the inlined colours
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
 
 
 @lru_cache(maxsize=32)
 def _compiled(source_hash: str, source: str) -> jinja2.Template:
-    return _environment().from_string(mjml_to_inlined_html(source))
+    return html_environment().from_string(mjml_to_inlined_html(source))
 
 
+@lru_cache(maxsize=32)
 def load_template(name: str) -> jinja2.Template:
     """The compiled Jinja template for `templates/<name>.mjml` (plus shared partials)."""
     source = render_partials((TEMPLATES / f"{name}.mjml").read_text(encoding="utf-8"))

@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 
 from emails.render import RenderedEmail
+
+
+class MessagePolicy(EmailPolicy):
+    """SMTP's policy, except that List-Unsubscribe is folded only between its URIs.
+
+    Python would RFC 2047-encode any "word" longer than a line (78), which turns a long
+    signed unsubscribe URL into `=?utf-8?q?...?=` that no mailbox provider reads as a link.
+    """
+
+    RAW = frozenset({"list-unsubscribe"})
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in self.RAW:
+            return f"{name}: " + str(value).replace(", ", f",{self.linesep} ") + self.linesep
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in self.RAW:
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = MessagePolicy(linesep="\r\n")
 
 
 def build_message(
@@ -18,7 +42,7 @@ def build_message(
     when: datetime | None = None,
 ) -> EmailMessage:
     """A stable Message-ID (derived from our digest id by the caller) lets a resend be spotted."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = email.subject
@@ -27,8 +51,9 @@ def build_message(
     msg["MIME-Version"] = "1.0"
     for name, value in email.headers.items():
         msg[name] = value
-    msg.set_content(email.text, subtype="plain", charset="utf-8")
-    msg.add_alternative(email.html, subtype="html", charset="utf-8")
+    # Quoted-printable, named rather than guessed: 7-bit safe through any relay, still readable.
+    msg.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
 
 

@@ -1,28 +1,47 @@
 """Pure email building: plain data in, RenderedEmail(subject, html, text, headers) out.
 
 Build is separate from send (backends do I/O only). Every paper field is escaped by
-Jinja's autoescape; nothing here touches the database or the network.
+Jinja's autoescape; nothing here touches the database or the network. Display text
+(LaTeX made readable, truncation) is prepared once per card by `paper_card`, so the
+per-email work is only the template fill.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlsplit
 
 from emails.compile import load_template, text_template
+from emails.latex import readable
+
+TITLE_LIMIT = 150
+AUTHOR_LIMIT = 40  # one name
+TEASER_LIMIT = 220  # two to three lines on a desktop, five on a phone
+TOPIC_LIMIT = 40
+WHY_LIMIT = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaperCard:
     """One paper as the reader sees it; fields are display-ready plain text."""
 
     title: str
-    url: str
+    url: str  # arXiv abstract page
     authors: str
     teaser: str
     why: str
     more_url: str
     less_url: str
+    hf_url: str | None = None  # Hugging Face paper page, when the paper is there
+    upvotes: int = 0
+    comments: int = 0
+    github_url: str | None = None
+    github_stars: str = ""  # compact, e.g. "1.2k"
+    stats: str = ""  # the community signals as one plain-text line
+    topics: tuple[str, ...] = ()  # the ranking's term reasons, best first
 
 
 @dataclass(frozen=True)
@@ -46,18 +65,133 @@ class RenderedEmail:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def short_authors(authors: list[str], limit: int = 3) -> str:
-    if len(authors) <= limit:
-        return ", ".join(authors)
-    return ", ".join(authors[:limit]) + " et al."
-
-
-def teaser(text: str, limit: int = 280) -> str:
-    """The opening of the abstract, cut at a word boundary."""
+def clip(text: str, limit: int) -> str:
+    """Whitespace collapsed and cut at a word boundary with an ellipsis, at most `limit` chars."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-\u2013\u2014(") + "…"
+
+
+def short_authors(authors: Sequence[str], limit: int = 3) -> str:
+    names = [clip(a, AUTHOR_LIMIT) for a in authors[:limit]]
+    return ", ".join(names) + (" et al." if len(authors) > limit else "")
+
+
+def teaser(text: str, limit: int = TEASER_LIMIT) -> str:
+    """The opening of a summary: whole sentences when they fill most of the space."""
+    text = " ".join(readable(text).split())
+    if len(text) <= limit:
+        return text
+    end = text.rfind(". ", 0, limit)
+    if end >= limit * 0.6:
+        return text[: end + 1]
+    return clip(text, limit)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}" if n else ""
+
+
+def stats_line(upvotes: int, comments: int, stars: str) -> str:
+    parts = [plural(upvotes, "upvote"), plural(comments, "comment")]
+    parts.append(f"{stars} GitHub stars" if stars else "")
+    return " · ".join(p for p in parts if p)
+
+
+def compact(n: int | None) -> str:
+    """1234 -> "1.2k", 1_500_000 -> "1.5M", as GitHub and Hugging Face show counts."""
+    if not n:
+        return ""
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= size * 0.99995:
+            return f"{n / size:.1f}".removesuffix(".0") + unit
+    return str(n)
+
+
+def web_url(url: str | None) -> str | None:
+    """Only absolute http(s) links from a source reach an href (no `javascript:`, `data:`)."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def github_url(repo: str | None) -> str | None:
+    """A repository link from a URL or the `owner/name` shorthand."""
+    repo = (repo or "").strip()
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        repo = f"https://github.com/{repo}"
+    return web_url(repo)
+
+
+def term_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
+    return tuple(r for r in reasons if r != "trending" and not r.startswith(("by ", "trending:")))
+
+
+def paper_card(
+    *,
+    paper_id: str,
+    title: str,
+    abstract: str,
+    authors: Sequence[str],
+    reasons: Sequence[str],
+    more_url: str,
+    less_url: str,
+    abs_url: str | None = None,
+    ai_summary: str | None = None,
+    on_hf: bool = False,
+    upvotes: int = 0,
+    comments: int = 0,
+    github_repo: str | None = None,
+    github_stars: int | None = None,
+) -> PaperCard:
+    """A paper's display card from its stored fields and the ranking's reasons."""
+    return PaperCard(
+        title=clip(readable(title), TITLE_LIMIT),
+        url=web_url(abs_url) or f"https://arxiv.org/abs/{paper_id}",
+        authors=short_authors([readable(a) for a in authors]),
+        teaser=teaser(ai_summary or abstract),
+        why=clip(why_line(reasons), WHY_LIMIT),
+        more_url=more_url,
+        less_url=less_url,
+        hf_url=f"https://huggingface.co/papers/{paper_id}" if on_hf else None,
+        upvotes=upvotes,
+        comments=comments,
+        github_url=github_url(github_repo),
+        github_stars=compact(github_stars),
+        stats=stats_line(upvotes, comments, compact(github_stars)),
+        topics=term_reasons(reasons),
+    )
+
+
+def top_topic(cards: Sequence[PaperCard]) -> str | None:
+    """The topic most of today's reasons point at: a phrase also gets credit for its words
+    picked on their own ("image segmentation" beats a bare "image"); ties go to the topic
+    nearer the top. Runs per email, so plain dicts rather than sets."""
+    counts: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for card in cards:
+        for topic in card.topics:
+            key = topic.casefold()
+            counts[key] = counts.get(key, 0) + 1
+            shown.setdefault(key, topic)
+    if not counts:
+        return None
+    get = counts.get
+    best = max(counts, key=lambda k: counts[k] + sum(get(w, 0) for w in k.split() if w != k))
+    return clip(shown[best], TOPIC_LIMIT)
+
+
+def digest_subject(cards: Sequence[PaperCard]) -> str:
+    n = len(cards)
+    label = f"{n} new paper" + ("" if n == 1 else "s")
+    topic = top_topic(cards)
+    if topic:
+        return f"{label} on {topic}" + (" and more" if n > 1 else "")
+    return f"{n} trending paper{'' if n == 1 else 's'} for you today"
 
 
 def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
@@ -70,34 +204,42 @@ def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
     }
 
 
-def build_digest(ctx: DigestContext) -> RenderedEmail:
+def digest_values(ctx: DigestContext) -> dict:
+    """Everything the digest templates (HTML and text) fill in; cheap, no formatting per paper."""
     n = len(ctx.papers)
     count_label = f"{n} paper" + ("" if n == 1 else "s")
-    subject = f"{count_label} for you today"
-    if ctx.papers:
-        subject += f": {ctx.papers[0].title}"
-    values = {
-        "subject": subject,
-        "preheader": f"{count_label} picked for you, with a line on why each one.",
-        "edition_label": ctx.edition.strftime("%A, %d %B %Y"),
+    preheader = (
+        clip(f"Top pick: {ctx.papers[0].title}", 110) + (f" · plus {n - 1} more" if n > 1 else "")
+        if ctx.papers
+        else "No new papers matched today."
+    )
+    return {
+        "subject": digest_subject(ctx.papers),
+        "preheader": preheader,
+        "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
-        "papers": [asdict(p) for p in ctx.papers],
+        "papers": ctx.papers,
         "preferences_url": ctx.preferences_url,
         "unsubscribe_url": ctx.unsubscribe_url,
         "postal_address": ctx.postal_address,
-        "footer_reason": f"You get this because {ctx.to_email} subscribed to Paperboy digests.",
+        "footer_reason": f"You get this because {ctx.to_email} subscribed to Paperboy's "
+        "daily research digest.",
     }
+
+
+def build_digest(ctx: DigestContext) -> RenderedEmail:
+    values = digest_values(ctx)
     return RenderedEmail(
-        subject=subject,
+        subject=values["subject"],
         html=load_template("digest").render(values),
         text=text_template("digest").render(values),
         headers=unsubscribe_headers(ctx),
     )
 
 
-def why_line(reasons: list[str] | tuple[str, ...]) -> str:
+def why_line(reasons: Sequence[str]) -> str:
     """Turn the ranking's reasons into one readable line."""
-    terms = [r for r in reasons if r != "trending" and not r.startswith(("by ", "trending:"))]
+    terms = term_reasons(reasons)
     parts = []
     if terms:
         parts.append("matches " + ", ".join(f"“{t}”" for t in terms))

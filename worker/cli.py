@@ -232,7 +232,7 @@ def preview(
     email: str,
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
 ) -> None:
-    """Render EMAIL's latest digest (or plan a fresh one) to HTML and .eml without sending."""
+    """Render EMAIL's latest digest to HTML and .eml without sending; print both paths."""
     from worker.previews import write_preview
 
     settings = _settings()
@@ -241,7 +241,7 @@ def preview(
     except LookupError as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(1) from e
-    out.print(f"HTML: {html}\nEML:  {eml}")
+    out.print(f"HTML: {html}\nEML:  {eml}", soft_wrap=True, highlight=False)
     if open_:
         webbrowser.open(html.resolve().as_uri())
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from config import Settings
 from emails.backends import Backend, MailError, get_backend, is_retryable
 from emails.message import build_message, sender_domain
-from emails.render import DigestContext, PaperCard, build_digest, short_authors, teaser, why_line
+from emails.render import DigestContext, build_digest, paper_card
 from emails.tokens import link
 from models import (
     Digest,
@@ -73,14 +73,21 @@ def digest_context(
         )
 
     cards = [
-        PaperCard(
+        paper_card(
+            paper_id=paper.id,
             title=paper.title,
-            url=paper.abs_url or f"https://arxiv.org/abs/{paper.id}",
-            authors=short_authors(paper.authors),
-            teaser=teaser(paper.ai_summary or paper.abstract),
-            why=why_line(item.reasons),
+            abstract=paper.abstract,
+            authors=paper.authors,
+            reasons=item.reasons,
             more_url=vote(paper.id, 1),
             less_url=vote(paper.id, -1),
+            abs_url=paper.abs_url,
+            ai_summary=paper.ai_summary,
+            on_hf="hf" in paper.first_seen_by,
+            upvotes=paper.upvotes,
+            comments=paper.num_comments,
+            github_repo=paper.github_repo,
+            github_stars=paper.github_stars,
         )
         for item, paper in rows
     ]

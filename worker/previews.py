@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email.policy import SMTP
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -39,5 +38,5 @@ def write_preview(settings: Settings, email: str) -> tuple[Path, Path]:
     stem = folder / f"{ctx.digest_ref}-{sub.id}"
     html, eml = stem.with_suffix(".html"), stem.with_suffix(".eml")
     html.write_text(rendered.html, encoding="utf-8")
-    eml.write_bytes(message.as_bytes(policy=SMTP))
+    eml.write_bytes(message.as_bytes())
     return html, eml

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 
 
@@ -23,6 +22,6 @@ class OutboxBackend:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path_for(ref)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(message.as_bytes(policy=SMTP))
+        tmp.write_bytes(message.as_bytes())
         tmp.replace(path)
         return str(path)

@@ -1,0 +1,78 @@
+"""The real path from database rows to the digest a subscriber sees, and `paperboy preview`."""
+
+from __future__ import annotations
+
+import email
+from email.policy import default
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from config import get_settings
+from models import Digest, DigestItem, Paper, session_scope, upgrade
+from worker import subscribers
+from worker.cli import DEMO_SUBSCRIBERS, app
+from worker.delivery import digest_context
+
+
+def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Path) -> None:
+    upgrade()
+    with session_scope() as session:
+        sub = subscribers.subscribe(session, "reader@example.org", confirmed=True)
+        session.add(
+            Paper(
+                id="2611.00001",
+                title=r"$\sigma$-PCA " + "long " * 80,
+                abstract="The abstract.",
+                authors=[f"A{i}" for i in range(9)],
+                ai_summary="The summary.",
+                upvotes=42,
+                num_comments=3,
+                github_repo="https://github.com/org/repo",
+                github_stars=1500,
+                first_seen_by={"hf": "2026-11-20T00:00:00+00:00"},
+            )
+        )
+        session.add(Paper(id="2611.00002", title="Plain arXiv paper", abstract="Words."))
+        digest = Digest(subscriber_id=sub.id, edition="2026-11-22")
+        session.add(digest)
+        session.flush()
+        for rank, (pid, reasons) in enumerate(
+            [("2611.00001", ["pca", "trending: 42 upvotes"]), ("2611.00002", ["trending"])]
+        ):
+            session.add(
+                DigestItem(digest_id=digest.id, paper_id=pid, rank=rank, score=1.0, reasons=reasons)
+            )
+        session.flush()
+        ctx = digest_context(session, digest, sub, get_settings())
+    hf, plain = ctx.papers
+    assert hf.title.startswith("σ-PCA long") and hf.title.endswith("…")  # noqa: RUF001
+    assert hf.url == "https://arxiv.org/abs/2611.00001"
+    assert hf.hf_url == "https://huggingface.co/papers/2611.00001"
+    assert (hf.upvotes, hf.comments, hf.github_stars) == (42, 3, "1.5k")
+    assert hf.github_url == "https://github.com/org/repo"
+    assert hf.authors == "A0, A1, A2 et al." and hf.teaser == "The summary."
+    assert hf.why == "matches “pca”; trending: 42 upvotes"
+    assert plain.hf_url is None and plain.github_url is None and plain.upvotes == 0
+    assert plain.why == "popular today"
+    assert ctx.digest_ref == f"digest-{digest.id}"
+
+
+def test_preview_writes_html_and_eml_and_prints_their_paths(paperboy_home: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    result = runner.invoke(app, ["preview", DEMO_SUBSCRIBERS[0][0]])
+    assert result.exit_code == 0, result.output
+    paths = [Path(line.split(":", 1)[1].strip()) for line in result.output.splitlines()]
+    html, eml = sorted(paths, key=lambda p: p.suffix, reverse=True)
+    assert html.suffix == ".html" and eml.suffix == ".eml"
+    msg = email.message_from_bytes(eml.read_bytes(), policy=default)
+    assert msg["To"] == DEMO_SUBSCRIBERS[0][0]
+    in_eml = msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert in_eml.strip() == html.read_text(encoding="utf-8").strip()
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_preview_of_unknown_address_fails_clearly(paperboy_home: Path) -> None:
+    result = CliRunner().invoke(app, ["preview", "nobody@example.org"])
+    assert result.exit_code == 1 and "no subscriber" in result.output

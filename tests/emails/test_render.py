@@ -1,0 +1,300 @@
+# ruff: noqa: RUF001 - Unicode look-alikes in expected outputs are on purpose
+"""Pure building: escaping, truncation, links, the text alternative and the size budget."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+
+from config import Settings
+from emails import compile as compiled
+from emails.render import (
+    AUTHOR_LIMIT,
+    TEASER_LIMIT,
+    TITLE_LIMIT,
+    RenderedEmail,
+    build_digest,
+    clip,
+    compact,
+    digest_subject,
+    paper_card,
+    short_authors,
+    teaser,
+    why_line,
+)
+from emails.sample import sample_digest
+from emails.tokens import read_token
+from tests.emails.conftest import ACTION_URL, SECRET, notice
+
+GMAIL_CLIP_BYTES = 102 * 1000  # Gmail clips HTML past ~102 KB; stay under with decimal KB
+
+
+class Links(HTMLParser):
+    """(href, link text) for every <a>, and the alt of every <img>."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self.images: list[str | None] = []
+        self._open: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._open.append(dict(attrs).get("href") or "")
+            self.links.append((self._open[-1], ""))
+        elif tag == "img":
+            self.images.append(dict(attrs).get("alt"))
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            href, text = self.links[-1]
+            self.links[-1] = (href, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open:
+            self._open.pop()
+
+
+def card(**fields):
+    base = {
+        "paper_id": "2401.00001",
+        "title": "A title",
+        "abstract": "An abstract.",
+        "authors": ["Ada Lovelace"],
+        "reasons": ["graphs"],
+        "more_url": "https://paperboy.example/f/more",
+        "less_url": "https://paperboy.example/f/less",
+    }
+    return paper_card(**(base | fields))
+
+
+def render_one(**fields) -> RenderedEmail:
+    ctx = sample_digest(1)
+    return build_digest(replace(ctx, papers=[card(**fields)]))
+
+
+HOSTILE = [
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "' onmouseover='alert(1)",
+    "{{ 7*7 }} {% if true %}jinja{% endif %}",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_paper_fields_render_as_inert_text(hostile: str) -> None:
+    email = render_one(title=hostile, authors=[hostile], abstract=hostile, reasons=[hostile])
+    assert "<script" not in email.html
+    assert "<img" not in email.html
+    assert "onmouseover='" not in email.html
+    titles = [text for href, text in Links(email.html).links if href.endswith("/abs/2401.00001")]
+    assert titles[0] == hostile  # shown exactly, as text (and never run as template code)
+    assert hostile in email.text  # the text part is not HTML: no entities there
+
+
+def test_source_links_outside_http_never_reach_an_href() -> None:
+    email = render_one(github_repo="javascript:alert(1)", abs_url="data:text/html,x")
+    hrefs = [href for href, _ in Links(email.html).links]
+    assert not [h for h in hrefs if not h.startswith(("https://", "http://"))]
+    assert "https://arxiv.org/abs/2401.00001" in hrefs
+
+
+def test_quote_in_a_source_url_cannot_break_out_of_the_attribute() -> None:
+    email = render_one(github_repo='https://github.com/a/b" onmouseover="alert(1)')
+    assert 'onmouseover="' not in email.html
+
+
+def test_latex_in_title_and_abstract_is_readable_in_both_parts() -> None:
+    email = render_one(title=r"$\sigma$-PCA", abstract=r"Runs in $O(d_{emb})$ memory.")
+    for part in (email.html, email.text):
+        assert "σ-PCA" in part and "O(d_emb)" in part
+        assert "$" not in part.split("Why you")[0].split("σ-PCA", 1)[1]
+
+
+def test_emoji_and_non_latin_scripts_survive() -> None:
+    fields = {"title": "多语言检索增强 🚀", "authors": ["李华", "Ώρα Παπαδοπούλου"]}
+    email = render_one(**fields, abstract="العربية and Ελληνικά 🧪")
+    for part in (email.html, email.text):
+        for word in ("多语言检索增强 🚀", "李华", "Ώρα Παπαδοπούλου", "العربية", "🧪"):
+            assert word in part
+
+
+def test_clip_cuts_at_a_word_with_an_ellipsis() -> None:
+    text = "word " * 100
+    cut = clip(text, 50)
+    assert len(cut) <= 50 and cut.endswith("word…")
+    assert clip("short  and\nspaced", 50) == "short and spaced"
+    assert len(clip("x" * 500, 50)) == 50  # no space to cut at: cut anyway
+
+
+def test_long_title_and_author_list_are_shortened() -> None:
+    c = card(title="Scaling " * 100, authors=[f"Author {i}" for i in range(500)])
+    assert len(c.title) <= TITLE_LIMIT and c.title.endswith("…")
+    assert c.authors == "Author 0, Author 1, Author 2 et al."
+    assert len(short_authors(["N" * 400])) <= AUTHOR_LIMIT
+    assert short_authors(["A", "B", "C"]) == "A, B, C"
+
+
+def test_teaser_prefers_ai_summary_and_whole_sentences() -> None:
+    assert card(ai_summary="The gist.", abstract="Long abstract.").teaser == "The gist."
+    sentences = "This is one sentence that says something. " * 20
+    short = teaser(sentences)
+    assert len(short) <= TEASER_LIMIT and short.endswith("something.")
+    assert card(ai_summary=None, abstract="Only the abstract.").teaser == "Only the abstract."
+
+
+def test_badges_show_only_known_signals() -> None:
+    known = render_one(
+        on_hf=True, upvotes=42, comments=1, github_repo="org/repo", github_stars=1234
+    )
+    assert "▲\u00a042" in known.html and "1\u00a0comment\u00a0" in known.html
+    assert 'href="https://github.com/org/repo"' in known.html and "1.2k" in known.html
+    assert 'href="https://huggingface.co/papers/2401.00001"' in known.html
+    assert "42 upvotes · 1 comment · 1.2k GitHub stars" in known.text
+    bare = render_one()
+    assert "▲" not in bare.html and "GitHub" not in bare.html and "huggingface" not in bare.html
+
+
+def test_why_line_reads_every_kind_of_reason() -> None:
+    line = why_line(["diffusion", "LoRA", "by Ada Lovelace", "trending: 42 upvotes"])
+    assert line == "matches “diffusion”, “LoRA”; by Ada Lovelace; trending: 42 upvotes"
+    assert why_line(["trending"]) == "popular today"
+    assert why_line([]) == ""
+
+
+def test_subject_names_the_count_and_top_topic() -> None:
+    cards = [card(reasons=["LoRA", "vision"]), card(reasons=["RAG"]), card(reasons=["LoRA"])]
+    assert digest_subject(cards) == "3 new papers on LoRA and more"
+    assert digest_subject(cards[1:2]) == "1 new paper on RAG"
+    assert digest_subject([card(reasons=["trending"])]) == "1 trending paper for you today"
+
+
+def test_top_topic_prefers_the_phrase_its_words_point_at() -> None:
+    cards = [
+        card(reasons=["image"]),
+        card(reasons=["Image Segmentation"]),
+        card(reasons=["segmentation", "image"]),
+    ]
+    assert digest_subject(cards) == "3 new papers on Image Segmentation and more"
+    assert digest_subject([card(reasons=["graphs", "LoRA"])]) == "1 new paper on graphs"
+
+
+def test_digest_header_preheader_and_footer(digest: RenderedEmail) -> None:
+    assert "Sunday, 22 November 2026" in digest.html and "10 papers picked for you" in digest.html
+    assert "Top pick: Visual In-Context Prompting · plus 9 more" in digest.html
+    for part in (digest.html, digest.text):
+        assert "You get this because reader@example.org subscribed" in part
+        assert "1 Example Street" in part
+    assert '<meta content="light dark" name="color-scheme">' in digest.html
+    assert "prefers-color-scheme: dark" in digest.html
+
+
+def test_every_link_is_absolute_and_listed_in_the_text_part(digest: RenderedEmail) -> None:
+    parsed = Links(digest.html)
+    assert parsed.links
+    for href, _ in parsed.links:
+        parts = urlsplit(href)
+        assert parts.scheme in ("https", "http") and parts.netloc, href
+        assert href in digest.text, f"{href} missing from the plain-text part"
+    assert all(alt for alt in parsed.images)
+
+
+def test_every_token_link_verifies_for_its_purpose(digest: RenderedEmail) -> None:
+    purposes = {"u": "unsubscribe", "p": "preferences", "f": "feedback"}
+    seen = set()
+    for href, text in Links(digest.html).links:
+        match = re.fullmatch(r"https://paperboy\.example/([upf])/([^/?#]+)", href)
+        if not match:
+            continue
+        data = read_token(SECRET, purposes[match.group(1)], match.group(2))
+        assert data.subscriber_id == 4242
+        seen.add(data.purpose)
+        label = text.strip()
+        if data.purpose == "feedback":
+            assert data.vote == (1 if "More like this" in label else -1), label
+            assert data.paper_id.startswith("2311.")
+        else:
+            assert (
+                label
+                == {"unsubscribe": "Unsubscribe", "preferences": "Manage preferences"}[data.purpose]
+            )
+    assert seen == {"unsubscribe", "preferences", "feedback"}
+
+
+def test_feedback_links_name_their_own_paper(digest: RenderedEmail) -> None:
+    hrefs = [h for h, _ in Links(digest.html).links]
+    arxiv = [h.rsplit("/", 1)[1] for h in hrefs if "/abs/" in h]
+    votes = [read_token(SECRET, "feedback", h.rsplit("/", 1)[1]) for h in hrefs if "/f/" in h]
+    assert [v.paper_id for v in votes if v.vote == 1] == list(dict.fromkeys(arxiv))
+
+
+def test_digest_html_fits_gmail_at_max_papers_with_longest_fields() -> None:
+    limit = Settings().max_papers_limit
+    ctx = sample_digest(limit, worst=True)
+    assert len(ctx.papers) == limit and all(len(c.title) >= TITLE_LIMIT - 20 for c in ctx.papers)
+    html = build_digest(ctx).html
+    assert html.count('class="card"') == limit
+    assert len(html.encode("utf-8")) <= GMAIL_CLIP_BYTES
+
+
+def test_size_check_would_catch_a_bloated_digest() -> None:
+    """Without the caps (raw 4,000-char abstracts), the same digest would be clipped."""
+    ctx = sample_digest(Settings().max_papers_limit, worst=True)
+    bloated = [replace(c, teaser=c.teaser * 20) for c in ctx.papers]
+    assert len(build_digest(replace(ctx, papers=bloated)).html.encode()) > GMAIL_CLIP_BYTES
+
+
+def test_notices_share_the_layout_and_carry_their_action() -> None:
+    for kind in ("confirm", "welcome", "unsubscribed"):
+        email = notice(kind)
+        assert 'class="brand"' in email.html and "1 Example Street" in email.html
+        assert ACTION_URL in email.text
+        assert [h for h, _ in Links(email.html).links].count(
+            ACTION_URL
+        ) == 2  # the button and the pasteable link
+
+
+def test_template_compiles_once_and_each_email_only_fills_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build_digest(sample_digest(2))  # compiled (or already cached)
+
+    def slow_path(source: str) -> str:
+        raise AssertionError("MJML/premailer ran for an email")
+
+    monkeypatch.setattr(compiled, "mjml_to_inlined_html", slow_path)
+    assert build_digest(sample_digest(3)).html.count('class="card"') == 3
+
+
+def test_template_cache_is_keyed_by_source_hash(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for path in compiled.TEMPLATES.iterdir():
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(compiled, "TEMPLATES", tmp_path)
+    compiled.load_template.cache_clear()
+    before = compiled.load_template("notice")
+    compiled.load_template.cache_clear()  # sources reread: unchanged, so no recompile
+    assert compiled.load_template("notice") is before
+    source = tmp_path / "notice.mjml"
+    source.write_text(source.read_text().replace("{{heading}}", "Changed {{heading}}"))
+    compiled.load_template.cache_clear()
+    after = compiled.load_template("notice")
+    compiled.load_template.cache_clear()  # leave the real templates for other tests
+    assert after is not before
+    values = dict.fromkeys(
+        ["subject", "preheader", "heading", "body", "action_label", "action_hint"], "h"
+    )
+    values |= {"action_url": "https://x.example/", "footer_reason": "f", "postal_address": "a"}
+    assert "Changed h" in after.render(values) and "Changed h" not in before.render(values)
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(None, ""), (0, ""), (999, "999"), (1000, "1k"), (1234, "1.2k"), (999_999, "1M")],
+)
+def test_compact_counts_read_like_github(n: int | None, shown: str) -> None:
+    assert compact(n) == shown
