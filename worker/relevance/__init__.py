@@ -6,7 +6,7 @@ only part that touches the disk (the shared fitted model).
 """
 
 from worker.relevance.model import FitParams, Model
-from worker.relevance.rank import rank
+from worker.relevance.scoring import rank
 from worker.relevance.types import (
     TRENDING_REASON,
     PaperDoc,

@@ -20,7 +20,7 @@ paper that matches the words but was filed elsewhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,9 @@ class Candidates:
     slot_terms: np.ndarray  # J x W, local term column (n_local = padding)
     slot_weights: np.ndarray  # J x W
     slot_text: np.ndarray  # J x W, object: the term as written in the paper
+    slot_parts: np.ndarray  # J x W x 2: slots of a phrase's two words (-1: none, or a word)
+    ids: np.ndarray  # J, object
+    trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
     local_of: np.ndarray  # V -> local column or -1
     n_local: int
     texts: list[str]  # preprocessed title + abstract, for muted words
@@ -63,7 +66,7 @@ class Candidates:
     category_index: dict[str, list[int]]
 
     @classmethod
-    def build(cls, papers: Sequence[PaperDoc], model: Model) -> Candidates:
+    def build(cls, papers: Sequence[PaperDoc], model: Model, params: RankParams) -> Candidates:
         matrix = model.embed_papers(papers)
         n, width = (
             len(papers),
@@ -75,6 +78,8 @@ class Candidates:
         slot_terms = np.full((n, width), terms.size, dtype=np.int64)
         slot_weights = np.zeros((n, width), dtype=np.float32)
         slot_text = np.full((n, width), "", dtype=object)
+        slot_parts = np.full((n, width, 2), -1, dtype=np.int64)
+        vocabulary = model.vectorizer.vocabulary_ if model.vectorizer else {}
         for j, paper in enumerate(papers):
             lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
             cols, vals = matrix.indices[lo:hi], matrix.data[lo:hi]
@@ -85,6 +90,11 @@ class Candidates:
             slot_text[j, : strongest.size] = [
                 surfaces.get(int(c), str(model.vocab[c])) for c in cols[strongest]
             ]
+            slot_of = {int(c): i for i, c in enumerate(cols[strongest])}
+            for i, c in enumerate(cols[strongest]):
+                words = str(model.vocab[c]).split()
+                if len(words) == 2:
+                    slot_parts[j, i] = [slot_of.get(vocabulary.get(w, -1), -1) for w in words]
         authors: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
         for j, paper in enumerate(papers):
@@ -100,6 +110,18 @@ class Candidates:
             slot_terms=slot_terms,
             slot_weights=slot_weights,
             slot_text=slot_text,
+            slot_parts=slot_parts,
+            ids=np.array([p.id for p in papers], dtype=object),
+            trending_text=np.array(
+                [
+                    f"trending: {p.upvotes} upvotes"
+                    if p.upvotes
+                    and trending_score(p.upvotes, p.age_days) >= params.trending_reason_at
+                    else None
+                    for p in papers
+                ],
+                dtype=object,
+            ),
             local_of=local_of,
             n_local=terms.size,
             texts=[preprocess(f"{p.title} {p.abstract}") for p in papers],
@@ -167,21 +189,47 @@ def rank(
     `papers` are the candidates; `corpus` holds other papers profiles may have liked or
     disliked (looked up by id). Without a `model`, one is fitted on papers + corpus.
     """
+    results: dict[str | int, list[Pick]] = {}
+    for part in rank_batches(papers, [profiles], params, model, corpus):
+        results.update(part)
+    return results
+
+
+def rank_batches(
+    papers: Sequence[PaperDoc],
+    batches: Iterable[Sequence[Profile]],
+    params: RankParams | None = None,
+    model: Model | None = None,
+    corpus: Sequence[PaperDoc] = (),
+) -> Iterator[dict[str | int, list[Pick]]]:
+    """`rank` over batches of profiles (e.g. pages of subscribers), preparing the candidates
+    once: memory stays that of one batch however many subscribers there are."""
     params = params or RankParams()
-    if not papers or not profiles:
-        return {p.id: [] for p in profiles}
     known = {p.id: p for p in corpus} | {p.id: p for p in papers}
+    if not papers:
+        for profiles in batches:
+            yield {p.id: [] for p in profiles}
+        return
     model = model or Model.fit(list(known.values()))
-    cand = Candidates.build(papers, model)
+    cand = Candidates.build(papers, model, params)
+    keys = (
+        _Incidence(len(papers), _muted_lookup(cand.texts)),
+        _Incidence(len(papers), lambda k: cand.author_index.get(k, [])),
+        _Incidence(len(papers), lambda k: cand.category_index.get(k, [])),
+    )
+    for profiles in batches:
+        if profiles:
+            yield _rank_batch(cand, profiles, params, model, known, keys)
+
+
+def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, list[Pick]]:
     referenced = sorted(
         {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
     )
     ref_index = {pid: u for u, pid in enumerate(referenced)}
     ref_matrix = model.embed_papers([known[i] for i in referenced])
     ref_scores = (ref_matrix @ cand.matrix_t).toarray() if referenced else None  # U x J
-    muted = _Incidence(len(papers), _muted_lookup(cand.texts))
-    authors = _Incidence(len(papers), lambda k: cand.author_index.get(k, []))
-    categories = _Incidence(len(papers), lambda k: cand.category_index.get(k, []))
+    muted, authors, categories = keys
     buffer = np.zeros((min(params.chunk_size, len(profiles)), cand.n_local + 1), np.float32)
     results: dict[str | int, list[Pick]] = {}
     for start in range(0, len(profiles), params.chunk_size):
@@ -274,13 +322,14 @@ def _rank_chunk(
     top_scores = np.take_along_axis(top_scores, order, axis=1)
 
     terms = _term_reasons(query, top, usable, cand, params.n_reasons, buffer)
-    return _picks(chunk, top, top_scores, terms, usable, by_author, followed_keys, cand, params)
+    return _picks(chunk, top, top_scores, terms, usable, by_author, followed_keys, cand)
 
 
 def _term_reasons(query, top, usable, cand: Candidates, n_reasons: int, buffer) -> np.ndarray:
-    """B x k x n strings ("" = none): the paper's words with the largest q[t] * c[t] > 0."""
+    """B x k x n_reasons strings (None = none): the paper's words with the largest q[t] * c[t] > 0,
+    skipping a word already inside a chosen phrase ("graph" after "graph neural")."""
     b, k = top.shape
-    out = np.full((b, k, 2 * n_reasons), "", dtype=object)
+    out = np.full((b, k, n_reasons), None, dtype=object)
     if not query.shape[1] or not usable.any() or n_reasons == 0:
         return out
     rows = np.repeat(np.arange(b), np.diff(query.indptr))
@@ -288,53 +337,55 @@ def _term_reasons(query, top, usable, cand: Candidates, n_reasons: int, buffer) 
     keep = local >= 0
     rows, local = rows[keep], local[keep]
     buffer[rows, local] = query.data[keep]
-    slots = cand.slot_terms[top]  # B x k x W
-    contrib = buffer[np.arange(b)[:, None, None], slots] * cand.slot_weights[top]
+    contrib = buffer[np.arange(b)[:, None, None], cand.slot_terms[top]] * cand.slot_weights[top]
     buffer[rows, local] = 0.0
-    n = min(2 * n_reasons, contrib.shape[2])  # spare ones for _picks to drop overlaps
+    n = min(2 * n_reasons, contrib.shape[2])  # spares for the ones dropped as overlaps
     best = np.argpartition(-contrib, n - 1, axis=2)[:, :, :n]
-    best_vals = np.take_along_axis(contrib, best, axis=2)
-    order = np.argsort(-best_vals, axis=2, kind="stable")
-    best = np.take_along_axis(best, order, axis=2)
-    best_vals = np.take_along_axis(best_vals, order, axis=2)
-    text = cand.slot_text[top[:, :, None], best]
-    out[:, :, :n] = np.where(best_vals > 0, text, "")
-    return out
-
-
-def _picks(chunk, top, top_scores, terms, usable, by_author, followed_keys, cand, params):
-    trending_text = [
-        f"trending: {p.upvotes} upvotes" if p.upvotes and t >= params.trending_reason_at else None
-        for p, t in zip(cand.papers, cand.trend, strict=True)
+    best = np.take_along_axis(
+        best, np.argsort(-np.take_along_axis(contrib, best, axis=2), axis=2, kind="stable"), 2
+    )
+    positive = np.take_along_axis(contrib, best, axis=2) > 0
+    parts = cand.slot_parts[top[:, :, None], best]  # B x k x n x 2: slots of a phrase's words
+    earlier = np.tri(n, k=-1, dtype=bool)  # [i, h]: h is before i
+    inside = (parts[:, :, :, None, :] == best[:, :, None, :, None]).any(-1)  # i's words hold h
+    holds = (parts[:, :, None, :, :] == best[:, :, :, None, None]).any(-1)  # h's words hold i
+    overlaps = ((inside | holds) & earlier & positive[:, :, None, :]).any(-1)
+    chosen = positive & ~overlaps
+    chosen &= np.cumsum(chosen, axis=2) <= n_reasons
+    rank_in = np.cumsum(chosen, axis=2) - 1
+    r_idx, c_idx, s_idx = np.nonzero(chosen)
+    out[r_idx, c_idx, rank_in[r_idx, c_idx, s_idx]] = cand.slot_text[
+        top[r_idx, c_idx], best[r_idx, c_idx, s_idx]
     ]
-    ids = [p.id for p in cand.papers]
-    valid = np.isfinite(top_scores)
-    rounded = np.round(top_scores.astype(np.float64), 6)
-    results: dict[str | int, list[Pick]] = {}
-    for r, prof in enumerate(chunk):
-        picks = []
-        for c in np.flatnonzero(valid[r]):
-            j = int(top[r, c])
-            followed = by_author is not None and by_author[r, j]
-            if usable[r]:
-                reasons = _distinct([t for t in terms[r, c] if t])[: params.n_reasons]
-            else:
-                reasons = [] if followed else [TRENDING_REASON]
-            if followed:
-                name = next(a for a in cand.papers[j].authors if name_key(a) in followed_keys[r])
-                reasons.append(f"by {name}")
-            if trending_text[j]:
-                reasons.append(trending_text[j])
-            picks.append(Pick(ids[j], float(rounded[r, c]), tuple(reasons)))
-        results[prof.id] = picks
-    return results
-
-
-def _distinct(terms: list[str]) -> list[str]:
-    """Drop a term inside an already chosen phrase ("graph" after "graph neural")."""
-    out: list[str] = []
-    for term in terms:
-        low = term.lower()
-        if not any(low in o.lower() or o.lower() in low for o in out):
-            out.append(term)
     return out
+
+
+def _picks(chunk, top, top_scores, terms, usable, by_author, followed_keys, cand):
+    """Pick objects, built from whole arrays: reasons = terms, "by <author>", "trending: N"."""
+    b, k = top.shape
+    reasons = np.full((b, k, terms.shape[2] + 2), None, dtype=object)
+    reasons[:, :, :-2] = terms
+    followed = by_author[np.arange(b)[:, None], top] if by_author is not None else None
+    fallback = ~usable[:, None] if followed is None else ~usable[:, None] & ~followed
+    reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
+    if followed is not None:
+        for r, c in zip(*np.nonzero(followed), strict=True):
+            paper = cand.papers[top[r, c]]
+            name = next(a for a in paper.authors if name_key(a) in followed_keys[r])
+            reasons[r, c, -2] = f"by {name}"
+    reasons[:, :, -1] = cand.trending_text[top]
+    counts = np.isfinite(top_scores).sum(axis=1)
+    valid = np.arange(k)[None, :] < counts[:, None]  # ineligible (-inf) sort last
+    flat = list(
+        map(
+            Pick,
+            cand.ids[top[valid]].tolist(),
+            np.round(top_scores[valid].astype(np.float64), 6).tolist(),
+            [tuple(filter(None, row)) for row in reasons[valid].tolist()],
+        )
+    )
+    ends = np.cumsum(counts).tolist()
+    return {
+        prof.id: flat[end - n : end]
+        for prof, end, n in zip(chunk, ends, counts.tolist(), strict=True)
+    }
