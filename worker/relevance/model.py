@@ -13,16 +13,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as STOP_WORDS
 from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 from sklearn.preprocessing import normalize
 
 from worker.relevance.types import PaperDoc
 
 MODEL_VERSION = 1  # bump when featurization changes: stored artifacts of older versions refit
-TOKEN = r"(?u)\b[a-z][a-z0-9]+\b"
+_TOKENS = re.compile(r"(?u)\b[a-z][a-z0-9]+\b")
 _LATEX = re.compile(r"\\[A-Za-z]+|[\\{}$^_~]")
 _WORD = re.compile(r"(?u)\b\w+\b")
 _TOKEN_FULL = re.compile(r"[a-z][a-z0-9]+")
@@ -31,7 +33,15 @@ _SPACE = re.compile(r"\s+")
 
 def preprocess(text: str) -> str:
     """Lowercase, fold accents, drop LaTeX commands (`\\mathcal`, `$`, braces)."""
-    return strip_accents_unicode(_LATEX.sub(" ", text).lower())
+    text = _LATEX.sub(" ", text).lower()
+    return text if text.isascii() else strip_accents_unicode(text)
+
+
+def analyze(text: str) -> list[str]:
+    """Words (stop words dropped) and the 2-word phrases of consecutive kept words: what
+    sklearn's word analyzer does with these settings, in one function for speed."""
+    words = [w for w in _TOKENS.findall(preprocess(text)) if w not in STOP_WORDS]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
 @dataclass(frozen=True)
@@ -67,10 +77,7 @@ class Model:
         params = params or FitParams()
         min_df, max_df = params.effective(len(papers))
         vectorizer = TfidfVectorizer(
-            preprocessor=preprocess,
-            token_pattern=TOKEN,
-            stop_words="english",
-            ngram_range=(1, 2),
+            analyzer=analyze,
             sublinear_tf=True,
             min_df=min_df,
             max_df=max_df,
@@ -91,13 +98,29 @@ class Model:
         return self.vectorizer.get_feature_names_out() if self.vectorizer else np.array([])
 
     def embed_texts(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """L2-normalized rows (zero for text with no known term); identical texts embed once."""
-        if not self.vectorizer or not texts:
-            return sparse.csr_matrix((len(texts), self.n_terms), dtype=np.float32)
+        """L2-normalized sublinear tf-idf rows (zero for text with no known term).
+
+        The vectorizer's own transform, done in bulk: identical texts are analyzed once and
+        counting is one numpy pass, 2-3x faster for the 100k short interests of a planning run
+        (tests check it equals `vectorizer.transform`)."""
+        n = len(texts)
+        if not self.vectorizer or not n:
+            return sparse.csr_matrix((n, self.n_terms), dtype=np.float32)
         unique: dict[str, int] = {}
-        rows = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), np.int64, len(texts))
-        matrix = self.vectorizer.transform(list(unique))
-        return normalize(matrix)[rows].tocsr()
+        doc = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), np.int64, n)
+        get = self.vectorizer.vocabulary_.get
+        ids = [[i for i in map(get, analyze(t)) if i is not None] for t in unique]
+        cols = np.fromiter((i for row in ids for i in row), np.int64)
+        rows = np.repeat(np.arange(len(ids)), [len(row) for row in ids])
+        counts = sparse.csr_matrix(
+            (np.ones(cols.size, np.float32), (rows, cols)), shape=(len(ids), self.n_terms)
+        )  # duplicates summed: term counts
+        counts.data = (np.log(counts.data) + 1.0) * self._idf[counts.indices]
+        return normalize(counts)[doc].tocsr()
+
+    @cached_property
+    def _idf(self) -> np.ndarray:
+        return self.vectorizer.idf_.astype(np.float32)
 
     def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
         if not self.vectorizer or not papers:
@@ -111,15 +134,21 @@ class Model:
         if not self.vectorizer:
             return {}
         vocabulary = self.vectorizer.vocabulary_
-        stop = self.vectorizer.get_stop_words()
         out: dict[int, str] = {}
         for text in (paper.title, paper.abstract):
             text = _LATEX.sub(" ", text)
-            kept = []
-            for m in _WORD.finditer(text):
-                norm = strip_accents_unicode(m.group().lower())
-                if _TOKEN_FULL.fullmatch(norm) and norm not in stop:
-                    kept.append((norm, m.start(), m.end()))
+            if text.isascii():  # positions in the lowered text are positions in the text
+                found = ((m.group(), m.start(), m.end()) for m in _TOKENS.finditer(text.lower()))
+            else:
+                found = (
+                    (strip_accents_unicode(m.group().lower()), m.start(), m.end())
+                    for m in _WORD.finditer(text)
+                )
+            kept = [
+                (norm, start, end)
+                for norm, start, end in found
+                if norm not in STOP_WORDS and _TOKEN_FULL.fullmatch(norm)
+            ]
             for i, (norm, start, end) in enumerate(kept):
                 grams = [(norm, end)]
                 if i + 1 < len(kept):

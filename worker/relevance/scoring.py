@@ -19,8 +19,13 @@ paper that matches the words but was filed elsewhere.
 
 from __future__ import annotations
 
+import gc
+import queue
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +61,7 @@ class Candidates:
     slot_terms: np.ndarray  # J x W, local term column (n_local = padding)
     slot_weights: np.ndarray  # J x W
     slot_text: np.ndarray  # J x W, object: the term as written in the paper
-    slot_parts: np.ndarray  # J x W x 2: slots of a phrase's two words (-1: none, or a word)
+    slot_overlap: np.ndarray  # J x W x W: the terms overlap (same, or a word of the phrase)
     ids: np.ndarray  # J, object
     trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
     local_of: np.ndarray  # V -> local column or -1
@@ -78,7 +83,8 @@ class Candidates:
         slot_terms = np.full((n, width), terms.size, dtype=np.int64)
         slot_weights = np.zeros((n, width), dtype=np.float32)
         slot_text = np.full((n, width), "", dtype=object)
-        slot_parts = np.full((n, width, 2), -1, dtype=np.int64)
+        slot_overlap = np.zeros((n, width, width), dtype=bool)
+        slot_overlap[:, np.arange(width), np.arange(width)] = True
         vocabulary = model.vectorizer.vocabulary_ if model.vectorizer else {}
         for j, paper in enumerate(papers):
             lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
@@ -93,8 +99,12 @@ class Candidates:
             slot_of = {int(c): i for i, c in enumerate(cols[strongest])}
             for i, c in enumerate(cols[strongest]):
                 words = str(model.vocab[c]).split()
-                if len(words) == 2:
-                    slot_parts[j, i] = [slot_of.get(vocabulary.get(w, -1), -1) for w in words]
+                parts = (
+                    [slot_of.get(vocabulary.get(w, -1)) for w in words] if len(words) > 1 else []
+                )
+                for part in parts:
+                    if part is not None:
+                        slot_overlap[j, i, part] = slot_overlap[j, part, i] = True
         authors: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
         for j, paper in enumerate(papers):
@@ -110,7 +120,7 @@ class Candidates:
             slot_terms=slot_terms,
             slot_weights=slot_weights,
             slot_text=slot_text,
-            slot_parts=slot_parts,
+            slot_overlap=slot_overlap,
             ids=np.array([p.id for p in papers], dtype=object),
             trending_text=np.array(
                 [
@@ -131,42 +141,58 @@ class Candidates:
 
 
 class _Incidence:
-    """Which candidates carry a given key (muted word, followed author, category): built lazily,
-    one row per distinct key over the whole ranking run."""
+    """Which candidates carry a key (muted word, followed author, category). One row per
+    distinct key, added as profiles bring new keys; `normalize` maps what a user typed to a key."""
 
-    def __init__(self, n_candidates: int, lookup):
-        self.n, self.lookup = n_candidates, lookup
-        self.row: dict[str, int] = {}
+    def __init__(self, n_candidates: int, lookup, normalize):
+        self.n, self.lookup, self.normalize = n_candidates, lookup, normalize
+        self.row: dict[str, int] = {}  # typed key -> row, -1 if no candidate has it
         self.cols: list[list[int]] = []
+        self.matrix: sparse.csr_matrix | None = None
+        self.lock = threading.Lock()  # chunks run on threads; keys are added as they come
 
-    def key_row(self, key: str) -> int | None:
-        if key not in self.row:
-            hits = self.lookup(key)
-            if not hits:
-                self.row[key] = -1
-            else:
-                self.row[key] = len(self.cols)
-                self.cols.append(hits)
-        r = self.row[key]
-        return None if r < 0 else r
+    def rows_of(self, typed: Sequence[str]) -> list[int]:
+        out = []
+        for key in typed:
+            row = self.row.get(key)
+            if row is None:
+                hits = self.lookup(self.normalize(key)) if self.normalize(key) else []
+                row = self.row[key] = len(self.cols) if hits else -1
+                if hits:
+                    self.cols.append(hits)
+                    self.matrix = None
+            if row >= 0:
+                out.append(row)
+        return out
 
-    def hits(self, rows: list[int], keys: list[int], n_rows: int) -> np.ndarray | None:
-        """B x J bool: row r has at least one of its keys present in the candidate."""
-        if not rows:
-            return None
+    def pairs(self, chunk: Sequence[Profile], attr: str) -> tuple[np.ndarray, np.ndarray]:
+        """(profile row, candidate) pairs where one of the profile's keys is in the candidate."""
+        rows, keys = [], []
+        with self.lock:
+            for r, prof in enumerate(chunk):
+                typed = getattr(prof, attr)
+                if typed:
+                    found = self.rows_of(typed)
+                    rows.extend([r] * len(found))
+                    keys.extend(found)
+            if not rows:
+                return np.empty(0, np.int64), np.empty(0, np.int64)
+            if self.matrix is None:
+                indptr = np.cumsum([0] + [len(c) for c in self.cols])
+                self.matrix = sparse.csr_matrix(
+                    (np.ones(indptr[-1], np.float32), np.concatenate(self.cols), indptr),
+                    shape=(len(self.cols), self.n),
+                )
+            matrix = self.matrix
         sel = sparse.csr_matrix(
-            (np.ones(len(rows), np.float32), (rows, keys)), shape=(n_rows, len(self.cols))
+            (np.ones(len(rows), np.float32), (rows, keys)), shape=(len(chunk), matrix.shape[0])
         )
-        indptr = np.cumsum([0] + [len(c) for c in self.cols])
-        incidence = sparse.csr_matrix(
-            (
-                np.ones(indptr[-1], np.float32),
-                np.concatenate(self.cols).astype(np.int64),
-                indptr,
-            ),
-            shape=(len(self.cols), self.n),
-        )
-        return (sel @ incidence).toarray() > 0
+        hits = (sel @ matrix).tocoo()
+        return hits.row.astype(np.int64), hits.col.astype(np.int64)
+
+
+def _muted_key(word: str) -> str:
+    return " ".join(preprocess(word).split())
 
 
 def _muted_lookup(texts: list[str]):
@@ -213,13 +239,28 @@ def rank_batches(
     model = model or Model.fit(list(known.values()))
     cand = Candidates.build(papers, model, params)
     keys = (
-        _Incidence(len(papers), _muted_lookup(cand.texts)),
-        _Incidence(len(papers), lambda k: cand.author_index.get(k, [])),
-        _Incidence(len(papers), lambda k: cand.category_index.get(k, [])),
+        _Incidence(len(papers), _muted_lookup(cand.texts), _muted_key),
+        _Incidence(len(papers), lambda k: cand.author_index.get(k, []), name_key),
+        _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
     )
     for profiles in batches:
         if profiles:
-            yield _rank_batch(cand, profiles, params, model, known, keys)
+            with _gc_paused():
+                result = _rank_batch(cand, profiles, params, model, known, keys)
+            yield result
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """A batch builds ~10 small objects per subscriber (picks, reason tuples), none in a cycle;
+    the cyclic GC would rescan the growing heap many times over for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, list[Pick]]:
@@ -228,92 +269,81 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, l
     )
     ref_index = {pid: u for u, pid in enumerate(referenced)}
     ref_matrix = model.embed_papers([known[i] for i in referenced])
-    ref_scores = (ref_matrix @ cand.matrix_t).toarray() if referenced else None  # U x J
-    muted, authors, categories = keys
-    buffer = np.zeros((min(params.chunk_size, len(profiles)), cand.n_local + 1), np.float32)
-    results: dict[str | int, list[Pick]] = {}
-    for start in range(0, len(profiles), params.chunk_size):
+    ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
+    buffers = queue.SimpleQueue()  # one dense scratch row block per thread at work
+    for _ in range(params.threads):
+        buffers.put(np.zeros((params.chunk_size, cand.n_local + 1), np.float32))
+
+    def one(start: int) -> dict[str | int, list[Pick]]:
         chunk = profiles[start : start + params.chunk_size]
-        results.update(
-            _rank_chunk(
-                chunk, params, model, cand, ref_index, ref_matrix, ref_scores,
-                muted, authors, categories, buffer,
-            )
-        )  # fmt: skip
+        query, relevance = _relevance(chunk, params, model, cand, ref_index, ref_matrix, ref_scores)
+        buffer = buffers.get()
+        try:
+            return _top_picks(chunk, params, cand, keys, query, relevance, buffer)
+        finally:
+            buffers.put(buffer)
+
+    results: dict[str | int, list[Pick]] = {}
+    with ThreadPoolExecutor(params.threads) as pool:
+        for part in pool.map(one, range(0, len(profiles), params.chunk_size)):
+            results.update(part)
     return results
 
 
-def _rank_chunk(
-    chunk, params, model, cand, ref_index, ref_matrix, ref_scores, muted, authors, categories,
-    buffer,
-) -> dict[str | int, list[Pick]]:  # fmt: skip
-    b, j_count = len(chunk), len(cand.papers)
-    w_rows, w_cols, w_vals = [], [], []
-    seen_rows, seen_cols = [], []
-    rows_of = {"muted": ([], []), "authors": ([], []), "categories": ([], [])}
-    followed_keys: list[set[str]] = []
-    for r, prof in enumerate(chunk):
-        for ids, weight in (
-            (prof.liked, params.liked_weight),
-            (prof.disliked, -params.disliked_weight),
-        ):
-            refs = {ref_index[i] for i in ids if i in ref_index}
-            for u in refs:
-                w_rows.append(r)
-                w_cols.append(u)
-                w_vals.append(weight / len(refs))
-        for pid in prof.exclude | set(prof.liked) | set(prof.disliked):
-            j = cand.index.get(pid)
-            if j is not None:
-                seen_rows.append(r)
-                seen_cols.append(j)
-        keys = {
-            "muted": (muted, {" ".join(preprocess(w).split()) for w in prof.muted} - {""}),
-            "authors": (authors, {name_key(a) for a in prof.authors} - {""}),
-            "categories": (categories, set(prof.categories)),
-        }
-        followed_keys.append(keys["authors"][1])
-        for name, (incidence, wanted) in keys.items():
-            for key in wanted:
-                row = incidence.key_row(key)
-                if row is not None:
-                    rows_of[name][0].append(r)
-                    rows_of[name][1].append(row)
+def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
+    """(row, index) of every id in the given Profile fields that `index` knows."""
+    get = index.get
+    counts = [sum(len(getattr(p, a)) for a in attrs) for p in chunk]
+    flat = np.fromiter(
+        (get(i, -1) for p in chunk for a in attrs for i in getattr(p, a)), np.int64, sum(counts)
+    )
+    rows = np.repeat(np.arange(len(chunk)), counts)
+    keep = flat >= 0
+    return rows[keep], flat[keep]
 
+
+def _relevance(chunk, params, model, cand, ref_index, ref_matrix, ref_scores):
+    """Profile rows q (sparse, for reasons) and B x J cosine(q, candidate)."""
+    b = len(chunk)
     interests = model.embed_texts([p.interests for p in chunk]) * params.interests_weight
-    if ref_matrix is not None and w_rows:
-        weights = sparse.csr_matrix((w_vals, (w_rows, w_cols)), shape=(b, ref_matrix.shape[0]))
-        query = (interests + weights @ ref_matrix).tocsr()
-    else:
-        weights, query = None, interests.tocsr()
-    norms = row_norms(query) if query.shape[1] else np.zeros(b, np.float32)
-    usable = norms > 1e-6
-    if query.shape[1]:
-        relevance = (interests @ cand.matrix_t).toarray()
-        if weights is not None:
-            relevance += weights @ ref_scores
-        relevance /= np.where(usable, norms, 1.0)[:, None]
-    else:
-        relevance = np.zeros((b, j_count), np.float32)
+    parts = []
+    for attr, weight in (("liked", params.liked_weight), ("disliked", -params.disliked_weight)):
+        rows, cols = _flat_index(chunk, (attr,), ref_index)
+        counts = np.bincount(rows, minlength=b)
+        parts.append((rows, cols, (weight / counts[rows]).astype(np.float32)))
+    rows, cols, vals = (np.concatenate(x) for x in zip(*parts, strict=True))
+    weights = sparse.csr_matrix((vals, (rows, cols)), shape=(b, ref_matrix.shape[0]))
+    query = (interests + weights @ ref_matrix).tocsr() if vals.size else interests.tocsr()
+    norms = row_norms(query)
+    relevance = (interests @ cand.matrix_t).toarray()
+    if vals.size:
+        relevance += weights @ ref_scores
+    relevance *= (1.0 / np.where(norms > 0, norms, np.inf)).astype(np.float32)[:, None]
+    return query, relevance
 
-    by_author = authors.hits(*rows_of["authors"], b)
-    in_category = categories.hits(*rows_of["categories"], b)
-    blocked = muted.hits(*rows_of["muted"], b)
-    if blocked is None:
-        blocked = np.zeros((b, j_count), bool)
-    blocked[seen_rows, seen_cols] = True
 
-    score = np.where(usable[:, None], relevance, 0.0) + params.trending_weight * cand.trend
-    fallback_ok = (cand.trend > 0)[None, :] & ~usable[:, None]  # trending papers only
-    eligible = ~blocked & ((relevance >= params.floor) | fallback_ok)
-    if by_author is not None:
-        score += params.author_boost * by_author
-        eligible |= by_author & ~blocked
-    if in_category is not None:
-        score += params.category_boost * in_category
-    score = np.where(eligible, score, -np.inf).astype(np.float32)
+def _top_picks(chunk, params, cand, keys, query, relevance, buffer) -> dict[str | int, list[Pick]]:
+    """Blend, filter, partial-sort, explain. `relevance` is reused as the score buffer."""
+    b, n_cand = relevance.shape
+    muted, authors, categories = keys
+    usable = query.getnnz(axis=1) > 0 if query.shape[1] else np.zeros(b, bool)
+    eligible = relevance >= params.floor
+    score = relevance
+    score += params.trending_weight * cand.trend
+    fallback = np.flatnonzero(~usable)
+    if fallback.size:  # no usable profile: trending papers, ranked by trend
+        score[fallback] = params.trending_weight * cand.trend
+        eligible[fallback] = cand.trend > 0
+    author_rows, author_cols = authors.pairs(chunk, "authors")
+    score[author_rows, author_cols] += params.author_boost
+    eligible[author_rows, author_cols] = True
+    cat_rows, cat_cols = categories.pairs(chunk, "categories")
+    score[cat_rows, cat_cols] += params.category_boost
+    eligible[muted.pairs(chunk, "muted")] = False
+    eligible[_flat_index(chunk, ("exclude", "liked", "disliked"), cand.index)] = False
+    np.copyto(score, -np.inf, where=~eligible)
 
-    k = min(params.top_k, j_count)
+    k = min(params.top_k, n_cand)
     top = np.argpartition(-score, k - 1, axis=1)[:, :k]
     top.sort(axis=1)  # ties break towards the earlier candidate
     top_scores = np.take_along_axis(score, top, axis=1)
@@ -321,61 +351,52 @@ def _rank_chunk(
     top = np.take_along_axis(top, order, axis=1)
     top_scores = np.take_along_axis(top_scores, order, axis=1)
 
+    followed = np.isin(np.arange(b)[:, None] * n_cand + top, author_rows * n_cand + author_cols)
     terms = _term_reasons(query, top, usable, cand, params.n_reasons, buffer)
-    return _picks(chunk, top, top_scores, terms, usable, by_author, followed_keys, cand)
+    return _picks(chunk, top, top_scores, terms, usable, followed, cand)
 
 
 def _term_reasons(query, top, usable, cand: Candidates, n_reasons: int, buffer) -> np.ndarray:
-    """B x k x n_reasons strings (None = none): the paper's words with the largest q[t] * c[t] > 0,
-    skipping a word already inside a chosen phrase ("graph" after "graph neural")."""
+    """B x k x (n_reasons + 2) strings (None = none; two spare columns for _picks): greedily
+    the paper's word with the largest q[t] * c[t] > 0 that does not overlap one already chosen
+    ("graph" after "graph neural")."""
     b, k = top.shape
-    out = np.full((b, k, n_reasons), None, dtype=object)
-    if not query.shape[1] or not usable.any() or n_reasons == 0:
+    out = np.full((b, k, n_reasons + 2), None, dtype=object)
+    if not query.shape[1] or not usable.any():
         return out
-    rows = np.repeat(np.arange(b), np.diff(query.indptr))
+    width = buffer.shape[1]
+    flat_buffer = buffer.ravel()
     local = cand.local_of[query.indices]
-    keep = local >= 0
-    rows, local = rows[keep], local[keep]
-    buffer[rows, local] = query.data[keep]
-    contrib = buffer[np.arange(b)[:, None, None], cand.slot_terms[top]] * cand.slot_weights[top]
-    buffer[rows, local] = 0.0
-    n = min(2 * n_reasons, contrib.shape[2])  # spares for the ones dropped as overlaps
-    best = np.argpartition(-contrib, n - 1, axis=2)[:, :, :n]
-    best = np.take_along_axis(
-        best, np.argsort(-np.take_along_axis(contrib, best, axis=2), axis=2, kind="stable"), 2
-    )
-    positive = np.take_along_axis(contrib, best, axis=2) > 0
-    parts = cand.slot_parts[top[:, :, None], best]  # B x k x n x 2: slots of a phrase's words
-    earlier = np.tri(n, k=-1, dtype=bool)  # [i, h]: h is before i
-    inside = (parts[:, :, :, None, :] == best[:, :, None, :, None]).any(-1)  # i's words hold h
-    holds = (parts[:, :, None, :, :] == best[:, :, :, None, None]).any(-1)  # h's words hold i
-    overlaps = ((inside | holds) & earlier & positive[:, :, None, :]).any(-1)
-    chosen = positive & ~overlaps
-    chosen &= np.cumsum(chosen, axis=2) <= n_reasons
-    rank_in = np.cumsum(chosen, axis=2) - 1
-    r_idx, c_idx, s_idx = np.nonzero(chosen)
-    out[r_idx, c_idx, rank_in[r_idx, c_idx, s_idx]] = cand.slot_text[
-        top[r_idx, c_idx], best[r_idx, c_idx, s_idx]
-    ]
+    at = np.repeat(np.arange(b, dtype=np.int64) * width, np.diff(query.indptr)) + local
+    at = at[local >= 0]
+    flat_buffer[at] = query.data[local >= 0]  # the chunk's profiles, dense over candidate terms
+    slots = cand.slot_terms[top]  # B x k x W
+    slots += (np.arange(b, dtype=np.int64) * width)[:, None, None]
+    contrib = flat_buffer[slots]
+    flat_buffer[at] = 0.0
+    contrib *= cand.slot_weights[top]
+    r_idx, c_idx = np.indices((b, k))
+    for step in range(n_reasons):
+        best = contrib.argmax(axis=2)
+        found = contrib[r_idx, c_idx, best] > 0
+        out[found, step] = cand.slot_text[top[found], best[found]]
+        contrib[cand.slot_overlap[top, best]] = 0.0  # the chosen term and its overlaps
     return out
 
 
-def _picks(chunk, top, top_scores, terms, usable, by_author, followed_keys, cand):
-    """Pick objects, built from whole arrays: reasons = terms, "by <author>", "trending: N"."""
-    b, k = top.shape
-    reasons = np.full((b, k, terms.shape[2] + 2), None, dtype=object)
-    reasons[:, :, :-2] = terms
-    followed = by_author[np.arange(b)[:, None], top] if by_author is not None else None
-    fallback = ~usable[:, None] if followed is None else ~usable[:, None] & ~followed
-    reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
-    if followed is not None:
-        for r, c in zip(*np.nonzero(followed), strict=True):
-            paper = cand.papers[top[r, c]]
-            name = next(a for a in paper.authors if name_key(a) in followed_keys[r])
-            reasons[r, c, -2] = f"by {name}"
+def _picks(chunk, top, top_scores, reasons, usable, followed, cand):
+    """Pick objects from whole arrays. `reasons` holds the terms; here go "by <author>",
+    "trending: N upvotes", or TRENDING_REASON for a pick made without a usable profile."""
     reasons[:, :, -1] = cand.trending_text[top]
+    if not usable.all():
+        fallback = ~usable[:, None] & ~followed
+        reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
+    for r, c in zip(*np.nonzero(followed), strict=True):
+        wanted = {name_key(a) for a in chunk[r].authors}
+        name = next(a for a in cand.papers[top[r, c]].authors if name_key(a) in wanted)
+        reasons[r, c, -2] = f"by {name}"
     counts = np.isfinite(top_scores).sum(axis=1)
-    valid = np.arange(k)[None, :] < counts[:, None]  # ineligible (-inf) sort last
+    valid = np.arange(top.shape[1])[None, :] < counts[:, None]  # ineligible (-inf) sort last
     flat = list(
         map(
             Pick,
