@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # Ranking and digests
     candidate_window_days: int = 7
     corpus_window_days: int = 30  # TF-IDF is fitted on these days of papers + every liked paper
-    tfidf_min_df: int = 2  # a term must appear in this many corpus papers (50+ papers)
+    phrase_min_df: int = 2  # a 2-word phrase must be in this many corpus papers (words: 1)
     tfidf_max_df: float = 0.5  # ...and in at most this share of them (20+ papers)
     title_weight: float = 0.3  # title view added to the abstract view of a paper
     default_max_papers: int = 10

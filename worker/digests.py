@@ -133,7 +133,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
 
 def fit_params(settings: Settings) -> FitParams:
     return FitParams(
-        min_df=settings.tfidf_min_df,
+        phrase_min_df=settings.phrase_min_df,
         max_df=settings.tfidf_max_df,
         title_weight=settings.title_weight,
     )

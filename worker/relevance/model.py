@@ -18,7 +18,11 @@ from itertools import pairwise
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as STOP_WORDS
-from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    TfidfVectorizer,
+    strip_accents_unicode,
+)
 from sklearn.preprocessing import normalize
 
 from worker.relevance.types import PaperDoc
@@ -46,13 +50,13 @@ def analyze(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FitParams:
-    min_df: int = 2
+    phrase_min_df: int = 2
     max_df: float = 0.5
     title_weight: float = 0.3
 
-    def effective(self, n_docs: int) -> tuple[int | float, float]:
+    def effective(self, n_docs: int) -> tuple[int, float]:
         """df cut-offs only make sense on a real corpus: a handful of papers keeps every term."""
-        return (self.min_df if n_docs >= 50 else 1), (self.max_df if n_docs >= 20 else 1.0)
+        return (self.phrase_min_df if n_docs >= 50 else 1), (self.max_df if n_docs >= 20 else 1.0)
 
 
 def fingerprint(papers: Iterable[PaperDoc], params: FitParams) -> str:
@@ -74,19 +78,24 @@ class Model:
 
     @classmethod
     def fit(cls, papers: Sequence[PaperDoc], params: FitParams | None = None) -> Model:
+        """Vocabulary: every word (a word unique to one new paper is exactly what a subscriber
+        may type), 2-word phrases seen in `phrase_min_df` papers; none in over `max_df`."""
         params = params or FitParams()
-        min_df, max_df = params.effective(len(papers))
-        vectorizer = TfidfVectorizer(
-            analyzer=analyze,
-            sublinear_tf=True,
-            min_df=min_df,
-            max_df=max_df,
-            dtype=np.float32,
-        )
+        phrase_min_df, max_df = params.effective(len(papers))
+        texts = [f"{p.title}. {p.abstract}" for p in papers]
         try:
-            vectorizer.fit([f"{p.title}. {p.abstract}" for p in papers])
+            counter = CountVectorizer(analyzer=analyze, binary=True, max_df=max_df)
+            df = np.asarray(counter.fit_transform(texts).sum(axis=0)).ravel()
         except ValueError:  # empty corpus, or nothing but stop words
-            vectorizer = None
+            return cls(None, params.title_weight, fingerprint(papers, params))
+        vocabulary = sorted(
+            term
+            for term, i in counter.vocabulary_.items()
+            if df[i] >= phrase_min_df or " " not in term
+        )
+        vectorizer = TfidfVectorizer(
+            analyzer=analyze, vocabulary=vocabulary, sublinear_tf=True, dtype=np.float32
+        ).fit(texts)
         return cls(vectorizer, params.title_weight, fingerprint(papers, params))
 
     @property
