@@ -5,6 +5,7 @@ Pure: takes plain data (PaperDoc, Profile), returns plain data (Pick). The plann
 only part that touches the disk (the shared fitted model).
 """
 
+from worker.relevance import artifact
 from worker.relevance.model import FitParams, Model
 from worker.relevance.scoring import rank
 from worker.relevance.types import (
@@ -26,6 +27,7 @@ __all__ = [
     "Pick",
     "Profile",
     "RankParams",
+    "artifact",
     "doc_from_json",
     "profile_from_json",
     "rank",
