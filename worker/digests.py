@@ -128,6 +128,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
         liked_weight=settings.liked_weight,
         disliked_weight=settings.disliked_weight,
         chunk_size=settings.rank_chunk_size,
+        threads=settings.rank_threads,
     )
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -45,6 +46,7 @@ from worker.relevance.types import (
 REASON_SLOTS = 64  # reasons are looked for among each paper's 64 strongest terms
 
 
+@lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """Author names compare case-, accent- and spacing-insensitively."""
     return " ".join(preprocess(name).replace(".", " ").split())
@@ -276,13 +278,17 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, l
 
     def one(start: int) -> dict[str | int, list[Pick]]:
         chunk = profiles[start : start + params.chunk_size]
-        query, relevance = _relevance(chunk, params, model, cand, ref_index, ref_matrix, ref_scores)
+        query, relevance = _relevance(
+            chunk, interests[start : start + params.chunk_size], params, cand, ref_index,
+            ref_matrix, ref_scores,
+        )  # fmt: skip
         buffer = buffers.get()
         try:
             return _top_picks(chunk, params, cand, keys, query, relevance, buffer)
         finally:
             buffers.put(buffer)
 
+    interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
     results: dict[str | int, list[Pick]] = {}
     with ThreadPoolExecutor(params.threads) as pool:
         for part in pool.map(one, range(0, len(profiles), params.chunk_size)):
@@ -302,10 +308,9 @@ def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
     return rows[keep], flat[keep]
 
 
-def _relevance(chunk, params, model, cand, ref_index, ref_matrix, ref_scores):
+def _relevance(chunk, interests, params, cand, ref_index, ref_matrix, ref_scores):
     """Profile rows q (sparse, for reasons) and B x J cosine(q, candidate)."""
     b = len(chunk)
-    interests = model.embed_texts([p.interests for p in chunk]) * params.interests_weight
     parts = []
     for attr, weight in (("liked", params.liked_weight), ("disliked", -params.disliked_weight)):
         rows, cols = _flat_index(chunk, (attr,), ref_index)
@@ -344,7 +349,7 @@ def _top_picks(chunk, params, cand, keys, query, relevance, buffer) -> dict[str 
     np.copyto(score, -np.inf, where=~eligible)
 
     k = min(params.top_k, n_cand)
-    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    top = np.argpartition(score, n_cand - k, axis=1)[:, n_cand - k :]
     top.sort(axis=1)  # ties break towards the earlier candidate
     top_scores = np.take_along_axis(score, top, axis=1)
     order = np.argsort(-top_scores, axis=1, kind="stable")
@@ -380,7 +385,7 @@ def _term_reasons(query, top, usable, cand: Candidates, n_reasons: int, buffer) 
         best = contrib.argmax(axis=2)
         found = contrib[r_idx, c_idx, best] > 0
         out[found, step] = cand.slot_text[top[found], best[found]]
-        contrib[cand.slot_overlap[top, best]] = 0.0  # the chosen term and its overlaps
+        np.putmask(contrib, cand.slot_overlap[top, best], 0.0)  # the chosen term and overlaps
     return out
 
 
