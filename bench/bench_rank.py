@@ -111,9 +111,11 @@ def naive(n: int) -> dict:
     matrix = model.embed_papers(papers)
     started = time.perf_counter()
     for prof in subs:
-        query = model.embed_texts([prof.interests])
+        query = model.embed_texts([prof.interests]).toarray()
         if prof.liked:
-            query = query + matrix[[index[i] for i in prof.liked]].mean(axis=0)
+            query += np.asarray(matrix[[index[i] for i in prof.liked]].mean(axis=0))
+        if prof.disliked:
+            query -= 0.5 * np.asarray(matrix[[index[i] for i in prof.disliked]].mean(axis=0))
         sims = cosine_similarity(query, matrix).ravel()
         seen = [index[i] for i in prof.exclude | set(prof.liked)]
         sims[seen] = -np.inf
