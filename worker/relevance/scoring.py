@@ -62,7 +62,10 @@ class Candidates:
     trend: np.ndarray  # J
     slot_terms: np.ndarray  # J x W, local term column (n_local = padding)
     slot_weights: np.ndarray  # J x W
-    slot_text: np.ndarray  # J x W, object: the term as written in the paper
+    slot_vocab: np.ndarray  # J x W, the terms' ids in the model (-1 = none)
+    slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
+    has_text: np.ndarray  # J, bool: slot_text filled in
+    model: Model
     slot_overlap: np.ndarray  # J x W x W: the terms overlap (same, or a word of the phrase)
     ids: np.ndarray  # J, object
     trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
@@ -75,38 +78,14 @@ class Candidates:
     @classmethod
     def build(cls, papers: Sequence[PaperDoc], model: Model, params: RankParams) -> Candidates:
         matrix = model.embed_papers(papers)
-        n, width = (
-            len(papers),
-            max(1, min(REASON_SLOTS, int(np.diff(matrix.indptr).max(initial=0)))),
-        )
         terms = np.unique(matrix.indices)
         local_of = np.full(model.n_terms, -1, dtype=np.int64)
         local_of[terms] = np.arange(terms.size)
-        slot_terms = np.full((n, width), terms.size, dtype=np.int64)
-        slot_weights = np.zeros((n, width), dtype=np.float32)
-        slot_text = np.full((n, width), "", dtype=object)
-        slot_overlap = np.zeros((n, width, width), dtype=bool)
-        slot_overlap[:, np.arange(width), np.arange(width)] = True
-        vocabulary = model.vectorizer.vocabulary_ if model.vectorizer else {}
-        for j, paper in enumerate(papers):
-            lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
-            cols, vals = matrix.indices[lo:hi], matrix.data[lo:hi]
-            strongest = np.argsort(-vals, kind="stable")[:width]
-            surfaces = model.surfaces(paper)
-            slot_terms[j, : strongest.size] = local_of[cols[strongest]]
-            slot_weights[j, : strongest.size] = vals[strongest]
-            slot_text[j, : strongest.size] = [
-                surfaces.get(int(c), str(model.vocab[c])) for c in cols[strongest]
-            ]
-            slot_of = {int(c): i for i, c in enumerate(cols[strongest])}
-            for i, c in enumerate(cols[strongest]):
-                words = str(model.vocab[c]).split()
-                parts = (
-                    [slot_of.get(vocabulary.get(w, -1)) for w in words] if len(words) > 1 else []
-                )
-                for part in parts:
-                    if part is not None:
-                        slot_overlap[j, i, part] = slot_overlap[j, part, i] = True
+        slot_vocab, slot_weights, slot_overlap = _slots(papers, matrix, model)
+        slot_terms = slot_vocab.copy()
+        filled = slot_terms >= 0
+        slot_terms[filled] = local_of[slot_terms[filled]]
+        slot_terms[~filled] = terms.size  # padding: the buffer's always-zero last column
         authors: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
         for j, paper in enumerate(papers):
@@ -114,23 +93,26 @@ class Candidates:
                 authors.setdefault(a, []).append(j)
             for c in set(paper.categories):
                 categories.setdefault(c, []).append(j)
+        trend = np.array([trending_score(p.upvotes, p.age_days) for p in papers], np.float32)
         return cls(
             papers=papers,
             index={p.id: j for j, p in enumerate(papers)},
             matrix_t=matrix.T.tocsr(),
-            trend=np.array([trending_score(p.upvotes, p.age_days) for p in papers], np.float32),
+            trend=trend,
             slot_terms=slot_terms,
             slot_weights=slot_weights,
-            slot_text=slot_text,
+            slot_vocab=slot_vocab,
+            slot_text=np.full(slot_vocab.shape, "", dtype=object),
+            has_text=np.zeros(len(papers), dtype=bool),
+            model=model,
             slot_overlap=slot_overlap,
             ids=np.array([p.id for p in papers], dtype=object),
             trending_text=np.array(
                 [
                     f"trending: {p.upvotes} upvotes"
-                    if p.upvotes
-                    and trending_score(p.upvotes, p.age_days) >= params.trending_reason_at
+                    if p.upvotes and t >= params.trending_reason_at
                     else None
-                    for p in papers
+                    for p, t in zip(papers, trend, strict=True)
                 ],
                 dtype=object,
             ),
@@ -140,6 +122,45 @@ class Candidates:
             author_index=authors,
             category_index=categories,
         )
+
+    def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """The slots' terms as written in the papers; a paper's words are looked up the first
+        time one of its slots is asked for (a planning run seldom picks every candidate)."""
+        for j in np.unique(rows[~self.has_text[rows]]).tolist():
+            surfaces = self.model.surfaces(self.papers[j])
+            self.slot_text[j] = [
+                surfaces.get(t, str(self.model.vocab[t])) if t >= 0 else ""
+                for t in self.slot_vocab[j].tolist()
+            ]
+            self.has_text[j] = True  # after the row: a racing thread at worst redoes it
+        return self.slot_text[rows, slots]
+
+
+def _slots(papers: Sequence[PaperDoc], matrix: sparse.csr_matrix, model: Model) -> tuple:
+    """Each paper's strongest terms (model id, -1 = none), their weights, and which of them
+    overlap (a phrase and its own words)."""
+    width = max(1, min(REASON_SLOTS, int(np.diff(matrix.indptr).max(initial=0))))
+    n = len(papers)
+    terms = np.full((n, width), -1, dtype=np.int64)
+    weights = np.zeros((n, width), dtype=np.float32)
+    overlap = np.zeros((n, width, width), dtype=bool)
+    overlap[:, np.arange(width), np.arange(width)] = True
+    vocabulary = model.vectorizer.vocabulary_ if model.vectorizer else {}
+    for j in range(n):
+        lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
+        strongest = np.argsort(-matrix.data[lo:hi], kind="stable")[:width]
+        cols = matrix.indices[lo:hi][strongest]
+        terms[j, : cols.size] = cols
+        weights[j, : cols.size] = matrix.data[lo:hi][strongest]
+        slot_of = {int(c): i for i, c in enumerate(cols)}
+        for i, c in enumerate(cols):
+            words = str(model.vocab[c]).split()
+            if len(words) < 2:
+                continue
+            for part in (slot_of.get(vocabulary.get(w, -1)) for w in words):
+                if part is not None:
+                    overlap[j, i, part] = overlap[j, part, i] = True
+    return terms, weights, overlap
 
 
 class _Incidence:
@@ -384,7 +405,7 @@ def _term_reasons(query, top, usable, cand: Candidates, n_reasons: int, buffer) 
     for step in range(n_reasons):
         best = contrib.argmax(axis=2)
         found = contrib[r_idx, c_idx, best] > 0
-        out[found, step] = cand.slot_text[top[found], best[found]]
+        out[found, step] = cand.words(top[found], best[found])
         np.putmask(contrib, cand.slot_overlap[top, best], 0.0)  # the chosen term and overlaps
     return out
 
