@@ -179,7 +179,8 @@ class _Incidence:
         for key in typed:
             row = self.row.get(key)
             if row is None:
-                hits = self.lookup(self.normalize(key)) if self.normalize(key) else []
+                normalized = self.normalize(key)
+                hits = self.lookup(normalized) if normalized else []
                 row = self.row[key] = len(self.cols) if hits else -1
                 if hits:
                     self.cols.append(hits)
@@ -220,7 +221,7 @@ def _muted_key(word: str) -> str:
 
 def _muted_lookup(texts: list[str]):
     def lookup(word: str) -> list[int]:
-        pattern = re.compile(rf"\b{re.escape(word)}\b")
+        pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, word.split())) + r"\b")
         return [j for j, t in enumerate(texts) if pattern.search(t)]
 
     return lookup
@@ -295,7 +296,8 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, l
     ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
     buffers = queue.SimpleQueue()  # one dense scratch row block per thread at work
     for _ in range(params.threads):
-        buffers.put(np.zeros((params.chunk_size, cand.n_local + 1), np.float32))
+        rows = min(params.chunk_size, len(profiles))
+        buffers.put(np.zeros((rows, cand.n_local + 1), np.float32))
 
     def one(start: int) -> dict[str | int, list[Pick]]:
         chunk = profiles[start : start + params.chunk_size]
