@@ -372,7 +372,7 @@ def _top_picks(chunk, params, cand, keys, query, relevance, buffer) -> dict[str 
     np.copyto(score, -np.inf, where=~eligible)
 
     k = min(params.top_k, n_cand)
-    top = np.argpartition(score, n_cand - k, axis=1)[:, n_cand - k :]
+    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
     top.sort(axis=1)  # ties break towards the earlier candidate
     top_scores = np.take_along_axis(score, top, axis=1)
     order = np.argsort(-top_scores, axis=1, kind="stable")
