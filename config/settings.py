@@ -60,11 +60,20 @@ class Settings(BaseSettings):
     hf_fetch_every_hours: float = 1.0  # beat schedule
     # Ranking and digests
     candidate_window_days: int = 7
+    corpus_window_days: int = 30  # TF-IDF is fitted on these days of papers + every liked paper
+    phrase_min_df: int = 2  # a 2-word phrase must be in this many corpus papers (words: 1)
+    tfidf_max_df: float = 0.5  # ...and in at most this share of them (20+ papers)
+    title_weight: float = 0.3  # title view added to the abstract view of a paper
     default_max_papers: int = 10
     max_papers_limit: int = 25
-    relevance_floor: float = 0.05
+    relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
     trending_weight: float = 0.1
-    rank_chunk_size: int = 5000
+    author_boost: float = 0.15  # followed author: added to the score, and passes the floor
+    category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter
+    liked_weight: float = 1.0  # Rocchio: mean of liked papers, beside the interests text
+    disliked_weight: float = 0.5  # Rocchio: mean of disliked papers, subtracted
+    rank_chunk_size: int = 1000  # subscribers scored per matrix product (memory ~ this x papers)
+    rank_threads: int = 2  # chunks ranked at once (numpy/scipy release the GIL)
     # Delivery
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0

@@ -57,7 +57,9 @@ def test_demo_picks_match_each_subscribers_interests(paperboy_home: Path) -> Non
     """Each subscriber's papers are closer to their own interests than to the others' picks."""
     assert runner.invoke(app, ["demo"]).exit_code == 0
     papers = {p["title"]: PaperDoc(p["id"], p["title"], p["abstract"]) for p in sample_papers()}
-    model = Model(list(papers.values()))
+    docs = list(papers.values())
+    model = Model.fit(docs)
+    matrix, index = model.embed_papers(docs), {d.id: i for i, d in enumerate(docs)}
     picks = {}
     for msg in _outbox(paperboy_home):
         text = msg.get_body(("plain",)).get_content()
@@ -65,10 +67,10 @@ def test_demo_picks_match_each_subscribers_interests(paperboy_home: Path) -> Non
         assert len(picks[msg["To"]]) >= 5
     interests = dict(DEMO_SUBSCRIBERS)
     for who, titles in picks.items():
-        profile = model.vectorizer.transform([interests[who]])
+        profile = model.embed_texts([interests[who]])
 
         def affinity(ts: list[str], profile=profile) -> float:
-            rows = model.matrix[[model.index[papers[t].id] for t in ts]]
+            rows = matrix[[index[papers[t].id] for t in ts]]
             return float((rows @ profile.T).mean())
 
         own = affinity(titles)

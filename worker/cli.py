@@ -269,7 +269,9 @@ def rank(
 ) -> None:
     """Offline ranking, no database: one JSON line per profile, best papers first."""
     from worker import relevance
+    from worker.digests import fit_params, rank_params
 
+    settings = _settings()
     now = time.time()
     try:
         docs = [relevance.doc_from_json(d, now) for d in _read_jsonl(papers, "--papers")]
@@ -277,10 +279,8 @@ def rank(
     except ValueError as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
-    params = relevance.RankParams(
-        top_k=top, floor=_settings().relevance_floor, trending_weight=_settings().trending_weight
-    )
-    results = relevance.rank(docs, profs, params)
+    model = relevance.Model.fit(docs, fit_params(settings))
+    results = relevance.rank(docs, profs, rank_params(settings, top), model=model)
     for prof in profs:
         line = {
             "subscriber": prof.id,

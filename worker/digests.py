@@ -25,7 +25,7 @@ from models import (
     SubscriberStatus,
     Suppression,
 )
-from worker.relevance import PaperDoc, Profile, RankParams, rank
+from worker.relevance import FitParams, PaperDoc, Profile, RankParams, artifact, rank
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
@@ -70,6 +70,20 @@ def candidate_papers(session: Session, now: datetime, window_days: int) -> list[
     return list(session.exec(select(Paper).where(Paper.first_seen >= since).order_by(Paper.id)))
 
 
+def corpus_papers(session: Session, now: datetime, window_days: int) -> list[Paper]:
+    """The rolling corpus the model is fitted on: recent papers plus every paper with feedback
+    (so a liked paper keeps its words after it leaves the window)."""
+    since = now - timedelta(days=window_days)
+    rated = select(Feedback.paper_id)
+    return list(
+        session.exec(
+            select(Paper)
+            .where((col(Paper.first_seen) >= since) | col(Paper.id).in_(rated))
+            .order_by(Paper.id)
+        )
+    )
+
+
 def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[str]]:
     rows = session.exec(
         select(Digest.subscriber_id, DigestItem.paper_id)
@@ -109,7 +123,20 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
         top_k=top_k,
         floor=settings.relevance_floor,
         trending_weight=settings.trending_weight,
+        author_boost=settings.author_boost,
+        category_boost=settings.category_boost,
+        liked_weight=settings.liked_weight,
+        disliked_weight=settings.disliked_weight,
         chunk_size=settings.rank_chunk_size,
+        threads=settings.rank_threads,
+    )
+
+
+def fit_params(settings: Settings) -> FitParams:
+    return FitParams(
+        phrase_min_df=settings.phrase_min_df,
+        max_df=settings.tfidf_max_df,
+        title_weight=settings.title_weight,
     )
 
 
@@ -135,11 +162,13 @@ def plan_edition(
         return result
     papers = candidate_papers(session, now, settings.candidate_window_days)
     docs = [paper_doc(p, now) for p in papers]
+    corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
+    model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
     ids = [s.id for s in todo]
     sent, feedback = _already_sent(session, ids), _feedback(session, ids)
     profiles = [profile_for(s, sent[s.id], feedback[s.id]) for s in todo]
     top_k = max(min(s.max_papers, settings.max_papers_limit) for s in todo)
-    picks = rank(docs, profiles, rank_params(settings, top_k))
+    picks = rank(docs, profiles, rank_params(settings, top_k), model=model, corpus=corpus)
     for sub in todo:
         chosen = picks[sub.id][: min(sub.max_papers, settings.max_papers_limit)]
         digest = Digest(

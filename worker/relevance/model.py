@@ -1,0 +1,169 @@
+"""The fitted TF-IDF space: one vocabulary and idf for papers and profiles alike.
+
+A paper's vector is its abstract view plus its title view (each L2-normalized, the title
+weighted by `title_weight`), so a word in the title counts more than the same word in the
+abstract. Words and 2-word phrases, sublinear tf, English stop words; LaTeX control words and
+math markup are dropped before tokenizing, accents are folded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as STOP_WORDS
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    TfidfVectorizer,
+    strip_accents_unicode,
+)
+from sklearn.preprocessing import normalize
+
+from worker.relevance.types import PaperDoc
+
+MODEL_VERSION = 1  # bump when featurization changes: stored artifacts of older versions refit
+_TOKENS = re.compile(r"(?u)\b[a-z][a-z0-9]+\b")
+_LATEX = re.compile(r"\\[A-Za-z]+|[\\{}$^_~]")
+_WORD = re.compile(r"(?u)\b\w+\b")
+_TOKEN_FULL = re.compile(r"[a-z][a-z0-9]+")
+_SPACE = re.compile(r"\s+")
+
+
+def preprocess(text: str) -> str:
+    """Lowercase, fold accents, drop LaTeX commands (`\\mathcal`, `$`, braces)."""
+    text = _LATEX.sub(" ", text).lower()
+    return text if text.isascii() else strip_accents_unicode(text)
+
+
+def analyze(text: str) -> list[str]:
+    """Words (stop words dropped) and the 2-word phrases of consecutive kept words: what
+    sklearn's word analyzer does with these settings, in one function for speed."""
+    words = [w for w in _TOKENS.findall(preprocess(text)) if w not in STOP_WORDS]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+
+@dataclass(frozen=True)
+class FitParams:
+    phrase_min_df: int = 2
+    max_df: float = 0.5
+    title_weight: float = 0.3
+
+    def effective(self, n_docs: int) -> tuple[int, float]:
+        """df cut-offs only make sense on a real corpus: a handful of papers keeps every term."""
+        return (self.phrase_min_df if n_docs >= 50 else 1), (self.max_df if n_docs >= 20 else 1.0)
+
+
+def fingerprint(papers: Iterable[PaperDoc], params: FitParams) -> str:
+    """Changes when any paper's text, the set of papers or the fit parameters change."""
+    h = hashlib.sha256(f"v{MODEL_VERSION}|{params}".encode())
+    for p in sorted(papers, key=lambda p: p.id):
+        h.update(f"\x1e{p.id}\x1f{p.title}\x1f{p.abstract}".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Model:
+    """A vectorizer fitted on a corpus (None when the corpus had no usable words)."""
+
+    vectorizer: TfidfVectorizer | None
+    title_weight: float
+    fingerprint: str
+    version: int = MODEL_VERSION
+
+    @classmethod
+    def fit(cls, papers: Sequence[PaperDoc], params: FitParams | None = None) -> Model:
+        """Vocabulary: every word (a word unique to one new paper is exactly what a subscriber
+        may type), 2-word phrases seen in `phrase_min_df` papers; none in over `max_df`."""
+        params = params or FitParams()
+        phrase_min_df, max_df = params.effective(len(papers))
+        texts = [f"{p.title}. {p.abstract}" for p in papers]
+        try:
+            counter = CountVectorizer(analyzer=analyze, binary=True, max_df=max_df)
+            df = np.asarray(counter.fit_transform(texts).sum(axis=0)).ravel()
+        except ValueError:  # empty corpus, or nothing but stop words
+            return cls(None, params.title_weight, fingerprint(papers, params))
+        vocabulary = sorted(
+            term
+            for term, i in counter.vocabulary_.items()
+            if df[i] >= phrase_min_df or " " not in term
+        )
+        vectorizer = TfidfVectorizer(
+            analyzer=analyze, vocabulary=vocabulary, sublinear_tf=True, dtype=np.float32
+        ).fit(texts)
+        return cls(vectorizer, params.title_weight, fingerprint(papers, params))
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.vectorizer.vocabulary_) if self.vectorizer else 0
+
+    @cached_property
+    def vocab(self) -> np.ndarray:
+        return self.vectorizer.get_feature_names_out() if self.vectorizer else np.array([])
+
+    def embed_texts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """L2-normalized sublinear tf-idf rows (zero for text with no known term).
+
+        The vectorizer's own transform, done in bulk: identical texts are analyzed once and
+        counting is one numpy pass, 2-3x faster for the 100k short interests of a planning run
+        (tests check it equals `vectorizer.transform`)."""
+        n = len(texts)
+        if not self.vectorizer or not n:
+            return sparse.csr_matrix((n, self.n_terms), dtype=np.float32)
+        unique: dict[str, int] = {}
+        doc = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), np.int64, n)
+        get = self.vectorizer.vocabulary_.get
+        ids = [[i for i in map(get, analyze(t)) if i is not None] for t in unique]
+        cols = np.fromiter((i for row in ids for i in row), np.int64)
+        rows = np.repeat(np.arange(len(ids)), [len(row) for row in ids])
+        counts = sparse.csr_matrix(
+            (np.ones(cols.size, np.float32), (rows, cols)), shape=(len(ids), self.n_terms)
+        )  # duplicates summed: term counts
+        counts.data = (np.log(counts.data) + 1.0) * self._idf[counts.indices]
+        return normalize(counts)[doc].tocsr()
+
+    @cached_property
+    def _idf(self) -> np.ndarray:
+        return self.vectorizer.idf_.astype(np.float32)
+
+    def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
+        if not self.vectorizer or not papers:
+            return sparse.csr_matrix((len(papers), self.n_terms), dtype=np.float32)
+        titles = self.embed_texts([p.title for p in papers])
+        abstracts = self.embed_texts([p.abstract for p in papers])
+        return normalize(self.title_weight * titles + abstracts).astype(np.float32).tocsr()
+
+    def surfaces(self, paper: PaperDoc) -> dict[int, str]:
+        """Term id -> the words as they appear in the paper (title first), for reasons."""
+        if not self.vectorizer:
+            return {}
+        vocabulary = self.vectorizer.vocabulary_
+        out: dict[int, str] = {}
+        for text in (paper.title, paper.abstract):
+            text = _LATEX.sub(" ", text)
+            if text.isascii():  # positions in the lowered text are positions in the text
+                found = ((m.group(), m.start(), m.end()) for m in _TOKENS.finditer(text.lower()))
+            else:
+                found = (
+                    (strip_accents_unicode(m.group().lower()), m.start(), m.end())
+                    for m in _WORD.finditer(text)
+                )
+            kept = [
+                (norm, start, end)
+                for norm, start, end in found
+                if norm not in STOP_WORDS and _TOKEN_FULL.fullmatch(norm)
+            ]
+            for i, (norm, start, end) in enumerate(kept):
+                grams = [(norm, end)]
+                if i + 1 < len(kept):
+                    grams.append((f"{norm} {kept[i + 1][0]}", kept[i + 1][2]))
+                for gram, stop_at in grams:
+                    term = vocabulary.get(gram)
+                    if term is not None and term not in out:
+                        out[term] = _SPACE.sub(" ", text[start:stop_at])
+        return out

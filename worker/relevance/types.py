@@ -1,0 +1,106 @@
+"""The plain data the ranking takes and returns, and the `paperboy rank` JSONL contract."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+TRENDING_REASON = "trending"  # the whole pick is a no-profile fallback: popular, not matched
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    id: str
+    title: str
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    upvotes: int = 0
+    age_days: float = 0.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str | int
+    interests: str = ""
+    liked: tuple[str, ...] = ()
+    disliked: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    muted: tuple[str, ...] = ()
+    exclude: frozenset[str] = field(default_factory=frozenset)  # already sent
+
+
+class Pick(NamedTuple):
+    """A NamedTuple, not a dataclass: a million of them are built per 100k subscribers."""
+
+    paper_id: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RankParams:
+    """Ranking knobs; the planner fills them from Settings, tests and benches set them directly.
+
+    Profile = interests_weight * interests + liked_weight * mean(liked) - disliked_weight *
+    mean(disliked) (Rocchio), L2-normalized. Score = cosine + trending_weight * trending +
+    boosts; only papers with cosine >= floor (or by a followed author) are eligible.
+    """
+
+    top_k: int = 10
+    floor: float = 0.05
+    trending_weight: float = 0.1
+    author_boost: float = 0.15
+    category_boost: float = 0.03
+    interests_weight: float = 1.0
+    liked_weight: float = 1.0
+    disliked_weight: float = 0.5
+    chunk_size: int = 1000
+    threads: int = 2  # chunks in flight: numpy and scipy release the GIL for the heavy parts
+    n_reasons: int = 3
+    trending_reason_at: float = 0.3  # trending_score from which "trending: N upvotes" is said
+
+
+def trending_score(upvotes: int, age_days: float) -> float:
+    """Upvotes decayed by age, squashed to [0, 1): the one definition of 'trending'."""
+    raw = math.log1p(max(upvotes, 0)) / (1.0 + max(age_days, 0.0) / 3.0)
+    return raw / (1.0 + raw)
+
+
+def doc_from_json(d: dict, now_ts: float | None = None) -> PaperDoc:
+    """A paper in the `rank` JSONL contract: only id, title and abstract are required."""
+    for key in ("id", "title", "abstract"):
+        if key not in d:
+            raise ValueError(f"paper is missing {key!r}: {str(d)[:80]}")
+    age = 0.0
+    if d.get("published") and now_ts is not None:
+        published = datetime.fromisoformat(str(d["published"]).replace("Z", "+00:00"))
+        if published.tzinfo is None:
+            published = published.replace(tzinfo=UTC)
+        age = max((now_ts - published.timestamp()) / 86400, 0.0)
+    return PaperDoc(
+        id=str(d["id"]),
+        title=str(d["title"] or ""),
+        abstract=str(d["abstract"] or ""),
+        authors=tuple(d.get("authors") or ()),
+        categories=tuple(d.get("categories") or ()),
+        upvotes=int(d.get("upvotes") or 0),
+        age_days=age,
+    )
+
+
+def profile_from_json(d: dict) -> Profile:
+    if "id" not in d:
+        raise ValueError(f"profile is missing 'id': {str(d)[:80]}")
+    return Profile(
+        id=d["id"],
+        interests=str(d.get("interests") or ""),
+        liked=tuple(map(str, d.get("liked") or ())),
+        disliked=tuple(map(str, d.get("disliked") or ())),
+        authors=tuple(d.get("authors") or ()),
+        categories=tuple(d.get("categories") or ()),
+        muted=tuple(d.get("muted") or ()),
+    )
