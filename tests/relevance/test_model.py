@@ -65,6 +65,16 @@ def test_artifact_of_another_version_is_refit(tmp_path: Path, corpus: list[Paper
     assert refit
 
 
+def test_a_damaged_artifact_is_refit_not_fatal(tmp_path: Path, corpus: list[PaperDoc]) -> None:
+    artifact.load_or_fit(tmp_path, corpus[:60])
+    path = tmp_path / artifact.ARTIFACT
+    path.write_bytes(path.read_bytes()[:100])  # truncated, as after a full disk
+    assert artifact.load(tmp_path) is None
+    model, refit = artifact.load_or_fit(tmp_path, corpus[:60])
+    assert refit and model.n_terms > 0
+    assert artifact.load(tmp_path) is not None
+
+
 def test_a_failed_write_leaves_the_old_artifact(
     tmp_path: Path, corpus: list[PaperDoc], monkeypatch
 ) -> None:

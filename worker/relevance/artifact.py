@@ -7,6 +7,7 @@ It is our own file under PAPERBOY_HOME/artifacts: never load one from elsewhere.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import tempfile
@@ -17,6 +18,7 @@ from worker.relevance.model import MODEL_VERSION, FitParams, Model, fingerprint
 from worker.relevance.types import PaperDoc
 
 ARTIFACT = "relevance-model.pkl"
+log = logging.getLogger(__name__)
 
 
 def save(model: Model, directory: Path) -> Path:
@@ -38,13 +40,17 @@ def save(model: Model, directory: Path) -> Path:
 
 
 def load(directory: Path) -> Model | None:
-    """The stored model, or None if there is none or it is of another version."""
+    """The stored model, or None if there is none, it is of another version, or it cannot be
+    read (a damaged file must cost a refit, not a day without digests)."""
     try:
         with (directory / ARTIFACT).open("rb") as f:
             stored = pickle.load(f)
     except FileNotFoundError:
         return None
-    if stored.get("version") != MODEL_VERSION:
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as e:
+        log.warning("relevance model artifact unreadable (%s: %s); refitting", type(e).__name__, e)
+        return None
+    if not isinstance(stored, dict) or stored.get("version") != MODEL_VERSION:
         return None
     return stored["model"]
 
