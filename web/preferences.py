@@ -7,13 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from config import Settings
-from models import Frequency, SubscriberStatus
+from emails.render import why_line
+from models import Frequency, Paper, SubscriberStatus, utcnow
 from web.deps import Link, PreferencesLink, SessionDep, SettingsDep, link_for
 from web.pages import message, page
 from worker import feedback, subscribers
+from worker.digests import pick_papers
 
 router = APIRouter()
 
@@ -112,6 +114,31 @@ def readable_errors(error: ValidationError) -> list[str]:
         text = item["msg"].removeprefix("Value error, ")
         lines.append(f"{FIELD_LABELS.get(field, field)}: {text}")
     return lines
+
+
+@router.get("/p/{token}/picks")
+def preview_picks(link: PreferencesLink, session: SessionDep, settings: SettingsDep) -> Response:
+    """What the next digest would hold if it went out now: the planner's own ranking, run for
+    this one reader, so tuning interests shows its effect at once. Read-only."""
+    picks = pick_papers(session, settings, [link.sub], utcnow())[link.sub.id]
+    papers = {
+        p.id: p
+        for p in session.exec(select(Paper).where(col(Paper.id).in_([x.paper_id for x in picks])))
+    }
+    return page(
+        "picks.html",
+        title="Your next digest, if it went out now",
+        email=link.sub.email,
+        base=f"/p/{link.token}",
+        picks=[
+            {
+                "title": papers[x.paper_id].title,
+                "url": papers[x.paper_id].abs_url or f"https://arxiv.org/abs/{x.paper_id}",
+                "why": why_line(x.reasons),
+            }
+            for x in picks
+        ],
+    )
 
 
 @router.post("/p/{token}/revoke")

@@ -25,7 +25,7 @@ from models import (
     SubscriberStatus,
     Suppression,
 )
-from worker.relevance import FitParams, PaperDoc, Profile, RankParams, artifact, rank
+from worker.relevance import FitParams, PaperDoc, Pick, Profile, RankParams, artifact, rank
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
@@ -140,6 +140,26 @@ def fit_params(settings: Settings) -> FitParams:
     )
 
 
+def pick_papers(
+    session: Session, settings: Settings, subs: list[Subscriber], now: datetime
+) -> dict[int, list[Pick]]:
+    """Each subscriber's picks from the current candidates, best first, at most their
+    max_papers: the one path from the database to `rank`, for the planner and the
+    preferences page's preview alike."""
+    if not subs:
+        return {}
+    papers = candidate_papers(session, now, settings.candidate_window_days)
+    docs = [paper_doc(p, now) for p in papers]
+    corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
+    model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
+    ids = [s.id for s in subs]
+    sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+    profiles = [profile_for(s, sent[s.id], feedback[s.id]) for s in subs]
+    limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
+    picks = rank(docs, profiles, rank_params(settings, max(limits.values())), model, corpus)
+    return {sid: picks[sid][:limit] for sid, limit in limits.items()}
+
+
 def plan_edition(
     session: Session, settings: Settings, now: datetime, ignore_send_hour: bool = False
 ) -> PlanResult:
@@ -160,17 +180,9 @@ def plan_edition(
     result.already = len(subs) - len(todo)
     if not todo:
         return result
-    papers = candidate_papers(session, now, settings.candidate_window_days)
-    docs = [paper_doc(p, now) for p in papers]
-    corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
-    model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
-    ids = [s.id for s in todo]
-    sent, feedback = _already_sent(session, ids), _feedback(session, ids)
-    profiles = [profile_for(s, sent[s.id], feedback[s.id]) for s in todo]
-    top_k = max(min(s.max_papers, settings.max_papers_limit) for s in todo)
-    picks = rank(docs, profiles, rank_params(settings, top_k), model=model, corpus=corpus)
+    picks = pick_papers(session, settings, todo, now)
     for sub in todo:
-        chosen = picks[sub.id][: min(sub.max_papers, settings.max_papers_limit)]
+        chosen = picks[sub.id]
         digest = Digest(
             subscriber_id=sub.id,
             edition=editions[sub.id],

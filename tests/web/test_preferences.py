@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from models import Frequency, Subscriber, SubscriberStatus, Suppression, session_scope
+from models import Frequency, Paper, Subscriber, SubscriberStatus, Suppression, session_scope
 from tests.web.conftest import active_subscriber, add_paper, token
 from worker import feedback, subscribers
 
@@ -121,3 +121,41 @@ def test_resubscribe_from_preferences_after_unsubscribe(client: TestClient) -> N
     with session_scope() as session:
         assert subscribers.find(session, "reader@example.org").unsubscribed_at is None
         assert session.get(Suppression, "reader@example.org") is None
+
+
+def _papers(*rows: tuple[str, str, str]) -> None:
+    with session_scope() as session:
+        session.add_all(
+            Paper(id=pid, title=title, abstract=abstract) for pid, title, abstract in rows
+        )
+
+
+def test_picks_preview_runs_the_ranking_for_this_reader_and_follows_new_interests(
+    client: TestClient,
+) -> None:
+    _papers(
+        (
+            "2411.00001",
+            "Message passing graph neural networks",
+            "Graph neural networks for molecules.",
+        ),
+        ("2411.00002", "Protein folding with diffusion", "Diffusion models fold proteins."),
+        ("2411.00003", f"{SCRIPT} graph neural networks", "Graph neural networks, hostile title."),
+    )
+    sid = active_subscriber()  # interests: graph neural networks
+    url = f"/p/{token('preferences', sid)}"
+    assert f'href="{url}/picks"' in client.get(url).text
+    resp = client.get(f"{url}/picks")
+    assert resp.status_code == 200
+    assert "Message passing graph neural networks" in resp.text
+    assert "Protein folding" not in resp.text
+    assert "Why: matches" in resp.text and "graph neural networks" in resp.text
+    assert SCRIPT not in resp.text and "&lt;script&gt;" in resp.text
+    client.post(url, data=VALID | {"interests": "protein folding diffusion", "muted_words": ""})
+    again = client.get(f"{url}/picks").text
+    assert "Protein folding with diffusion" in again
+    assert "Message passing graph neural networks" not in again
+
+
+def test_picks_preview_needs_a_valid_link(client: TestClient) -> None:
+    assert client.get("/p/forged.token.here/picks").status_code in (400, 403, 404)
