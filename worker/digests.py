@@ -1,16 +1,22 @@
 """Digest planning: who is due, what they get (top-k, never a repeat), one Digest per edition.
 
 `plan_edition` is the DB edge; the choice of papers is `worker.relevance.rank`, pure.
-Planning twice plans nothing new: (subscriber, edition) is unique in the database.
+Planning twice plans nothing new: (subscriber, edition) is unique in the database, and the
+digests are written with INSERT .. ON CONFLICT DO NOTHING, so a concurrent planner's rows win
+without an error. Subscribers are read, ranked and written in pages: no query carries more
+bound parameters than a database accepts, and 100k subscribers are a few bulk statements.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -24,11 +30,23 @@ from models import (
     Subscriber,
     SubscriberStatus,
     Suppression,
+    utcnow,
 )
-from worker.relevance import FitParams, PaperDoc, Pick, Profile, RankParams, artifact, rank
+from worker.relevance import (
+    FitParams,
+    PaperDoc,
+    Pick,
+    Profile,
+    RankParams,
+    artifact,
+    rank_batches,
+)
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
+PAGE = 5000  # subscribers per query and ranking batch: well under any bind-parameter limit
+INSERT_ROWS = 1000  # digests per multi-row INSERT (6 parameters a row)
+UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 @dataclass
@@ -140,6 +158,30 @@ def fit_params(settings: Settings) -> FitParams:
     )
 
 
+def pages(items: list) -> Iterator[list]:
+    for start in range(0, len(items), PAGE):
+        yield items[start : start + PAGE]
+
+
+def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
+    """Insert the digests no other planner has written yet; subscriber id -> new digest id."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    if dialect not in UPSERT:
+        raise RuntimeError(f"planning supports PostgreSQL and SQLite, not {dialect}")
+    table, created = Digest.__table__, {}
+    for start in range(0, len(rows), INSERT_ROWS):
+        statement = (
+            UPSERT[dialect](table)
+            .values(rows[start : start + INSERT_ROWS])
+            .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
+            .returning(table.c.subscriber_id, table.c.id)
+        )
+        created.update((sid, did) for sid, did in session.execute(statement))
+    return created
+
+
 def pick_papers(
     session: Session, settings: Settings, subs: list[Subscriber], now: datetime
 ) -> dict[int, list[Pick]]:
@@ -152,11 +194,18 @@ def pick_papers(
     docs = [paper_doc(p, now) for p in papers]
     corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
     model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
-    ids = [s.id for s in subs]
-    sent, feedback = _already_sent(session, ids), _feedback(session, ids)
-    profiles = [profile_for(s, sent[s.id], feedback[s.id]) for s in subs]
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
-    picks = rank(docs, profiles, rank_params(settings, max(limits.values())), model, corpus)
+    params = rank_params(settings, max(limits.values()))
+
+    def profiles() -> Iterator[list[Profile]]:
+        for page in pages(subs):
+            ids = [s.id for s in page]
+            sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            yield [profile_for(s, sent[s.id], feedback[s.id]) for s in page]
+
+    picks: dict[int, list[Pick]] = {}
+    for part in rank_batches(docs, profiles(), params, model, corpus):
+        picks.update(part)
     return {sid: picks[sid][:limit] for sid, limit in limits.items()}
 
 
@@ -181,34 +230,40 @@ def plan_edition(
     if not todo:
         return result
     picks = pick_papers(session, settings, todo, now)
-    for sub in todo:
-        chosen = picks[sub.id]
-        digest = Digest(
-            subscriber_id=sub.id,
-            edition=editions[sub.id],
-            status=DigestStatus.planned if chosen else DigestStatus.skipped,
-            last_error=None if chosen else "nothing relevant in this edition",
+    planned_at = utcnow()
+    for page in pages(todo):
+        created = _insert_digests(
+            session,
+            [
+                {
+                    "subscriber_id": sub.id,
+                    "edition": editions[sub.id],
+                    "status": DigestStatus.planned if picks[sub.id] else DigestStatus.skipped,
+                    "last_error": None if picks[sub.id] else "nothing relevant in this edition",
+                    "attempts": 0,
+                    "planned_at": planned_at,
+                }
+                for sub in page
+            ],
         )
-        try:
-            with session.begin_nested():
-                session.add(digest)
-                session.flush()
-                session.add_all(
-                    DigestItem(
-                        digest_id=digest.id,
-                        paper_id=p.paper_id,
-                        rank=i,
-                        score=p.score,
-                        reasons=list(p.reasons),
-                    )
-                    for i, p in enumerate(chosen)
-                )
-        except IntegrityError:  # a concurrent planner got there first
-            result.already += 1
-            continue
-        result.edition_by_subscriber[sub.id] = editions[sub.id]
-        if chosen:
-            result.planned.append(digest.id)
-        else:
-            result.empty += 1
+        result.already += len(page) - len(created)  # a concurrent planner got there first
+        items = [
+            {
+                "digest_id": digest_id,
+                "paper_id": pick.paper_id,
+                "rank": i,
+                "score": pick.score,
+                "reasons": list(pick.reasons),
+            }
+            for sid, digest_id in created.items()
+            for i, pick in enumerate(picks[sid])
+        ]
+        if items:
+            session.execute(insert(DigestItem), items)
+        for sid, digest_id in created.items():
+            result.edition_by_subscriber[sid] = editions[sid]
+            if picks[sid]:
+                result.planned.append(digest_id)
+            else:
+                result.empty += 1
     return result

@@ -7,7 +7,7 @@ only part that touches the disk (the shared fitted model).
 
 from worker.relevance import artifact
 from worker.relevance.model import FitParams, Model
-from worker.relevance.scoring import rank
+from worker.relevance.scoring import rank, rank_batches
 from worker.relevance.types import (
     TRENDING_REASON,
     PaperDoc,
@@ -31,5 +31,6 @@ __all__ = [
     "doc_from_json",
     "profile_from_json",
     "rank",
+    "rank_batches",
     "trending_score",
 ]
