@@ -60,7 +60,6 @@ def test_pages_of_subscribers_plan_the_same_as_one_page(
         subs = [subscribers.find(session, f"reader{i}@example.org") for i in range(7)]
         whole = digests.pick_papers(session, get_settings(), subs, utcnow())
     monkeypatch.setattr(digests, "PAGE", 2)
-    monkeypatch.setattr(digests, "INSERT_ROWS", 3)
     result = _plan()
     assert sorted(result.edition_by_subscriber) == ids and len(result.planned) == 7
     planned = _items_by_subscriber()

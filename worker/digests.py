@@ -45,7 +45,6 @@ from worker.relevance import (
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
 PAGE = 5000  # subscribers per query and ranking batch: well under any bind-parameter limit
-INSERT_ROWS = 1000  # digests per multi-row INSERT (6 parameters a row)
 UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
@@ -170,16 +169,13 @@ def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
     dialect = session.get_bind().dialect.name
     if dialect not in UPSERT:
         raise RuntimeError(f"planning supports PostgreSQL and SQLite, not {dialect}")
-    table, created = Digest.__table__, {}
-    for start in range(0, len(rows), INSERT_ROWS):
-        statement = (
-            UPSERT[dialect](table)
-            .values(rows[start : start + INSERT_ROWS])
-            .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
-            .returning(table.c.subscriber_id, table.c.id)
-        )
-        created.update((sid, did) for sid, did in session.execute(statement))
-    return created
+    table = Digest.__table__
+    statement = (
+        UPSERT[dialect](table)
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
+        .returning(table.c.subscriber_id, table.c.id)
+    )  # one compiled statement, executed many (SQLAlchemy batches it into multi-row INSERTs)
+    return {sid: did for sid, did in session.connection().execute(statement, rows)}
 
 
 def pick_papers(
@@ -259,7 +255,7 @@ def plan_edition(
             for i, pick in enumerate(picks[sid])
         ]
         if items:
-            session.execute(insert(DigestItem), items)
+            session.connection().execute(insert(DigestItem.__table__), items)
         for sid, digest_id in created.items():
             result.edition_by_subscriber[sid] = editions[sid]
             if picks[sid]:
