@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
@@ -321,12 +322,10 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, l
 
 def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
     """(row, index) of every id in the given Profile fields that `index` knows."""
-    get = index.get
-    counts = [sum(len(getattr(p, a)) for a in attrs) for p in chunk]
-    flat = np.fromiter(
-        (get(i, -1) for p in chunk for a in attrs for i in getattr(p, a)), np.int64, sum(counts)
-    )
-    rows = np.repeat(np.arange(len(chunk)), counts)
+    fields = [getattr(p, a) for p in chunk for a in attrs]
+    ids = list(chain.from_iterable(fields))  # C-level loops: a chunk holds ~10^4 ids
+    flat = np.fromiter(map(index.get, ids, repeat(-1, len(ids))), np.int64, len(ids))
+    rows = np.repeat(np.arange(len(chunk)).repeat(len(attrs)), list(map(len, fields)))
     keep = flat >= 0
     return rows[keep], flat[keep]
 
