@@ -119,6 +119,11 @@ def web_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def paper_url(paper_id: str, abs_url: str | None) -> str:
+    """The paper's page: the source's link when it is a safe web URL, else arXiv's."""
+    return web_url(abs_url) or f"https://arxiv.org/abs/{paper_id}"
+
+
 def github_url(repo: str | None) -> str | None:
     """A repository link from a URL or the `owner/name` shorthand."""
     repo = (repo or "").strip()
@@ -151,7 +156,7 @@ def paper_card(
     """A paper's display card from its stored fields and the ranking's reasons."""
     return PaperCard(
         title=clip(readable(title), TITLE_LIMIT),
-        url=web_url(abs_url) or f"https://arxiv.org/abs/{paper_id}",
+        url=paper_url(paper_id, abs_url),
         authors=short_authors([readable(a) for a in authors]),
         teaser=teaser(ai_summary or abstract),
         why=clip(why_line(reasons), WHY_LIMIT),

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from config import Settings
-from emails.render import why_line
+from emails.render import paper_url, why_line
 from models import Frequency, Paper, SubscriberStatus, utcnow
 from web.deps import Link, PreferencesLink, SessionDep, SettingsDep, link_for
 from web.pages import message, page
@@ -54,7 +54,10 @@ def _render(
         base=f"/p/{link.token}",
         frequencies=[f.value for f in Frequency],
         max_papers_limit=settings.max_papers_limit,
-        liked=feedback.liked_papers(session, sub.id),
+        liked=[
+            {"title": p.title, "url": paper_url(p.id, p.abs_url)}
+            for p in feedback.liked_papers(session, sub.id)
+        ],
         can_resubscribe=sub.status == SubscriberStatus.unsubscribed,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
     )
@@ -133,7 +136,7 @@ def preview_picks(link: PreferencesLink, session: SessionDep, settings: Settings
         picks=[
             {
                 "title": papers[x.paper_id].title,
-                "url": papers[x.paper_id].abs_url or f"https://arxiv.org/abs/{x.paper_id}",
+                "url": paper_url(x.paper_id, papers[x.paper_id].abs_url),
                 "why": why_line(x.reasons),
             }
             for x in picks
