@@ -106,6 +106,18 @@ class Model:
     def vocab(self) -> np.ndarray:
         return self.vectorizer.get_feature_names_out() if self.vectorizer else np.array([])
 
+    @cached_property
+    def phrase_parts(self) -> np.ndarray:
+        """V x 2: a phrase's two words as term ids; -1 for a single word (or a word that is
+        not a term of its own)."""
+        parts = np.full((self.n_terms, 2), -1, np.int64)
+        vocabulary = self.vectorizer.vocabulary_ if self.vectorizer else {}
+        for term, i in vocabulary.items():
+            if " " in term:
+                first, second = term.split(" ")
+                parts[i] = vocabulary.get(first, -1), vocabulary.get(second, -1)
+        return parts
+
     def embed_texts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """L2-normalized sublinear tf-idf rows (zero for text with no known term).
 
@@ -138,13 +150,16 @@ class Model:
         abstracts = self.embed_texts([p.abstract for p in papers])
         return normalize(self.title_weight * titles + abstracts).astype(np.float32).tocsr()
 
-    def surfaces(self, paper: PaperDoc) -> dict[int, str]:
-        """Term id -> the words as they appear in the paper (title first), for reasons."""
-        if not self.vectorizer:
-            return {}
-        vocabulary = self.vectorizer.vocabulary_
+    def surfaces(self, paper: PaperDoc, wanted: Iterable[int]) -> dict[int, str]:
+        """Term id -> the words as they appear in the paper (title first), for reasons: the
+        `wanted` terms only, scanning until all are found."""
+        left = {t for t in wanted if 0 <= t < self.n_terms}
+        firsts = {str(self.vocab[t]).split(" ")[0] for t in left if " " in self.vocab[t]}
+        vocabulary = self.vectorizer.vocabulary_ if self.vectorizer else {}
         out: dict[int, str] = {}
         for text in (paper.title, paper.abstract):
+            if not left:
+                break
             text = _LATEX.sub(" ", text)
             if text.isascii():  # positions in the lowered text are positions in the text
                 found = ((m.group(), m.start(), m.end()) for m in _TOKENS.finditer(text.lower()))
@@ -159,11 +174,13 @@ class Model:
                 if norm not in STOP_WORDS and _TOKEN_FULL.fullmatch(norm)
             ]
             for i, (norm, start, end) in enumerate(kept):
-                grams = [(norm, end)]
-                if i + 1 < len(kept):
-                    grams.append((f"{norm} {kept[i + 1][0]}", kept[i + 1][2]))
-                for gram, stop_at in grams:
-                    term = vocabulary.get(gram)
-                    if term is not None and term not in out:
-                        out[term] = _SPACE.sub(" ", text[start:stop_at])
+                term = vocabulary.get(norm)
+                if term in left:
+                    out[term] = text[start:end]
+                    left.discard(term)
+                if norm in firsts and i + 1 < len(kept):
+                    term = vocabulary.get(f"{norm} {kept[i + 1][0]}")
+                    if term in left:
+                        out[term] = _SPACE.sub(" ", text[start : kept[i + 1][2]])
+                        left.discard(term)
         return out

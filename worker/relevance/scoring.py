@@ -1,26 +1,30 @@
-"""Scoring: every profile in a chunk against every candidate in a few sparse/dense products.
+"""Scoring: every profile in a chunk against every candidate, with reasons for the picks.
 
 Per chunk of B profiles and J candidates (memory is O(B * J), whatever the number of
 subscribers):
   relevance = cos(q, c), q = normalize(wi * interests + wl * mean(liked) - wd * mean(disliked)).
-    q . c is computed without building q against the candidates: interests @ C.T (sparse) plus
-    W @ S, with S = liked-papers @ C.T computed once for every referenced paper (Rocchio).
+    q . c is computed without building q against the candidates: the interests through the
+    candidates' postings, plus W @ S, with S = liked-papers @ C.T computed once per batch for
+    every referenced paper (Rocchio).
   score = relevance + trending_weight * trending + author_boost * by_followed_author
           + category_boost * in_chosen_category
   eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
     author. Below the floor nothing is "filler": the subscriber gets fewer papers.
   A profile with no usable text (no interests words, no known liked papers) gets the trending
   papers (upvoted ones) instead, each labelled TRENDING_REASON, after any by followed authors.
-Top-k by partial sort; reasons only for the k picks: the largest q[t] * c[t] among the
-paper's `REASON_SLOTS` strongest terms, shown as the words appear in the paper.
+Top-k by insertion into a k-long list; reasons only for the k picks: the largest q[t] * c[t]
+among the paper's `REASON_SLOTS` strongest terms, shown as the words appear in the paper.
 Categories are a boost, not a filter: arXiv cross-lists freely, and a filter would hide the
 paper that matches the words but was filed elsewhere.
+
+Python prepares each chunk as flat arrays (embedding the interests, matching muted words,
+followed authors and categories, sent ids); `kernels.rank_chunk` does the per-profile loop
+compiled and without the GIL, so two threads keep two cores busy.
 """
 
 from __future__ import annotations
 
 import gc
-import queue
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,14 +36,15 @@ from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.extmath import row_norms
 
+from worker.relevance import kernels
 from worker.relevance.model import Model, preprocess
 from worker.relevance.types import (
     TRENDING_REASON,
     PaperDoc,
     Pick,
     Profile,
+    Ranking,
     RankParams,
     trending_score,
 )
@@ -59,9 +64,9 @@ class Candidates:
 
     papers: Sequence[PaperDoc]
     index: dict[str, int]
+    matrix: sparse.csr_matrix  # J x V
     matrix_t: sparse.csr_matrix  # V x J
     trend: np.ndarray  # J
-    slot_terms: np.ndarray  # J x W, local term column (n_local = padding)
     slot_weights: np.ndarray  # J x W
     slot_vocab: np.ndarray  # J x W, the terms' ids in the model (-1 = none)
     slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
@@ -70,8 +75,6 @@ class Candidates:
     slot_overlap: np.ndarray  # J x W x W: the terms overlap (same, or a word of the phrase)
     ids: np.ndarray  # J, object
     trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
-    local_of: np.ndarray  # V -> local column or -1
-    n_local: int
     texts: list[str]  # preprocessed title + abstract, for muted words
     author_index: dict[str, list[int]]
     category_index: dict[str, list[int]]
@@ -79,14 +82,7 @@ class Candidates:
     @classmethod
     def build(cls, papers: Sequence[PaperDoc], model: Model, params: RankParams) -> Candidates:
         matrix = model.embed_papers(papers)
-        terms = np.unique(matrix.indices)
-        local_of = np.full(model.n_terms, -1, dtype=np.int64)
-        local_of[terms] = np.arange(terms.size)
-        slot_vocab, slot_weights, slot_overlap = _slots(papers, matrix, model)
-        slot_terms = slot_vocab.copy()
-        filled = slot_terms >= 0
-        slot_terms[filled] = local_of[slot_terms[filled]]
-        slot_terms[~filled] = terms.size  # padding: the buffer's always-zero last column
+        slot_vocab, slot_weights, slot_overlap = _slots(matrix, model)
         authors: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
         for j, paper in enumerate(papers):
@@ -98,9 +94,9 @@ class Candidates:
         return cls(
             papers=papers,
             index={p.id: j for j, p in enumerate(papers)},
+            matrix=matrix,
             matrix_t=matrix.T.tocsr(),
             trend=trend,
-            slot_terms=slot_terms,
             slot_weights=slot_weights,
             slot_vocab=slot_vocab,
             slot_text=np.full(slot_vocab.shape, "", dtype=object),
@@ -117,8 +113,6 @@ class Candidates:
                 ],
                 dtype=object,
             ),
-            local_of=local_of,
-            n_local=terms.size,
             texts=[preprocess(f"{p.title} {p.abstract}") for p in papers],
             author_index=authors,
             category_index=categories,
@@ -128,39 +122,37 @@ class Candidates:
         """The slots' terms as written in the papers; a paper's words are looked up the first
         time one of its slots is asked for (a planning run seldom picks every candidate)."""
         for j in np.unique(rows[~self.has_text[rows]]).tolist():
-            surfaces = self.model.surfaces(self.papers[j])
+            terms = self.slot_vocab[j].tolist()
+            surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
             self.slot_text[j] = [
-                surfaces.get(t, str(self.model.vocab[t])) if t >= 0 else ""
-                for t in self.slot_vocab[j].tolist()
+                surfaces.get(t, str(self.model.vocab[t])) if t >= 0 else "" for t in terms
             ]
             self.has_text[j] = True  # after the row: a racing thread at worst redoes it
         return self.slot_text[rows, slots]
 
 
-def _slots(papers: Sequence[PaperDoc], matrix: sparse.csr_matrix, model: Model) -> tuple:
+def _slots(matrix: sparse.csr_matrix, model: Model) -> tuple:
     """Each paper's strongest terms (model id, -1 = none), their weights, and which of them
-    overlap (a phrase and its own words)."""
-    width = max(1, min(REASON_SLOTS, int(np.diff(matrix.indptr).max(initial=0))))
-    n = len(papers)
-    terms = np.full((n, width), -1, dtype=np.int64)
-    weights = np.zeros((n, width), dtype=np.float32)
-    overlap = np.zeros((n, width, width), dtype=bool)
+    overlap (a phrase and its own words), for all papers at once."""
+    n = matrix.shape[0]
+    lengths = np.diff(matrix.indptr)
+    longest = int(lengths.max(initial=0))
+    width = max(1, min(REASON_SLOTS, longest))
+    rows = np.repeat(np.arange(n), lengths)
+    at = np.arange(matrix.nnz) - matrix.indptr[rows]  # position within the paper's row
+    data = np.full((n, max(longest, 1)), -np.inf, np.float32)
+    data[rows, at] = matrix.data
+    ids = np.full(data.shape, -1, np.int64)
+    ids[rows, at] = matrix.indices
+    order = np.argsort(-data, axis=1, kind="stable")[:, :width]
+    weights = np.take_along_axis(data, order, axis=1)
+    terms = np.where(np.isfinite(weights), np.take_along_axis(ids, order, axis=1), -1)
+    weights[terms < 0] = 0.0
+    table = np.vstack([model.phrase_parts, [[-1, -1]]])  # term -1 reads the last row: none
+    parts = table[terms]  # n x W x 2
+    overlap = ((parts[:, :, :, None] == terms[:, None, None, :]) & (parts >= 0)[..., None]).any(2)
+    overlap |= overlap.transpose(0, 2, 1)
     overlap[:, np.arange(width), np.arange(width)] = True
-    vocabulary = model.vectorizer.vocabulary_ if model.vectorizer else {}
-    for j in range(n):
-        lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
-        strongest = np.argsort(-matrix.data[lo:hi], kind="stable")[:width]
-        cols = matrix.indices[lo:hi][strongest]
-        terms[j, : cols.size] = cols
-        weights[j, : cols.size] = matrix.data[lo:hi][strongest]
-        slot_of = {int(c): i for i, c in enumerate(cols)}
-        for i, c in enumerate(cols):
-            words = str(model.vocab[c]).split()
-            if len(words) < 2:
-                continue
-            for part in (slot_of.get(vocabulary.get(w, -1)) for w in words):
-                if part is not None:
-                    overlap[j, i, part] = overlap[j, part, i] = True
     return terms, weights, overlap
 
 
@@ -242,7 +234,7 @@ def rank(
     """
     results: dict[str | int, list[Pick]] = {}
     for part in rank_batches(papers, [profiles], params, model, corpus):
-        results.update(part)
+        results.update(part)  # Pick lists built here, at the edge
     return results
 
 
@@ -252,14 +244,15 @@ def rank_batches(
     params: RankParams | None = None,
     model: Model | None = None,
     corpus: Sequence[PaperDoc] = (),
-) -> Iterator[dict[str | int, list[Pick]]]:
+) -> Iterator[Ranking]:
     """`rank` over batches of profiles (e.g. pages of subscribers), preparing the candidates
-    once: memory stays that of one batch however many subscribers there are."""
+    once: memory stays that of one batch however many subscribers there are. Each batch's
+    result is a columnar `Ranking` (a mapping of profile id to picks, built on access)."""
     params = params or RankParams()
     known = {p.id: p for p in corpus} | {p.id: p for p in papers}
     if not papers:
         for profiles in batches:
-            yield {p.id: [] for p in profiles}
+            yield Ranking.empty([p.id for p in profiles])
         return
     model = model or Model.fit(list(known.values()))
     cand = Candidates.build(papers, model, params)
@@ -277,8 +270,8 @@ def rank_batches(
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """A batch builds ~10 small objects per subscriber (picks, reason tuples), none in a cycle;
-    the cyclic GC would rescan the growing heap many times over for nothing."""
+    """Embedding a batch's interests builds millions of short-lived lists and strings, none in
+    a cycle; the cyclic GC would rescan the batch's 10^5 profiles many times over for nothing."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -288,36 +281,59 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rank_batch(cand, profiles, params, model, known, keys) -> dict[str | int, list[Pick]]:
-    referenced = sorted(
-        {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
+def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
+    referenced = {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
+    among = sorted(cand.index[i] for i in referenced if i in cand.index)  # already embedded
+    others = sorted(i for i in referenced if i not in cand.index)
+    ref_index = {pid: u for u, pid in enumerate([*cand.ids[among].tolist(), *others])}
+    ref_matrix = sparse.vstack(
+        [cand.matrix[among], model.embed_papers([known[i] for i in others])], format="csr"
     )
-    ref_index = {pid: u for u, pid in enumerate(referenced)}
-    ref_matrix = model.embed_papers([known[i] for i in referenced])
     ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
-    buffers = queue.SimpleQueue()  # one dense scratch row block per thread at work
-    for _ in range(params.threads):
-        rows = min(params.chunk_size, len(profiles))
-        buffers.put(np.zeros((rows, cand.n_local + 1), np.float32))
 
-    def one(start: int) -> dict[str | int, list[Pick]]:
-        chunk = profiles[start : start + params.chunk_size]
-        query, relevance = _relevance(
-            chunk, interests[start : start + params.chunk_size], params, cand, ref_index,
-            ref_matrix, ref_scores,
-        )  # fmt: skip
-        buffer = buffers.get()
-        try:
-            return _top_picks(chunk, params, cand, keys, query, relevance, buffer)
-        finally:
-            buffers.put(buffer)
-
+    refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
     interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
-    results: dict[str | int, list[Pick]] = {}
-    with ThreadPoolExecutor(params.threads) as pool:
-        for part in pool.map(one, range(0, len(profiles), params.chunk_size)):
-            results.update(part)
-    return results
+
+    def one(start: int) -> Ranking:
+        chunk = profiles[start : start + params.chunk_size]
+        weights = _rocchio_weights(chunk, params, ref_index)
+        muted, authors, categories = keys
+        b = len(chunk)
+        author_rows, author_cols = authors.pairs(chunk, "authors")
+        banned = zip(
+            muted.pairs(chunk, "muted"),
+            _flat_index(chunk, ("exclude", "liked", "disliked"), cand.index),
+            strict=True,
+        )
+        top, score, slots, followed, usable = kernels.rank_chunk(
+            *_csr(interests[start : start + b]), *_csr(weights), *refs, ref_scores, *postings,
+            cand.trend, params.trending_weight, params.floor,
+            *_by_row(b, author_rows, author_cols), params.author_boost,
+            *_by_row(b, *categories.pairs(chunk, "categories")), params.category_boost,
+            *_by_row(b, *map(np.concatenate, banned)),
+            cand.slot_vocab, cand.slot_weights, cand.slot_overlap,
+            min(params.top_k, len(cand.papers)), params.n_reasons, model.n_terms,
+        )  # fmt: skip
+        return _ranking(chunk, top, score, slots, followed, usable, cand)
+
+    with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
+        return Ranking.concat(list(pool.map(one, range(0, len(profiles), params.chunk_size))))
+
+
+def _csr(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One dtype per array, so the kernel is compiled once."""
+    matrix = matrix.tocsr()
+    return (
+        matrix.indptr.astype(np.int64, copy=False),
+        matrix.indices.astype(np.int64, copy=False),
+        matrix.data.astype(np.float32, copy=False),
+    )
+
+
+def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) pairs as per-row column lists: indptr over rows, columns by row."""
+    order = np.argsort(rows, kind="stable")
+    return np.r_[0, np.cumsum(np.bincount(rows, minlength=b))], cols[order]
 
 
 def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
@@ -330,8 +346,9 @@ def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
     return rows[keep], flat[keep]
 
 
-def _relevance(chunk, interests, params, cand, ref_index, ref_matrix, ref_scores):
-    """Profile rows q (sparse, for reasons) and B x J cosine(q, candidate)."""
+def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sparse.csr_matrix:
+    """B x U: +liked_weight / n_liked on each liked paper, -disliked_weight / n_disliked on
+    each disliked one."""
     b = len(chunk)
     parts = []
     for attr, weight in (("liked", params.liked_weight), ("disliked", -params.disliked_weight)):
@@ -339,82 +356,21 @@ def _relevance(chunk, interests, params, cand, ref_index, ref_matrix, ref_scores
         counts = np.bincount(rows, minlength=b)
         parts.append((rows, cols, (weight / counts[rows]).astype(np.float32)))
     rows, cols, vals = (np.concatenate(x) for x in zip(*parts, strict=True))
-    weights = sparse.csr_matrix((vals, (rows, cols)), shape=(b, ref_matrix.shape[0]))
-    query = (interests + weights @ ref_matrix).tocsr() if vals.size else interests.tocsr()
-    norms = row_norms(query)
-    relevance = (interests @ cand.matrix_t).toarray()
-    if vals.size:
-        relevance += weights @ ref_scores
-    relevance *= (1.0 / np.where(norms > 0, norms, np.inf)).astype(np.float32)[:, None]
-    return query, relevance
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(b, len(ref_index)))
 
 
-def _top_picks(chunk, params, cand, keys, query, relevance, buffer) -> dict[str | int, list[Pick]]:
-    """Blend, filter, partial-sort, explain. `relevance` is reused as the score buffer."""
-    b, n_cand = relevance.shape
-    muted, authors, categories = keys
-    usable = query.getnnz(axis=1) > 0 if query.shape[1] else np.zeros(b, bool)
-    eligible = relevance >= params.floor
-    score = relevance
-    score += params.trending_weight * cand.trend
-    fallback = np.flatnonzero(~usable)
-    if fallback.size:  # no usable profile: trending papers, ranked by trend
-        score[fallback] = params.trending_weight * cand.trend
-        eligible[fallback] = cand.trend > 0
-    author_rows, author_cols = authors.pairs(chunk, "authors")
-    score[author_rows, author_cols] += params.author_boost
-    eligible[author_rows, author_cols] = True
-    cat_rows, cat_cols = categories.pairs(chunk, "categories")
-    score[cat_rows, cat_cols] += params.category_boost
-    eligible[muted.pairs(chunk, "muted")] = False
-    eligible[_flat_index(chunk, ("exclude", "liked", "disliked"), cand.index)] = False
-    np.copyto(score, -np.inf, where=~eligible)
-
-    k = min(params.top_k, n_cand)
-    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-    top.sort(axis=1)  # ties break towards the earlier candidate
-    top_scores = np.take_along_axis(score, top, axis=1)
-    order = np.argsort(-top_scores, axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    top_scores = np.take_along_axis(top_scores, order, axis=1)
-
-    followed = np.isin(np.arange(b)[:, None] * n_cand + top, author_rows * n_cand + author_cols)
-    terms = _term_reasons(query, top, usable, cand, params.n_reasons, buffer)
-    return _picks(chunk, top, top_scores, terms, usable, followed, cand)
-
-
-def _term_reasons(query, top, usable, cand: Candidates, n_reasons: int, buffer) -> np.ndarray:
-    """B x k x (n_reasons + 2) strings (None = none; two spare columns for _picks): greedily
-    the paper's word with the largest q[t] * c[t] > 0 that does not overlap one already chosen
-    ("graph" after "graph neural")."""
+def _ranking(chunk, top, score, slots, followed, usable, cand: Candidates) -> Ranking:
+    """The kernel's indices turned into ids and reason strings: the reasons are the slots'
+    words as written in the paper, "by <author>", "trending: N upvotes", or TRENDING_REASON
+    for a pick made without a usable profile."""
     b, k = top.shape
-    out = np.full((b, k, n_reasons + 2), None, dtype=object)
-    if not query.shape[1] or not usable.any():
-        return out
-    width = buffer.shape[1]
-    flat_buffer = buffer.ravel()
-    local = cand.local_of[query.indices]
-    at = np.repeat(np.arange(b, dtype=np.int64) * width, np.diff(query.indptr)) + local
-    at = at[local >= 0]
-    flat_buffer[at] = query.data[local >= 0]  # the chunk's profiles, dense over candidate terms
-    slots = cand.slot_terms[top]  # B x k x W
-    slots += (np.arange(b, dtype=np.int64) * width)[:, None, None]
-    contrib = flat_buffer[slots]
-    flat_buffer[at] = 0.0
-    contrib *= cand.slot_weights[top]
-    r_idx, c_idx = np.indices((b, k))
-    for step in range(n_reasons):
-        best = contrib.argmax(axis=2)
-        found = contrib[r_idx, c_idx, best] > 0
-        out[found, step] = cand.words(top[found], best[found])
-        np.putmask(contrib, cand.slot_overlap[top, best], 0.0)  # the chosen term and overlaps
-    return out
-
-
-def _picks(chunk, top, top_scores, reasons, usable, followed, cand):
-    """Pick objects from whole arrays. `reasons` holds the terms; here go "by <author>",
-    "trending: N upvotes", or TRENDING_REASON for a pick made without a usable profile."""
-    reasons[:, :, -1] = cand.trending_text[top]
+    counts = (top >= 0).sum(axis=1)
+    picked = np.where(top >= 0, top, 0)
+    reasons = np.full((b, k, slots.shape[2] + 2), None, dtype=object)
+    found = slots >= 0
+    papers = np.broadcast_to(picked[:, :, None], slots.shape)
+    reasons[:, :, :-2][found] = cand.words(papers[found], slots[found])
+    reasons[:, :, -1] = cand.trending_text[picked]
     if not usable.all():
         fallback = ~usable[:, None] & ~followed
         reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
@@ -422,18 +378,4 @@ def _picks(chunk, top, top_scores, reasons, usable, followed, cand):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[top[r, c]].authors if name_key(a) in wanted)
         reasons[r, c, -2] = f"by {name}"
-    counts = np.isfinite(top_scores).sum(axis=1)
-    valid = np.arange(top.shape[1])[None, :] < counts[:, None]  # ineligible (-inf) sort last
-    flat = list(
-        map(
-            Pick,
-            cand.ids[top[valid]].tolist(),
-            np.round(top_scores[valid].astype(np.float64), 6).tolist(),
-            [tuple(filter(None, row)) for row in reasons[valid].tolist()],
-        )
-    )
-    ends = np.cumsum(counts).tolist()
-    return {
-        prof.id: flat[end - n : end]
-        for prof, end, n in zip(chunk, ends, counts.tolist(), strict=True)
-    }
+    return Ranking([p.id for p in chunk], cand.ids[picked], np.round(score, 6), reasons, counts)

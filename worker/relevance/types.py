@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
+
+import numpy as np
 
 TRENDING_REASON = "trending"  # the whole pick is a no-profile fallback: popular, not matched
 
@@ -39,6 +42,81 @@ class Pick(NamedTuple):
     paper_id: str
     score: float
     reasons: tuple[str, ...]
+
+
+class Ranking(Mapping):
+    """A batch's picks, columnar: row r holds profile r's `counts[r]` picks, best first.
+
+    A mapping of profile id -> list[Pick]; each list is built when asked for, so ranking
+    100k subscribers does not build a million Python objects that a consumer may only count
+    or write out row by row."""
+
+    def __init__(
+        self,
+        profile_ids: Sequence[str | int],
+        paper_ids: np.ndarray,  # B x k object
+        scores: np.ndarray,  # B x k
+        reasons: np.ndarray,  # B x k x R object, None = no reason in that column
+        counts: np.ndarray,  # B
+    ):
+        self.profile_ids = list(profile_ids)
+        self.paper_ids, self.scores, self.reasons, self.counts = paper_ids, scores, reasons, counts
+        self._row = {pid: r for r, pid in enumerate(self.profile_ids)}
+
+    @classmethod
+    def empty(cls, profile_ids: Sequence[str | int]) -> Ranking:
+        b = len(profile_ids)
+        return cls(
+            profile_ids,
+            np.empty((b, 0), object),
+            np.empty((b, 0)),
+            np.empty((b, 0, 0), object),
+            np.zeros(b, np.int64),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Ranking]) -> Ranking:
+        """Chunks of one batch (same k) as one Ranking."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            [pid for part in parts for pid in part.profile_ids],
+            *(np.concatenate([getattr(p, a) for p in parts]) for a in Ranking._COLUMNS),
+        )
+
+    _COLUMNS = ("paper_ids", "scores", "reasons", "counts")
+
+    def __getitem__(self, profile_id: str | int) -> list[Pick]:
+        r = self._row[profile_id]
+        n = int(self.counts[r])
+        return list(
+            map(
+                Pick,
+                self.paper_ids[r, :n].tolist(),
+                self.scores[r, :n].tolist(),
+                [tuple(filter(None, row)) for row in self.reasons[r, :n].tolist()],
+            )
+        )
+
+    def __iter__(self) -> Iterator[str | int]:
+        return iter(self.profile_ids)
+
+    def __len__(self) -> int:
+        return len(self.profile_ids)
+
+    @property
+    def n_picks(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def n_with_reasons(self) -> int:
+        """Picks with at least one reason. Term reasons fill from the first column and the
+        last two hold "by <author>" and the trending line, so those three columns tell."""
+        if not self.reasons.size:
+            return 0
+        valid = np.arange(self.reasons.shape[1])[None, :] < self.counts[:, None]
+        has = np.not_equal(self.reasons[:, :, [0, -2, -1]], None).any(axis=2)
+        return int(has[valid].sum())
 
 
 @dataclass(frozen=True)

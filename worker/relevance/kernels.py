@@ -1,0 +1,148 @@
+"""The per-subscriber inner loop of ranking, compiled (numba, no GIL).
+
+One call ranks a chunk of profiles: it builds each profile's Rocchio vector in a dense
+scratch row, scores every candidate, keeps the top k with an insertion sort, and picks the
+reasons for those k, then clears the scratch row for the next profile. In numpy the same work
+needed B x V scratch blocks and B x J masks that no cache holds (about 40 ms per 1,000
+profiles for the reasons alone); here one V-long row stays in L2 and the work is a few
+thousand multiply-adds per profile. `nogil` lets two threads rank two chunks at once.
+
+Sparse inputs are CSR triples (indptr, indices, data); "pairs" are CSR index lists per
+profile row (indptr, candidate columns).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def rank_chunk(
+    q_ptr, q_idx, q_val,  # B x V interests rows (already weighted)
+    w_ptr, w_idx, w_val,  # B x U Rocchio weights of referenced papers
+    ref_ptr, ref_idx, ref_val,  # U x V referenced papers' vectors
+    ref_scores,  # U x J: referenced papers . candidates
+    post_ptr, post_idx, post_val,  # V x J candidate vectors, by term
+    trend, trending_weight, floor,  # J, and the blend settings
+    author_ptr, author_col, author_boost,  # followed authors: boost, and pass the floor
+    cat_ptr, cat_col, category_boost,  # chosen categories: boost
+    ban_ptr, ban_col,  # muted, sent, liked, disliked: never picked
+    slot_vocab, slot_weights, slot_overlap,  # J x W strongest terms, for reasons
+    k, n_reasons, n_terms,
+):  # fmt: skip
+    """Return (top candidate, score, reason slots, by followed author, usable profile):
+    B x k (-1 where fewer eligible), B x k, B x k x n_reasons (-1 = none), B x k, B."""
+    b = q_ptr.size - 1
+    n_cand = trend.size
+    width = slot_vocab.shape[1]
+    top = np.full((b, k), -1, np.int32)
+    top_score = np.zeros((b, k), np.float64)
+    reasons = np.full((b, k, n_reasons), -1, np.int16)
+    followed = np.zeros((b, k), np.bool_)
+    usable = np.zeros(b, np.bool_)
+    query = np.zeros(n_terms, np.float64)
+    seen = np.zeros(n_terms, np.bool_)
+    touched = np.empty(n_terms, np.int64)
+    score = np.empty(n_cand, np.float64)
+    eligible = np.empty(n_cand, np.bool_)
+    hit_slot = np.empty(width, np.int64)
+    hit_value = np.empty(width, np.float64)
+    for r in range(b):
+        n_touched = 0  # the profile vector q, dense: interests + sum of weighted papers
+        for p in range(q_ptr[r], q_ptr[r + 1]):
+            t = q_idx[p]
+            if not seen[t]:
+                seen[t] = True
+                touched[n_touched] = t
+                n_touched += 1
+            query[t] += q_val[p]
+        for p in range(w_ptr[r], w_ptr[r + 1]):
+            u, w = w_idx[p], w_val[p]
+            for s in range(ref_ptr[u], ref_ptr[u + 1]):
+                t = ref_idx[s]
+                if not seen[t]:
+                    seen[t] = True
+                    touched[n_touched] = t
+                    n_touched += 1
+                query[t] += w * ref_val[s]
+        norm = 0.0
+        for i in range(n_touched):
+            norm += query[touched[i]] ** 2
+        usable[r] = norm > 0.0
+
+        # relevance = q . c / |q|: interests through the postings, papers through ref_scores
+        score[:] = 0.0
+        for p in range(q_ptr[r], q_ptr[r + 1]):
+            t, v = q_idx[p], q_val[p]
+            for s in range(post_ptr[t], post_ptr[t + 1]):
+                score[post_idx[s]] += v * post_val[s]
+        for p in range(w_ptr[r], w_ptr[r + 1]):
+            u, w = w_idx[p], w_val[p]
+            for j in range(n_cand):
+                score[j] += w * ref_scores[u, j]
+        if usable[r]:
+            scale = 1.0 / np.sqrt(norm)
+            for j in range(n_cand):
+                relevance = score[j] * scale
+                eligible[j] = relevance >= floor
+                score[j] = relevance + trending_weight * trend[j]
+        else:  # no usable profile: the trending papers
+            for j in range(n_cand):
+                eligible[j] = trend[j] > 0
+                score[j] = trending_weight * trend[j]
+        for p in range(author_ptr[r], author_ptr[r + 1]):
+            score[author_col[p]] += author_boost
+            eligible[author_col[p]] = True
+        for p in range(cat_ptr[r], cat_ptr[r + 1]):
+            score[cat_col[p]] += category_boost
+        for p in range(ban_ptr[r], ban_ptr[r + 1]):
+            eligible[ban_col[p]] = False
+
+        # top k, best first; among equal scores the earlier candidate
+        n_top = 0
+        for j in range(n_cand):
+            if not eligible[j] or (n_top == k and score[j] <= top_score[r, k - 1]):
+                continue
+            i = min(n_top, k - 1)
+            while i > 0 and top_score[r, i - 1] < score[j]:
+                top[r, i] = top[r, i - 1]
+                top_score[r, i] = top_score[r, i - 1]
+                i -= 1
+            top[r, i] = j
+            top_score[r, i] = score[j]
+            n_top = min(n_top + 1, k)
+
+        for i in range(n_top):
+            j = top[r, i]
+            for p in range(author_ptr[r], author_ptr[r + 1]):
+                if author_col[p] == j:
+                    followed[r, i] = True
+            if not usable[r]:
+                continue
+            # reasons: greedily the slot with the largest q[t] * c[t] > 0, skipping overlaps;
+            # over the few slots the profile touches at all, not all `width`
+            n_hit = 0
+            for w in range(width):
+                t = slot_vocab[j, w]
+                if t >= 0 and seen[t] and query[t] * slot_weights[j, w] > 0.0:
+                    hit_slot[n_hit] = w
+                    hit_value[n_hit] = query[t] * slot_weights[j, w]
+                    n_hit += 1
+            for step in range(min(n_reasons, n_hit)):
+                best = -1
+                for h in range(n_hit):
+                    if hit_value[h] > 0.0 and (best < 0 or hit_value[h] > hit_value[best]):
+                        best = h
+                if best < 0:
+                    break
+                chosen = hit_slot[best]
+                reasons[r, i, step] = chosen
+                for h in range(n_hit):
+                    if slot_overlap[j, chosen, hit_slot[h]]:
+                        hit_value[h] = 0.0
+
+        for i in range(n_touched):
+            query[touched[i]] = 0.0
+            seen[touched[i]] = False
+    return top, top_score, reasons, followed, usable
