@@ -214,8 +214,9 @@ def _muted_key(word: str) -> str:
 
 def _muted_lookup(texts: list[str]):
     def lookup(word: str) -> list[int]:
+        first = word.split()[0]  # a plain substring test first: most texts lack the word
         pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, word.split())) + r"\b")
-        return [j for j, t in enumerate(texts) if pattern.search(t)]
+        return [j for j, t in enumerate(texts) if first in t and pattern.search(t)]
 
     return lookup
 
@@ -252,7 +253,7 @@ def rank_batches(
     known = {p.id: p for p in corpus} | {p.id: p for p in papers}
     if not papers:
         for profiles in batches:
-            yield Ranking.empty([p.id for p in profiles])
+            yield Ranking.allocate([p.id for p in profiles], 0, 0)
         return
     model = model or Model.fit(list(known.values()))
     cand = Candidates.build(papers, model, params)
@@ -294,7 +295,10 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
     interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
 
-    def one(start: int) -> Ranking:
+    k = min(params.top_k, len(cand.papers))
+    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 2)
+
+    def one(start: int) -> None:
         chunk = profiles[start : start + params.chunk_size]
         weights = _rocchio_weights(chunk, params, ref_index)
         muted, authors, categories = keys
@@ -312,12 +316,18 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
             *_by_row(b, *categories.pairs(chunk, "categories")), params.category_boost,
             *_by_row(b, *map(np.concatenate, banned)),
             cand.slot_vocab, cand.slot_weights, cand.slot_overlap,
-            min(params.top_k, len(cand.papers)), params.n_reasons, model.n_terms,
+            k, params.n_reasons, model.n_terms,
         )  # fmt: skip
-        return _ranking(chunk, top, score, slots, followed, usable, cand)
+        rows = slice(start, start + b)
+        out.counts[rows] = (top >= 0).sum(axis=1)
+        out.scores[rows] = np.round(score, 6)
+        picked = np.where(top >= 0, top, 0)
+        out.paper_ids[rows] = cand.ids[picked]
+        _reasons(out.reasons[rows], chunk, picked, slots, followed, usable, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
-        return Ranking.concat(list(pool.map(one, range(0, len(profiles), params.chunk_size))))
+        list(pool.map(one, range(0, len(profiles), params.chunk_size)))
+    return out
 
 
 def _csr(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -359,14 +369,10 @@ def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sp
     return sparse.csr_matrix((vals, (rows, cols)), shape=(b, len(ref_index)))
 
 
-def _ranking(chunk, top, score, slots, followed, usable, cand: Candidates) -> Ranking:
-    """The kernel's indices turned into ids and reason strings: the reasons are the slots'
-    words as written in the paper, "by <author>", "trending: N upvotes", or TRENDING_REASON
+def _reasons(reasons, chunk, picked, slots, followed, usable, cand: Candidates) -> None:
+    """Fill B x k x (R + 2) `reasons` from the kernel's slots: the terms as written in the
+    paper, "by <author>" (column -2), "trending: N upvotes" (column -1), or TRENDING_REASON
     for a pick made without a usable profile."""
-    b, k = top.shape
-    counts = (top >= 0).sum(axis=1)
-    picked = np.where(top >= 0, top, 0)
-    reasons = np.full((b, k, slots.shape[2] + 2), None, dtype=object)
     found = slots >= 0
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
     reasons[:, :, :-2][found] = cand.words(papers[found], slots[found])
@@ -376,6 +382,5 @@ def _ranking(chunk, top, score, slots, followed, usable, cand: Candidates) -> Ra
         reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
-        name = next(a for a in cand.papers[top[r, c]].authors if name_key(a) in wanted)
+        name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
         reasons[r, c, -2] = f"by {name}"
-    return Ranking([p.id for p in chunk], cand.ids[picked], np.round(score, 6), reasons, counts)

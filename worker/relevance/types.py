@@ -64,27 +64,16 @@ class Ranking(Mapping):
         self._row = {pid: r for r, pid in enumerate(self.profile_ids)}
 
     @classmethod
-    def empty(cls, profile_ids: Sequence[str | int]) -> Ranking:
+    def allocate(cls, profile_ids: Sequence[str | int], k: int, n_reasons: int) -> Ranking:
+        """Room for k picks per profile, none yet; the ranking fills it chunk by chunk."""
         b = len(profile_ids)
         return cls(
             profile_ids,
-            np.empty((b, 0), object),
-            np.empty((b, 0)),
-            np.empty((b, 0, 0), object),
+            np.full((b, k), None, object),
+            np.zeros((b, k)),
+            np.full((b, k, n_reasons), None, object),
             np.zeros(b, np.int64),
         )
-
-    @classmethod
-    def concat(cls, parts: Sequence[Ranking]) -> Ranking:
-        """Chunks of one batch (same k) as one Ranking."""
-        if len(parts) == 1:
-            return parts[0]
-        return cls(
-            [pid for part in parts for pid in part.profile_ids],
-            *(np.concatenate([getattr(p, a) for p in parts]) for a in Ranking._COLUMNS),
-        )
-
-    _COLUMNS = ("paper_ids", "scores", "reasons", "counts")
 
     def __getitem__(self, profile_id: str | int) -> list[Pick]:
         r = self._row[profile_id]
