@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter
     liked_weight: float = 1.0  # Rocchio: mean of liked papers, beside the interests text
     disliked_weight: float = 0.5  # Rocchio: mean of disliked papers, subtracted
-    rank_chunk_size: int = 1000  # subscribers scored per matrix product (memory ~ this x papers)
-    rank_threads: int = 2  # chunks ranked at once (numpy/scipy release the GIL)
+    rank_chunk_size: int = 1000  # subscribers per call of the compiled ranking loop
+    rank_threads: int = 2  # chunks ranked at once (the compiled loop releases the GIL)
     # Delivery
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0

@@ -126,7 +126,7 @@ class RankParams:
     liked_weight: float = 1.0
     disliked_weight: float = 0.5
     chunk_size: int = 1000
-    threads: int = 2  # chunks in flight: numpy and scipy release the GIL for the heavy parts
+    threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3
     trending_reason_at: float = 0.3  # trending_score from which "trending: N upvotes" is said
 
