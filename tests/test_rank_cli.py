@@ -39,10 +39,10 @@ PROFILES = [
 ]
 
 
-def _run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+def _run(tmp_path: Path, *extra: str, profiles_in=PROFILES) -> subprocess.CompletedProcess:
     papers, profiles = tmp_path / "p.jsonl", tmp_path / "s.jsonl"
     papers.write_text("\n".join(json.dumps(p) for p in PAPERS) + "\n")
-    profiles.write_text("\n".join(json.dumps(p) for p in PROFILES) + "\n")
+    profiles.write_text("\n".join(json.dumps(p) for p in profiles_in) + "\n")
     return subprocess.run(
         [
             sys.executable,
@@ -72,6 +72,20 @@ def test_rank_prints_one_json_line_per_profile_best_first(tmp_path: Path) -> Non
     assert mol[0]["score"] >= mol[1]["score"]
     assert set(mol[0]) == {"id", "score", "reasons"} and mol[0]["reasons"]
     assert lines[1]["papers"][0]["id"] == "2401.00002"
+
+
+def test_rank_writes_batch_by_batch_in_input_order_with_progress(tmp_path: Path) -> None:
+    many = [
+        {"id": i, "interests": ("graph molecules", "image diffusion")[i % 2]} for i in range(10_003)
+    ]
+    result = _run(tmp_path, "--top", "1", profiles_in=many)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["subscriber"] for line in lines] == list(range(10_003))
+    assert lines[10_002]["papers"][0]["id"] == lines[0]["papers"][0]["id"] == "2401.00004"
+    assert lines[10_001]["papers"][0]["id"] == "2401.00002"
+    assert "ranked 10,000 of 10,003 profiles" in result.stderr
+    assert "ranked 10,003 of 10,003 profiles" in result.stderr
 
 
 def test_rank_rejects_bad_jsonl_with_a_clear_message(tmp_path: Path) -> None:

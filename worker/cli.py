@@ -246,6 +246,9 @@ def preview(
         webbrowser.open(html.resolve().as_uri())
 
 
+RANK_BATCH = 10_000  # profiles ranked, then written, at a time: memory stays one batch's
+
+
 def _read_jsonl(path: Path, what: str) -> list[dict]:
     rows = []
     with path.open(encoding="utf-8") as f:
@@ -280,16 +283,20 @@ def rank(
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
     model = relevance.Model.fit(docs, fit_params(settings))
-    results = relevance.rank(docs, profs, rank_params(settings, top), model=model)
-    for prof in profs:
-        line = {
-            "subscriber": prof.id,
-            "papers": [
-                {"id": p.paper_id, "score": p.score, "reasons": list(p.reasons)}
-                for p in results[prof.id]
-            ],
-        }
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    batches = (profs[i : i + RANK_BATCH] for i in range(0, len(profs), RANK_BATCH))
+    done = 0
+    for part in relevance.rank_batches(docs, batches, rank_params(settings, top), model=model):
+        for profile_id, picks in part.items():  # written as each batch is ranked
+            line = {
+                "subscriber": profile_id,
+                "papers": [
+                    {"id": p.paper_id, "score": p.score, "reasons": list(p.reasons)} for p in picks
+                ],
+            }
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        done += len(part)
+        if len(profs) > RANK_BATCH:
+            console.print(f"ranked {done:,} of {len(profs):,} profiles", highlight=False)
 
 
 @app.command()
