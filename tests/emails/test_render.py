@@ -298,3 +298,15 @@ def test_template_cache_is_keyed_by_source_hash(tmp_path, monkeypatch: pytest.Mo
 )
 def test_compact_counts_read_like_github(n: int | None, shown: str) -> None:
     assert compact(n) == shown
+
+
+@pytest.mark.parametrize("worst", [False, True])
+def test_plain_text_prose_wraps_at_78_columns_and_keeps_links_whole(worst: bool) -> None:
+    email = build_digest(sample_digest(10, worst=worst))
+    texts = [email.text] + [notice(k).text for k in ("confirm", "welcome", "unsubscribed")]
+    for text in texts:
+        for line in text.splitlines():
+            if len(line) > 78:  # only an unbreakable word (a link, a long token) may overflow
+                assert " " not in line.strip().split(": ", 1)[-1], line
+    for href, _ in Links(email.html).links:
+        assert href in email.text
