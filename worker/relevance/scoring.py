@@ -71,6 +71,7 @@ class Candidates:
     slot_vocab: np.ndarray  # J x W, the terms' ids in the model (-1 = none)
     slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
     has_text: np.ndarray  # J, bool: slot_text filled in
+    text_lock: threading.Lock
     model: Model
     slot_overlap: np.ndarray  # J x W x W: the terms overlap (same, or a word of the phrase)
     ids: np.ndarray  # J, object
@@ -101,6 +102,7 @@ class Candidates:
             slot_vocab=slot_vocab,
             slot_text=np.full(slot_vocab.shape, "", dtype=object),
             has_text=np.zeros(len(papers), dtype=bool),
+            text_lock=threading.Lock(),
             model=model,
             slot_overlap=slot_overlap,
             ids=np.array([p.id for p in papers], dtype=object),
@@ -121,13 +123,15 @@ class Candidates:
     def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """The slots' terms as written in the papers; a paper's words are looked up the first
         time one of its slots is asked for (a planning run seldom picks every candidate)."""
-        for j in np.unique(rows[~self.has_text[rows]]).tolist():
-            terms = self.slot_vocab[j].tolist()
-            surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
-            self.slot_text[j] = [
-                surfaces.get(t, str(self.model.vocab[t])) if t >= 0 else "" for t in terms
-            ]
-            self.has_text[j] = True  # after the row: a racing thread at worst redoes it
+        if not self.has_text[rows].all():
+            with self.text_lock:  # the other thread would otherwise scan the same papers
+                for j in np.unique(rows[~self.has_text[rows]]).tolist():
+                    terms = self.slot_vocab[j].tolist()
+                    surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
+                    self.slot_text[j] = [
+                        surfaces.get(t, str(self.model.vocab[t])) if t >= 0 else "" for t in terms
+                    ]
+                    self.has_text[j] = True
         return self.slot_text[rows, slots]
 
 
