@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 from worker.relevance import Model, PaperDoc, Profile, RankParams, rank, rank_batches
@@ -67,3 +70,19 @@ def test_a_batch_result_is_columnar_and_builds_the_same_picks(
     assert batch.n_with_reasons == sum(bool(p.reasons) for v in picks.values() for p in v)
     assert picks["nothing"] == []  # the sample has no upvotes: nothing is trending
     assert all(pick.reasons for i in range(25) for pick in picks[i])
+
+
+def test_ranking_works_where_numba_has_nowhere_to_cache() -> None:
+    """A read-only image run without a home: numba cannot cache and would fail the import."""
+    script = (
+        "import numba.core.caching as caching\n"
+        "caching.CacheImpl._locator_classes = []  # no writable place anywhere\n"
+        "from worker.relevance import PaperDoc, Profile, rank\n"
+        "papers = [PaperDoc('1', 'Graph neural networks', 'Message passing.')]\n"
+        "print(rank(papers, [Profile(1, interests='graph networks')])[1][0].paper_id)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"

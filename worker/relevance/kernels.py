@@ -13,11 +13,23 @@ profile row (indptr, candidate columns).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+def _compiled(fn: Callable) -> Callable:
+    """Compiled without the GIL, the machine code cached beside this file (or in numba's
+    user cache). Where neither is writable (a read-only image run by a user without a home)
+    numba refuses to cache at import; then each process compiles once instead."""
+    try:
+        return njit(cache=True, nogil=True)(fn)
+    except RuntimeError:
+        return njit(nogil=True)(fn)
+
+
+@_compiled
 def rank_chunk(
     q_ptr, q_idx, q_val,  # B x V interests rows (already weighted)
     w_ptr, w_idx, w_val,  # B x U Rocchio weights of referenced papers
