@@ -287,6 +287,9 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
+    """Per batch: the referenced papers' similarities to every candidate and the interests'
+    vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
+    compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
     referenced = {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
     among = sorted(cand.index[i] for i in referenced if i in cand.index)  # already embedded
     others = sorted(i for i in referenced if i not in cand.index)
