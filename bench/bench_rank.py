@@ -103,9 +103,8 @@ def fast(n: int, build_picks: bool = False) -> dict:
         ranked += len(result)
         picks += result.n_picks
         reasons += result.n_with_reasons
-        if build_picks:
-            for profile_id in result:
-                result[profile_id]
+        if build_picks:  # every Pick list, checked against the columnar count
+            assert sum(len(v) for v in result.values()) == result.n_picks
     seconds = time.perf_counter() - started - spent_generating
     return {"seconds": seconds, "ranked": ranked, "picks": picks, "with_reasons": reasons}
 

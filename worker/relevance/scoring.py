@@ -1,7 +1,8 @@
 """Scoring: every profile in a chunk against every candidate, with reasons for the picks.
 
-Per chunk of B profiles and J candidates (memory is O(B * J), whatever the number of
-subscribers):
+Per batch of B profiles and J candidates (memory is the batch's B x k picks, U x J similarities
+of the U papers the batch liked or disliked, and one V + J scratch row per thread, whatever
+the number of subscribers):
   relevance = cos(q, c), q = normalize(wi * interests + wl * mean(liked) - wd * mean(disliked)).
     q . c is computed without building q against the candidates: the interests through the
     candidates' postings, plus W @ S, with S = liked-papers @ C.T computed once per batch for
