@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.ui import console, mode_line, out, ready_database
+from cli.ui import console, mode_line, out, ready_database, settings
 
 
 def plan(
@@ -26,16 +26,22 @@ def plan(
 
 
 def send() -> None:
-    """Send every planned digest (retries included); stale sends are recorded as failed."""
-    from worker import tasks
+    """Send every planned digest as a run, with a live progress bar; ends with its counts."""
+    from cli.runs import watch
+    from models import session_scope
+    from worker import runs, tasks
 
     mode_line()
     ready_database()
-    result = tasks.send_due()
-    console.print(
-        f"enqueued {result['enqueued']} digests; {result['stale_failed']} stale sends "
-        "recorded as failed"
-    )
+    with session_scope() as session:
+        run = runs.adopt_planned(session)
+        ids = runs.planned_ids(session, run.id) if run else []
+    if run is None:
+        console.print("nothing planned to send; `paperboy runs status` shows the latest run")
+        if settings().tasks_in_process:  # no beat in-process: do the reaper's rounds here
+            tasks.reap_sends()
+        return
+    watch(run.id, lambda: tasks.dispatch(run.id, ids))
 
 
 def preview(

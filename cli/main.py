@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, db, demo, digests, rank, serve, sources, subscribers
+from cli import bench, db, demo, digests, rank, runs, serve, sources, subscribers
 from cli.ui import settings
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ app.command()(subscribers.subscribe)
 app.command()(digests.plan)
 app.command()(digests.send)
 app.command()(digests.preview)
+app.add_typer(runs.app, name="runs")
 app.command()(rank.rank)
 app.command()(bench.bench)
 app.command()(serve.serve)

@@ -14,20 +14,38 @@ ROUTES = {
     "paperboy.fetch_source": {"queue": "ingest"},
     "paperboy.plan_due": {"queue": "rank"},
     "paperboy.send_due": {"queue": "send"},
-    "paperboy.send_digest": {"queue": "send"},
+    "paperboy.send_chunk": {"queue": "send"},
+    "paperboy.reap_sends": {"queue": "send"},
     "paperboy.send_notice": {"queue": "send"},
 }
 
 
 RETRY_BASE_SECONDS = 60
-RETRY_MAX_SECONDS = 3600
+RETRY_MAX_SECONDS = 600
+# Redis redelivers a task nobody acknowledged within this long (acks_late: a task is acked when
+# it ends). Deliberately above the longest task (a send chunk takes seconds, planning 100k about
+# a minute) and above every countdown (RETRY_MAX_SECONDS), or a waiting retry would be delivered
+# twice; far below Celery's one hour, which stranded a killed worker's tasks. Lost send work
+# does not wait for it: the send reaper requeues it within a minute.
+VISIBILITY_TIMEOUT_SECONDS = 900
+assert RETRY_MAX_SECONDS < VISIBILITY_TIMEOUT_SECONDS
 
 
-def backoff_seconds(attempt: int, *, jitter: bool = True) -> float:
-    """THE retry delay for every task: exponential from a minute, capped at an hour, with
-    "full jitter" (uniform between half and all of it) so a burst of failures does not come
-    back as one synchronized burst of retries."""
-    delay = min(RETRY_BASE_SECONDS * 2 ** max(attempt, 0), RETRY_MAX_SECONDS)
+def backoff_seconds(
+    attempt: int,
+    *,
+    base: float = RETRY_BASE_SECONDS,
+    retry_after: float | None = None,
+    jitter: bool = True,
+) -> float:
+    """THE retry delay for every task and every send: exponential from `base`, capped, with
+    jitter (uniform between half and all of it) so a burst of failures does not come back as
+    one synchronized burst of retries. A provider's `retry_after` (429 Retry-After) is a floor:
+    never earlier, spread over up to as long again."""
+    delay = min(base * 2 ** max(attempt, 0), RETRY_MAX_SECONDS)
+    if retry_after is not None:
+        spread = min(max(retry_after, 1.0), delay)
+        return retry_after + (random.uniform(0, spread) if jitter else 0.0)
     return random.uniform(delay / 2, delay) if jitter else float(delay)
 
 
@@ -43,7 +61,8 @@ def celery_config(settings: Settings) -> dict:
         "task_ignore_result": True,
         "task_acks_late": True,  # a killed worker's task is redelivered ...
         "task_reject_on_worker_lost": True,  # ... and the digest claim stops a double send
-        "worker_prefetch_multiplier": 1,
+        "worker_prefetch_multiplier": 1,  # a send chunk waits in Redis, not behind a busy one
+        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
         "task_queues": [Queue(q) for q in QUEUES],
         "task_default_queue": "rank",
         "task_routes": ROUTES,
@@ -54,6 +73,10 @@ def celery_config(settings: Settings) -> dict:
             "send-due-digests": {
                 "task": "paperboy.send_due",
                 "schedule": crontab(minute="5,20,35,50"),
+            },
+            "reap-sends": {
+                "task": "paperboy.reap_sends",
+                "schedule": settings.send_reap_every_seconds,
             },
             "fetch-arxiv": {
                 "task": "paperboy.fetch_source",

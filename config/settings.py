@@ -79,6 +79,24 @@ class Settings(BaseSettings):
     # Delivery
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0
+    send_rate_per_second: float = 500.0  # shared by every worker (Redis token bucket)
+    send_concurrency: int = 32  # requests in flight per worker process
+    send_chunk_size: int = 200  # digests per send task
+    send_retry_base_seconds: float = 30.0  # first transient-failure retry; doubles per attempt
+    send_in_process_max_wait_seconds: float = 120.0  # no Redis: total retry wait, then failed
+    send_breaker_threshold: int = 20  # transient failures in a row that pause the run ...
+    send_breaker_cooldown_seconds: float = 120.0  # ... until it resumes by itself
+    send_reap_every_seconds: float = 15.0  # the reaper's beat (stale sends, lost tasks, retries)
+    send_requeue_idle_seconds: float = 30.0  # a run with work but no progress this long: requeue
+    send_stale_seconds: float = 900.0  # a digest in `sending` this long is settled by the reaper
+    # What the reaper does with a stale send no provider event accounts for. `resend`: a crash
+    # leaves at most one wave in `sending`, most of it never posted, and SendGrid reports every
+    # message it accepted within seconds, so no event after SEND_STALE_SECONDS means it never
+    # arrived; `fail` would lose those emails for sure to avoid a rare duplicate. Choose `fail`
+    # when no provider events come back (SMTP, or the signed webhook not set up).
+    send_unresolved: Literal["resend", "fail"] = "resend"
+    webhook_max_body_bytes: int = 4 * 1024 * 1024  # SendGrid batches are far below this
+    webhook_max_age_seconds: float = 600.0  # signed timestamp older (or newer) than this: refused
     # Web
     confirm_resend_minutes: int = 10  # at most one confirm email per address per this many minutes
     max_interests_chars: int = 2000

@@ -57,5 +57,16 @@ def build_message(
     return msg
 
 
+def to_mime(envelope) -> EmailMessage:
+    """An `emails.providers.base.Envelope` as RFC 5322, for SMTP and the outbox only."""
+    return build_message(
+        envelope.rendered,
+        to=envelope.to,
+        sender=envelope.sender,
+        message_id=envelope.message_id,
+        when=envelope.when,
+    )
+
+
 def sender_domain(from_email: str) -> str:
     return parseaddr(from_email)[1].rpartition("@")[2] or "paperboy.example"

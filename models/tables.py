@@ -66,6 +66,13 @@ class DigestStatus(StrEnum):
     skipped = "skipped"
 
 
+class RunState(StrEnum):
+    running = "running"
+    paused = "paused"  # by an operator, a provider refusing our key, or the circuit breaker
+    cancelled = "cancelled"
+    done = "done"
+
+
 class Paper(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)  # versionless arXiv id
     version: int = 1
@@ -136,6 +143,25 @@ class Digest(SQLModel, table=True):
     planned_at: datetime = _ts(nullable=False, default_factory=utcnow)
     claimed_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
+    run_id: int | None = Field(default=None, foreign_key="send_run.id", index=True)
+    fail_reason: str | None = Field(default=None, max_length=32)  # short code: why failed/skipped
+    next_attempt_at: datetime | None = _ts()  # a retry is not claimed before this
+    queued_at: datetime | None = _ts()  # handed to the broker; None = nobody has it queued
+
+
+class SendRun(SQLModel, table=True):
+    """One edition's sending: its state, and why it is paused. Counts come from its digests."""
+
+    __tablename__ = "send_run"
+    id: int | None = Field(default=None, primary_key=True)
+    state: RunState = Field(default=RunState.running, index=True)
+    pause_reason: str | None = None
+    resume_at: datetime | None = _ts()  # set by the circuit breaker: resumes by itself then
+    transient_streak: int = 0  # transient provider failures in a row (the breaker's count)
+    planned: int = 0
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    heartbeat_at: datetime | None = _ts()  # last outcome recorded: a run without one is idle
+    finished_at: datetime | None = _ts()
 
 
 class DigestItem(SQLModel, table=True):

@@ -2,8 +2,10 @@
 
 The provider module owns the signature scheme and the event mapping
 (`emails.providers.sendgrid`); this route is the HTTP edge. No key configured means we
-refuse: events are never accepted unsigned. Replays are harmless because events are stored
-once per provider event id.
+refuse: events are never accepted unsigned. The body is capped before it is read; a signed
+timestamp older than WEBHOOK_MAX_AGE_SECONDS (or from the future) is a replay and refused;
+within a signed batch one unreadable event is skipped and logged, never the batch. Replays
+within the window are harmless because events are stored once per provider event id.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ def _refuse(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None once it passes `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 @router.post("/webhooks/sendgrid")
 async def sendgrid_events(request: Request, settings: SettingsDep) -> JSONResponse:
     if not settings.sendgrid_webhook_public_key:
@@ -42,7 +57,6 @@ async def sendgrid_events(request: Request, settings: SettingsDep) -> JSONRespon
         key = sendgrid.load_public_key(settings.sendgrid_webhook_public_key)
     except ValueError as e:
         return _refuse(503, f"SENDGRID_WEBHOOK_PUBLIC_KEY is unusable: {e}")
-    body = await request.body()  # the exact bytes SendGrid signed
     signature_header, timestamp_header = sendgrid.SIGNATURE_HEADER, sendgrid.TIMESTAMP_HEADER
     signature = request.headers.get(signature_header)
     timestamp = request.headers.get(timestamp_header)
@@ -50,13 +64,26 @@ async def sendgrid_events(request: Request, settings: SettingsDep) -> JSONRespon
         return _refuse(
             403, f"unsigned: missing signature headers {signature_header} / {timestamp_header}"
         )
+    if not sendgrid.timestamp_fresh(timestamp, settings.webhook_max_age_seconds):
+        return _refuse(
+            403,
+            f"signature timestamp {timestamp!r} is more than "
+            f"{settings.webhook_max_age_seconds:.0f}s old or in the future: a replay",
+        )
+    body = await _capped_body(request, settings.webhook_max_body_bytes)  # the bytes it signed
+    if body is None:
+        return _refuse(413, f"body larger than {settings.webhook_max_body_bytes} bytes")
     if not sendgrid.signature_valid(key, signature, timestamp, body):
         return _refuse(403, "signature does not match: events not recorded")
     try:
-        parsed = sendgrid.parse_events(json.loads(body))
+        parsed, skipped = sendgrid.parse_events(json.loads(body))
     except (ValueError, UnicodeDecodeError) as e:
         return _refuse(400, f"unreadable event payload: {e}")
+    for reason in skipped:
+        log.warning("sendgrid webhook: %s skipped", reason)
     counts = await run_in_threadpool(_record, parsed)
+    counts.received += len(skipped)
+    counts.skipped += len(skipped)
     return JSONResponse(vars(counts))
 
 

@@ -1,8 +1,21 @@
-"""Delivery: every email Paperboy sends, assembled one way (render -> MIME -> backend).
+"""Delivery: every email Paperboy sends, assembled one way (render -> Envelope -> backend).
 
-Digests are sent exactly once: the claim is one conditional UPDATE (planned -> sending), so
-two workers never both send a digest. A digest left in `sending` by a killed worker is not
-resent (the provider may already have it): it is recorded as failed with a clear reason.
+Digests go out in chunks (one task each). A chunk is sent in waves of as many digests as the
+backend takes at once: claim the wave (one conditional UPDATE planned -> sending, only while
+the run is running), load it with three queries, render, draw tokens from the global rate
+limit, send concurrently over the process's pooled connections, record every outcome in
+batched UPDATEs. Between waves the run's state is the switch: paused or cancelled, and the
+next claim takes nothing.
+
+Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim); a transient
+error (network, 429, 5xx) puts the digest back to `planned` with its own retry time (429: the
+provider's Retry-After, also held by every sender); a permanent one (400, 413, SMTP 5xx)
+fails only that digest, with the provider's message; a refused credential (401/403) pauses
+the run without counting an attempt. Transient failures in a row trip the circuit breaker:
+the run pauses and the reaper resumes it after a cool-down. With no broker (embedded mode)
+the chunk itself waits out retries, up to a bounded total, so a run ends with every digest
+sent or failed with a reason.
+
 Transactional notices (confirm, welcome, unsubscribed) are not deduplicated like digests: a
 second confirm email on a second sign-up is expected. Previews render the same message and
 send nothing.
@@ -10,17 +23,23 @@ send nothing.
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from config import Settings
 from config.celery import backoff_seconds
-from emails.message import build_message, sender_domain
-from emails.providers import Backend, MailError, get_backend, is_retryable
+from emails.message import sender_domain, to_mime
+from emails.providers import Backend, Envelope, MailError, get_backend, is_retryable
 from emails.render import (
     DigestContext,
     NoticeContext,
@@ -35,6 +54,8 @@ from models import (
     DigestItem,
     DigestStatus,
     Paper,
+    RunState,
+    SendRun,
     Subscriber,
     SubscriberStatus,
     Suppression,
@@ -42,44 +63,57 @@ from models import (
     subscribers,
     utcnow,
 )
+from worker import ratelimit, runs
 
-STALE_AFTER = timedelta(minutes=30)
+log = logging.getLogger(__name__)
 NOTICE_LINK = {"confirm": "confirm", "welcome": "preferences", "unsubscribed": "preferences"}
+DIGESTS = Digest.__table__
 
 
 @dataclass(frozen=True)
 class SendResult:
     digest_id: int
-    outcome: str  # sent | skipped | not_claimed | retry | failed
+    outcome: str  # sent | skipped | retry | failed | paused | not_claimed
     detail: str = ""
-    retry_in: float | None = None
+    retry_at: datetime | None = None
+    provider_id: str | None = None
+    reason: str | None = None  # short code for failed / skipped digests
 
 
-def claim(session: Session, digest_id: int, now: datetime) -> bool:
-    """planned -> sending, atomically; False if another worker has it or it is done."""
-    result = session.exec(
-        update(Digest)
-        .where(col(Digest.id) == digest_id, col(Digest.status) == DigestStatus.planned)
-        .values(status=DigestStatus.sending, claimed_at=now, attempts=Digest.attempts + 1)
-    )
-    return result.rowcount == 1
+@dataclass(frozen=True)
+class Job:
+    digest_id: int
+    attempts: int
+    envelope: Envelope
 
 
-def _record(digest_id: int, **values) -> None:
-    with session_scope() as session:
-        session.exec(update(Digest).where(col(Digest.id) == digest_id).values(**values))
-
-
-def digest_context(
-    session: Session, digest: Digest, sub: Subscriber, settings: Settings
-) -> DigestContext:
-    secret, base = settings.signing_key(), settings.base_url
+def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
+    """planned -> sending for those of `digest_ids` that are due, while their run is running;
+    one statement, so two workers never both take a digest."""
+    running = select(SendRun.id).where(SendRun.id == run_id, SendRun.state == RunState.running)
     rows = session.exec(
-        select(DigestItem, Paper)
-        .join(Paper, col(Paper.id) == DigestItem.paper_id)
-        .where(DigestItem.digest_id == digest.id)
-        .order_by(DigestItem.rank)
-    ).all()
+        update(Digest)
+        .where(
+            col(Digest.id).in_(digest_ids),
+            col(Digest.run_id) == run_id,
+            col(Digest.status) == DigestStatus.planned,
+            col(Digest.next_attempt_at).is_(None) | (col(Digest.next_attempt_at) <= now),
+            running.exists(),
+        )
+        .values(status=DigestStatus.sending, claimed_at=now, attempts=Digest.attempts + 1)
+        .returning(Digest.id)
+    )
+    return sorted(rows.scalars())
+
+
+def _context(
+    digest: Digest,
+    sub: Subscriber,
+    rows: Iterable[tuple[DigestItem, Paper]],
+    secret: str,
+    s: Settings,
+) -> DigestContext:
+    base = s.base_url
 
     def vote(paper_id: str, value: int) -> str:
         return link(
@@ -106,98 +140,312 @@ def digest_context(
         for item, paper in rows
     ]
     unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
-    domain = sender_domain(settings.from_email)
+    domain = sender_domain(s.from_email)
     return DigestContext(
         to_email=sub.email,
-        edition=digest.planned_at.date(),
+        edition=edition_date(digest, sub),
         papers=cards,
         preferences_url=link(base, secret, "preferences", sub.id, sub.token_version),
         unsubscribe_url=unsubscribe,
         unsubscribe_mailto=f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
         + unsubscribe.rsplit("/", 1)[1],
-        postal_address=settings.postal_address,
+        postal_address=s.postal_address,
         list_id=f"Paperboy digest <digest.{domain}>",
         digest_ref=f"digest-{digest.id}",
     )
 
 
-def compose(
-    rendered: RenderedEmail, *, to: str, key: str, settings: Settings, when: datetime | None = None
-) -> EmailMessage:
-    """The one assembly of a rendered email into MIME; `key` makes the Message-ID unique and
-    stable (derived from our digest or notice ref), so a resend can be spotted."""
-    domain = sender_domain(settings.from_email)
-    return build_message(
-        rendered, to=to, sender=settings.from_email, message_id=f"<{key}@{domain}>", when=when
-    )
-
-
-def send_digest(
-    digest_id: int, settings: Settings, backend: Backend | None = None, now: datetime | None = None
-) -> SendResult:
-    now = now or utcnow()
-    with session_scope() as session:
-        if not claim(session, digest_id, now):
-            digest = session.get(Digest, digest_id)
-            state = digest.status if digest else "missing"
-            return SendResult(digest_id, "not_claimed", f"digest is {state}")
-    with session_scope() as session:
-        digest = session.get(Digest, digest_id)
-        sub = session.get(Subscriber, digest.subscriber_id)
-        suppressed = session.get(Suppression, sub.email) is not None
-        if sub.status != SubscriberStatus.active or suppressed:
-            reason = f"subscriber is {sub.status}" + (" and suppressed" if suppressed else "")
-            digest.status, digest.last_error = DigestStatus.skipped, reason
-            return SendResult(digest_id, "skipped", reason)
-        ctx = digest_context(session, digest, sub, settings)
-        attempts = digest.attempts
-    message = compose(
-        build_digest(ctx),
-        to=ctx.to_email,
-        key=f"{ctx.digest_ref}.{digest.edition}",
-        settings=settings,
-        when=now,
-    )
+def edition_date(digest: Digest, sub: Subscriber) -> date:
+    """The reader's local date: a daily edition is named by it; a weekly one ("2026-W48") is
+    dated by the local day it was planned."""
     try:
-        provider_id = (backend or get_backend(settings)).send(message, ref=ctx.digest_ref)
-    except MailError as e:
-        if is_retryable(e) and attempts < settings.send_max_attempts:
-            _record(digest_id, status=DigestStatus.planned, last_error=str(e))
-            return SendResult(digest_id, "retry", str(e), retry_in=backoff_seconds(attempts))
-        _record(digest_id, status=DigestStatus.failed, last_error=str(e))
-        return SendResult(digest_id, "failed", str(e))
-    _record(
-        digest_id,
-        status=DigestStatus.sent,
-        sent_at=utcnow(),
-        provider_message_id=provider_id,
-        last_error=None,
+        return date.fromisoformat(digest.edition)
+    except ValueError:
+        return digest.planned_at.astimezone(ZoneInfo(sub.timezone or "UTC")).date()
+
+
+def digest_context(
+    session: Session, digest: Digest, sub: Subscriber, settings: Settings
+) -> DigestContext:
+    rows = session.exec(
+        select(DigestItem, Paper)
+        .join(Paper, col(Paper.id) == DigestItem.paper_id)
+        .where(DigestItem.digest_id == digest.id)
+        .order_by(DigestItem.rank)
+    ).all()
+    return _context(digest, sub, rows, settings.signing_key(), settings)
+
+
+def envelope(
+    rendered: RenderedEmail,
+    *,
+    to: str,
+    ref: str,
+    key: str,
+    settings: Settings,
+    when: datetime | None = None,
+    category: str = "",
+) -> Envelope:
+    """`key` makes the Message-ID unique and stable (derived from our digest or notice ref),
+    so a resend can be spotted."""
+    domain = sender_domain(settings.from_email)
+    return Envelope(
+        rendered=rendered,
+        to=to,
+        sender=settings.from_email,
+        ref=ref,
+        message_id=f"<{key}@{domain}>",
+        when=when,
+        category=category,
     )
-    return SendResult(digest_id, "sent", provider_id)
 
 
-def fail_stale(session: Session, now: datetime) -> int:
-    """Digests stuck in `sending` (a worker died mid-send): record, never resend blindly."""
-    result = session.exec(
-        update(Digest)
-        .where(
-            col(Digest.status) == DigestStatus.sending, col(Digest.claimed_at) < now - STALE_AFTER
-        )
-        .values(
-            status=DigestStatus.failed,
-            last_error="interrupted during send; delivery state unknown, not retried "
-            "to avoid a duplicate email",
-        )
-    )
-    return result.rowcount
-
-
-def planned_ids(session: Session) -> list[int]:
-    return list(
+def load(
+    session: Session, digest_ids: list[int], settings: Settings, now: datetime
+) -> tuple[list[Job], list[SendResult]]:
+    """Claimed digests as rendered envelopes (three queries for the wave), and the ones to skip
+    because the reader left or the address is suppressed since planning."""
+    pairs = session.exec(
+        select(Digest, Subscriber)
+        .join(Subscriber, col(Subscriber.id) == Digest.subscriber_id)
+        .where(col(Digest.id).in_(digest_ids))
+        .order_by(Digest.id)
+    ).all()
+    suppressed = set(
         session.exec(
-            select(Digest.id).where(Digest.status == DigestStatus.planned).order_by(Digest.id)
+            select(Suppression.email).where(col(Suppression.email).in_([s.email for _, s in pairs]))
         )
     )
+    items: dict[int, list[tuple[DigestItem, Paper]]] = defaultdict(list)
+    for item, paper in session.exec(
+        select(DigestItem, Paper)
+        .join(Paper, col(Paper.id) == DigestItem.paper_id)
+        .where(col(DigestItem.digest_id).in_(digest_ids))
+        .order_by(DigestItem.digest_id, DigestItem.rank)
+    ):
+        items[item.digest_id].append((item, paper))
+    secret = settings.signing_key()
+    jobs, skipped = [], []
+    for digest, sub in pairs:
+        if sub.status != SubscriberStatus.active or sub.email in suppressed:
+            reason = "suppressed" if sub.email in suppressed else "inactive"
+            skipped.append(
+                SendResult(digest.id, "skipped", f"subscriber is {sub.status}", reason=reason)
+            )
+            continue
+        ctx = _context(digest, sub, items[digest.id], secret, settings)
+        message = envelope(
+            build_digest(ctx),
+            to=ctx.to_email,
+            ref=ctx.digest_ref,
+            key=f"{ctx.digest_ref}.{digest.edition}",
+            settings=settings,
+            when=now,
+            category="digest",
+        )
+        jobs.append(Job(digest.id, digest.attempts, message))
+    return jobs, skipped
+
+
+def _send(backend: Backend, job: Job) -> str | MailError:
+    try:
+        return backend.send(job.envelope)
+    except MailError as e:
+        return e
+
+
+def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime) -> SendResult:
+    """What one send's result means for its digest (pure)."""
+    if isinstance(result, str):
+        return SendResult(job.digest_id, "sent", provider_id=result)
+    error, detail = result, str(result)
+    if error.auth:
+        return SendResult(job.digest_id, "paused", detail)
+    if not is_retryable(error):
+        code = f"{error.provider}_{error.status or 'refused'}"
+        return SendResult(job.digest_id, "failed", detail, reason=code)
+    if job.attempts >= settings.send_max_attempts:
+        return SendResult(job.digest_id, "failed", detail, reason="attempts")
+    delay = backoff_seconds(
+        job.attempts - 1, base=settings.send_retry_base_seconds, retry_after=error.retry_after
+    )
+    return SendResult(job.digest_id, "retry", detail, retry_at=now + timedelta(seconds=delay))
+
+
+def _bulk(session: Session, rows: list[dict], **fixed) -> None:
+    """One executemany UPDATE by primary key: per-row values in `rows` (`_id` is the key)."""
+    if not rows:
+        return
+    values = {k: bindparam(k) for k in rows[0] if k != "_id"} | fixed
+    statement = update(DIGESTS).where(DIGESTS.c.id == bindparam("_id")).values(**values)
+    session.connection().execute(statement, rows)
+
+
+def record(
+    session: Session, run_id: int, results: list[SendResult], settings: Settings, now: datetime
+) -> None:
+    """Every outcome of a wave in a few batched UPDATEs; then the run's heartbeat, the breaker,
+    and a pause when the provider refused our credentials."""
+    by: dict[str, list[SendResult]] = defaultdict(list)
+    for r in results:
+        by[r.outcome].append(r)
+    _bulk(
+        session,
+        [{"_id": r.digest_id, "provider_message_id": r.provider_id} for r in by["sent"]],
+        status=DigestStatus.sent,
+        sent_at=now,
+        last_error=None,
+        fail_reason=None,
+    )
+    for kind in ("failed", "skipped"):
+        _bulk(
+            session,
+            [
+                {"_id": r.digest_id, "last_error": r.detail, "fail_reason": r.reason}
+                for r in by[kind]
+            ],
+            status=DigestStatus(kind),
+        )
+    _bulk(
+        session,
+        [
+            {"_id": r.digest_id, "last_error": r.detail, "next_attempt_at": r.retry_at}
+            for r in by["retry"]
+        ],
+        status=DigestStatus.planned,
+        queued_at=None,
+    )
+    _bulk(  # a refused credential is ours to fix: the attempt does not count
+        session,
+        [{"_id": r.digest_id, "last_error": r.detail} for r in by["paused"]],
+        status=DigestStatus.planned,
+        queued_at=None,
+        attempts=DIGESTS.c.attempts - 1,
+    )
+    run = session.get(SendRun, run_id)
+    transient = [r for r in by["retry"] if "status 429" not in r.detail]  # 429 is rate, not health
+    run.heartbeat_at = now
+    run.transient_streak = 0 if by["sent"] else run.transient_streak + len(transient)
+    session.add(run)
+    session.flush()
+    if by["paused"]:
+        runs.pause(
+            session,
+            run_id,
+            f"the provider refused our credentials: {by['paused'][0].detail}; {runs.AUTH_HINT}",
+        )
+    elif run.transient_streak >= settings.send_breaker_threshold:
+        resume_at = now + timedelta(seconds=settings.send_breaker_cooldown_seconds)
+        runs.pause(
+            session,
+            run_id,
+            f"circuit breaker: {run.transient_streak} transient failures in a row "
+            f"(last: {transient[-1].detail}); resumes by itself at {resume_at:%H:%M:%S} UTC",
+            resume_at=resume_at,
+        )
+
+
+def send_wave(
+    run_id: int,
+    digest_ids: list[int],
+    settings: Settings,
+    backend: Backend,
+    pool: ThreadPoolExecutor,
+) -> list[SendResult] | None:
+    """Claim, render, send and record one wave; None when the run is no longer running."""
+    now = utcnow()
+    with session_scope() as session:
+        claimed = claim(session, run_id, digest_ids, now)
+        if not claimed:
+            run = session.get(SendRun, run_id)
+            return None if run is None or run.state != RunState.running else []
+        jobs, skipped = load(session, claimed, settings, now)
+        if skipped:
+            record(session, run_id, skipped, settings, now)
+    limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
+    limiter.acquire(len(jobs))
+    sent = list(pool.map(lambda job: _send(backend, job), jobs))
+    done = utcnow()
+    results = [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
+    holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
+    if holds:
+        limiter.hold(max(holds))
+    with session_scope() as session:
+        record(session, run_id, results, settings, done)
+    return skipped + results
+
+
+def send_chunk(
+    run_id: int,
+    digest_ids: list[int],
+    settings: Settings,
+    backend: Backend | None = None,
+    in_process: bool = False,
+) -> list[SendResult]:
+    """Send a chunk of a run's digests, wave by wave. `in_process` (no broker): wait out the
+    retries here, for at most SEND_IN_PROCESS_MAX_WAIT_SECONDS in all, then fail what is left."""
+    backend = backend or get_backend(settings)
+    size = settings.send_concurrency  # a wave: what is in flight at once (SMTP: one by one)
+    final: dict[int, SendResult] = {}
+    todo, retry_at, waited = sorted(digest_ids), {}, 0.0
+    try:
+        with ThreadPoolExecutor(backend.concurrency, thread_name_prefix="send") as pool:
+            while True:
+                for start in range(0, len(todo), size):
+                    wave = todo[start : start + size]
+                    results = send_wave(run_id, wave, settings, backend, pool)
+                    if results is None:  # paused or cancelled: the rest is nobody's to send now
+                        _unqueue(todo[start:])
+                        return list(final.values())
+                    for r in results:
+                        final[r.digest_id] = r
+                        retry_at.pop(r.digest_id, None)
+                        if r.outcome == "retry":
+                            retry_at[r.digest_id] = r.retry_at
+                    if any(r.outcome == "paused" for r in results):
+                        _unqueue(todo[start + size :])
+                        return list(final.values())
+                if not in_process or not retry_at:
+                    break
+                wait = max((min(retry_at.values()) - utcnow()).total_seconds(), 0.0)
+                if waited + wait > settings.send_in_process_max_wait_seconds:
+                    _give_up(retry_at, waited)
+                    break
+                time.sleep(wait)
+                waited += wait
+                now = utcnow()
+                todo = sorted(d for d, at in retry_at.items() if at <= now)
+    finally:
+        backend.close()
+    with session_scope() as session:
+        runs.finish_if_done(session, run_id, utcnow())
+    return list(final.values())
+
+
+def _unqueue(digest_ids: list[int]) -> None:
+    """These are no longer in any queue: a resume (or the reaper) hands them out again."""
+    with session_scope() as session:
+        for page in runs.pages(digest_ids):
+            session.exec(
+                update(Digest)
+                .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
+                .values(queued_at=None)
+            )
+
+
+def _give_up(retry_at: dict[int, datetime], waited: float) -> None:
+    with session_scope() as session:
+        for page in runs.pages(sorted(retry_at)):
+            session.exec(
+                update(Digest)
+                .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
+                .values(
+                    status=DigestStatus.failed,
+                    fail_reason="gave_up",
+                    last_error=func.coalesce(Digest.last_error, "")
+                    + f" (gave up after {waited:.0f}s of retries in process: no broker)",
+                )
+            )
 
 
 def send_notice(
@@ -216,8 +464,20 @@ def send_notice(
         )
     now = utcnow()
     ref = f"notice-{kind}-{subscriber_id}-{int(now.timestamp())}"
-    message = compose(build_notice(ctx), to=ctx.to_email, key=ref, settings=settings, when=now)
-    return (backend or get_backend(settings)).send(message, ref=ref)
+    message = envelope(
+        build_notice(ctx),
+        to=ctx.to_email,
+        ref=ref,
+        key=ref,
+        settings=settings,
+        when=now,
+        category=kind,
+    )
+    backend = backend or get_backend(settings)
+    try:
+        return backend.send(message)
+    finally:
+        backend.close()
 
 
 def preview_digest(
@@ -235,5 +495,6 @@ def preview_digest(
         raise LookupError(f"{email} has no digest yet; run `paperboy plan --now` first")
     ctx = digest_context(session, digest, sub, settings)
     rendered = build_digest(ctx)
-    message = compose(rendered, to=ctx.to_email, key=f"preview.{ctx.digest_ref}", settings=settings)
+    ref = f"preview.{ctx.digest_ref}"
+    message = to_mime(envelope(rendered, to=ctx.to_email, ref=ref, key=ref, settings=settings))
     return f"{ctx.digest_ref}-{sub.id}", rendered, message

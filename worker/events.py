@@ -7,13 +7,16 @@ Parsing and the meaning of each provider's events live with the provider
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from emails.providers.base import EventType, TrackingEvent
 from models import DeliveryEvent, SubscriberStatus, subscribers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,6 +25,7 @@ class EventCounts:
     new: int = 0
     duplicate: int = 0
     applied: int = 0
+    skipped: int = 0  # unreadable or unstorable: logged, and the rest of the batch still counts
 
 
 def apply(session: Session, event: TrackingEvent) -> str | None:
@@ -47,7 +51,8 @@ def apply(session: Session, event: TrackingEvent) -> str | None:
 
 
 def record(session: Session, events: list[TrackingEvent]) -> EventCounts:
-    """Store each event once and apply it in the same savepoint: both happen or neither."""
+    """Store each event once and apply it in the same savepoint: both happen or neither. One
+    event the database refuses is skipped and logged; it never costs the rest of the batch."""
     counts = EventCounts(received=len(events))
     for event in events:
         if _stored(session, event):
@@ -72,6 +77,10 @@ def record(session: Session, events: list[TrackingEvent]) -> EventCounts:
                 )
         except IntegrityError:  # a concurrent delivery of the same event stored it first
             counts.duplicate += 1
+            continue
+        except (SQLAlchemyError, ValueError) as e:
+            log.warning("event %s from %s skipped: %s", event.event_id, event.provider, e)
+            counts.skipped += 1
             continue
         counts.new += 1
         counts.applied += effect is not None

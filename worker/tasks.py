@@ -8,14 +8,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from config import get_settings
 from config.celery import backoff_seconds
 from emails.providers import MailError, is_retryable
-from models import session_scope, utcnow
-from worker import delivery
+from models import Digest, DigestStatus, session_scope, utcnow
+from worker import delivery, reaper, runs
 from worker.app import app
 from worker.fetch import run_source
 from worker.planning import PlanResult, plan_edition
+
+
+def dispatch(run_id: int, digest_ids: list[int]) -> int:
+    """Hand a run's digests to the send queue in chunks (marked queued first, so the reaper
+    knows they are in a queue); in-process, this sends them. Returns the number of chunks."""
+    settings = get_settings()
+    with session_scope() as session:
+        for page in runs.pages(digest_ids):
+            session.exec(
+                update(Digest)
+                .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
+                .values(queued_at=utcnow())
+            )
+    size = settings.send_chunk_size
+    chunks = [digest_ids[i : i + size] for i in range(0, len(digest_ids), size)]
+    for chunk in chunks:  # after commit: the rows are marked before any worker sees the chunk
+        send_chunk.delay(run_id, chunk)
+    return len(chunks)
 
 
 @app.task(name="paperboy.plan_due")
@@ -23,27 +44,51 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
     settings = get_settings()
     with session_scope() as session:
         result: PlanResult = plan_edition(session, settings, utcnow(), ignore_send_hour)
-    for digest_id in result.planned:  # enqueue after commit: the row exists before the task
-        send_digest.delay(digest_id)
-    return {"planned": len(result.planned), "empty": result.empty, "already": result.already}
+        run = runs.start(session, result.planned) if result.planned else None
+    if run is not None:
+        dispatch(run.id, result.planned)
+    return {
+        "planned": len(result.planned),
+        "empty": result.empty,
+        "already": result.already,
+        "run": run.id if run else None,
+    }
 
 
-@app.task(name="paperboy.send_digest", bind=True, max_retries=None)
-def send_digest(self, digest_id: int) -> dict:
-    result = delivery.send_digest(digest_id, get_settings())
-    if result.outcome == "retry" and not self.app.conf.task_always_eager:
-        raise self.retry(countdown=result.retry_in)
-    return {"digest": digest_id, "outcome": result.outcome, "detail": result.detail}
+@app.task(name="paperboy.send_chunk")
+def send_chunk(run_id: int, digest_ids: list[int]) -> dict:
+    in_process = bool(send_chunk.app.conf.task_always_eager)
+    results = delivery.send_chunk(run_id, digest_ids, get_settings(), in_process=in_process)
+    outcomes: dict[str, int] = {}
+    for r in results:
+        outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
+    return {"run": run_id, "outcomes": outcomes}
 
 
 @app.task(name="paperboy.send_due")
 def send_due() -> dict:
+    """A run for every planned digest no run owns yet (beat, and `paperboy send`)."""
     with session_scope() as session:
-        stale = delivery.fail_stale(session, utcnow())
-        ids = delivery.planned_ids(session)
-    for digest_id in ids:
-        send_digest.delay(digest_id)
-    return {"enqueued": len(ids), "stale_failed": stale}
+        run = runs.adopt_planned(session)
+        ids = runs.planned_ids(session, run.id) if run else []
+    if run is not None:
+        dispatch(run.id, ids)
+    return {"run": run.id if run else None, "enqueued": len(ids)}
+
+
+@app.task(name="paperboy.reap_sends")
+def reap_sends() -> dict:
+    with session_scope() as session:
+        result = reaper.reap(session, get_settings(), utcnow())
+    for run_id, ids in result.requeue.items():
+        dispatch(run_id, ids)
+    return {
+        "resumed": result.resumed,
+        "settled_sent": result.settled_sent,
+        "settled_failed": result.settled_failed,
+        "unresolved": result.unresolved,
+        "requeued": sum(len(ids) for ids in result.requeue.values()),
+    }
 
 
 @app.task(name="paperboy.send_notice", bind=True, max_retries=5)
@@ -54,7 +99,8 @@ def send_notice(self, kind: str, subscriber_id: int) -> str:
     except MailError as e:
         # Not autoretry_for: only the retryable MailErrors retry, and never in-process.
         if is_retryable(e) and not self.app.conf.task_always_eager:
-            raise self.retry(exc=e, countdown=backoff_seconds(self.request.retries)) from e
+            countdown = backoff_seconds(self.request.retries, retry_after=e.retry_after)
+            raise self.retry(exc=e, countdown=countdown) from e
         raise
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config import ConfigError, Settings
-from emails.providers.base import Backend, MailError, is_retryable
+from emails.providers.base import Backend, Envelope, MailError, is_retryable
 
 
 def get_backend(settings: Settings) -> Backend:
@@ -26,8 +26,9 @@ def get_backend(settings: Settings) -> Backend:
             settings.sendgrid_api_key,
             settings.sendgrid_api_url,
             timeout=settings.http_timeout_seconds,
+            concurrency=settings.send_concurrency,
         )
     raise ConfigError(f"unknown MAIL_BACKEND {settings.mail_backend!r}")
 
 
-__all__ = ["Backend", "MailError", "get_backend", "is_retryable"]
+__all__ = ["Backend", "Envelope", "MailError", "get_backend", "is_retryable"]

@@ -5,9 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from enum import StrEnum
 from typing import Protocol
+
+from emails.render import RenderedEmail
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One rendered email and where it goes. API providers build their payload from this
+    directly; only SMTP and the outbox turn it into MIME (`emails.message.to_mime`)."""
+
+    rendered: RenderedEmail
+    to: str
+    sender: str
+    ref: str  # ours: digest-<id> / notice-...; the provider echoes it in every event
+    message_id: str  # <key@domain>, stable per digest so a resend can be spotted
+    when: datetime | None = None
+    category: str = ""  # digest | confirm | welcome | unsubscribed
 
 
 class MailError(RuntimeError):
@@ -20,6 +35,8 @@ class MailError(RuntimeError):
         status: int | None = None,
         body: str = "",
         transient: bool | None = None,
+        retry_after: float | None = None,
+        auth: bool | None = None,
     ):
         detail = f" (status {status})" if status else ""
         if body:
@@ -29,10 +46,15 @@ class MailError(RuntimeError):
         self.status = status
         self.body = body[:2000]
         self.transient = transient  # set by protocols whose codes are not HTTP's (SMTP)
+        self.retry_after = retry_after  # seconds the provider asked us to wait (429)
+        self.auth = status in (401, 403) if auth is None else auth  # our credentials refused
 
 
 def is_retryable(error: MailError) -> bool:
-    """The one retry rule: network errors, 429 and 5xx retry; any other 4xx is permanent."""
+    """The one retry rule: network errors, 429 and 5xx retry; any other 4xx is permanent.
+    A refused credential (401/403) is neither: it pauses the whole run (`error.auth`)."""
+    if error.auth:
+        return False
     if error.transient is not None:
         return error.transient
     return error.status is None or error.status == 429 or error.status >= 500
@@ -40,9 +62,14 @@ def is_retryable(error: MailError) -> bool:
 
 class Backend(Protocol):
     name: str
+    concurrency: int  # sends it takes at once (threads); 1 for a single SMTP connection
 
-    def send(self, message: EmailMessage, *, ref: str) -> str:
-        """Deliver one message; return the provider's message id. Raise MailError."""
+    def send(self, envelope: Envelope) -> str:
+        """Deliver one email; return the provider's message id. Raise MailError."""
+        ...
+
+    def close(self) -> None:
+        """End of a batch: release what only this batch used (an SMTP connection)."""
         ...
 
 

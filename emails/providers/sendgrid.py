@@ -1,12 +1,16 @@
 """SendGrid, all of it in one place: v3 Mail Send, the Signed Event Webhook's signature, and
 the mapping of its events into our TrackingEvent.
 
-Sending: `POST /v3/mail/send` with our digest ref in custom_args; one httpx client owns the
-timeout; any non-2xx becomes a MailError carrying status and body.
+Sending: `POST /v3/mail/send` with a payload built by `sendgrid.helpers.mail` straight from the
+rendered email (no MIME round trip), our digest ref in custom_args. Transport is one pooled,
+keep-alive httpx client per worker process (reopened after a fork), not the library's own
+client: python-http-client opens a new connection (TCP, and TLS in production) for every
+request through urllib, while httpx keeps them alive; `paperboy bench send` measures both.
+Any non-2xx becomes a MailError carrying status, the provider's message and Retry-After.
 
 Webhook: SendGrid signs `timestamp + raw body` with ECDSA P-256 / SHA-256 and sends the base64
-DER signature and the timestamp in two headers; the verification key from its settings page is
-base64 DER (SubjectPublicKeyInfo).
+DER signature and the timestamp in two headers; `sendgrid.helpers.eventwebhook` verifies it.
+The verification key from its settings page is base64 DER (SubjectPublicKeyInfo).
 
 Events: a mapping table into `EventType` (as django-anymail does); each event also carries the
 subscriber-level consequence SendGrid's semantics give it (`effect`), so applying events needs
@@ -19,22 +23,25 @@ import base64
 import binascii
 import hashlib
 import json
+import os
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import parseaddr
 from functools import lru_cache
 
 import httpx
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
+from sendgrid.helpers.eventwebhook import EventWebhook
+from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, To
 
-from emails.providers.base import EventType, MailError, TrackingEvent
+from emails.providers.base import Envelope, EventType, MailError, TrackingEvent
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+REF_ARG = "paperboy_ref"
 
 # Headers SendGrid sets itself and rejects in the `headers` object.
 RESERVED = {
@@ -56,50 +63,86 @@ RESERVED = {
 }
 
 
-def payload(message: EmailMessage, ref: str) -> dict:
-    name, addr = parseaddr(str(message["From"]))
-    text = message.get_body(("plain",))
-    html = message.get_body(("html",))
-    sender = {"email": addr} | ({"name": name} if name else {})
-    headers = {k: str(v) for k, v in message.items() if k.lower() not in RESERVED}
-    return {
-        "personalizations": [
-            {
-                "to": [{"email": parseaddr(str(message["To"]))[1]}],
-                "custom_args": {"paperboy_ref": ref},
-            }
-        ],
-        "from": sender,
-        "subject": str(message["Subject"]),
-        "content": [
-            {"type": "text/plain", "value": text.get_content() if text else ""},
-            {"type": "text/html", "value": html.get_content() if html else ""},
-        ],
-        "headers": headers,
-        "custom_args": {"paperboy_ref": ref},
-    }
+def payload(envelope: Envelope) -> dict:
+    """The v3 Mail Send body: text/plain before text/html (SendGrid's rule), every header we
+    render (List-Unsubscribe, its one-click POST, List-Id), our ref as a custom arg."""
+    name, addr = parseaddr(envelope.sender)
+    rendered = envelope.rendered
+    mail = Mail(
+        from_email=From(addr, name or None),
+        to_emails=To(envelope.to),
+        subject=rendered.subject,
+        plain_text_content=rendered.text,
+        html_content=rendered.html,
+    )
+    mail.header = [Header(k, v) for k, v in rendered.headers.items() if k.lower() not in RESERVED]
+    mail.custom_arg = CustomArg(REF_ARG, envelope.ref)
+    if envelope.category:
+        mail.category = Category(envelope.category)
+    return mail.get()
+
+
+@lru_cache(maxsize=8)
+def client(api_url: str, api_key: str, timeout: float, pool: int) -> httpx.Client:
+    """One keep-alive connection pool per worker process and account."""
+    return httpx.Client(
+        base_url=api_url.rstrip("/"),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+
+
+os.register_at_fork(after_in_child=client.cache_clear)  # a pool is never shared across a fork
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from Retry-After (seconds) or X-RateLimit-Reset (epoch seconds)."""
+    try:
+        if "Retry-After" in headers:
+            return max(float(headers["Retry-After"]), 0.0)
+        if "X-RateLimit-Reset" in headers:
+            return max(float(headers["X-RateLimit-Reset"]) - time.time(), 0.0)
+    except ValueError:
+        return None
+    return None
+
+
+def error_message(resp: httpx.Response) -> str:
+    """SendGrid's own words: {"errors": [{"message", "field", "help"}]}."""
+    try:
+        errors = resp.json()["errors"]
+        return "; ".join(
+            f"{e['field']}: {e['message']}" if e.get("field") else str(e["message"]) for e in errors
+        )
+    except (ValueError, KeyError, TypeError):
+        return "send rejected"
 
 
 class SendGridBackend:
     name = "sendgrid"
 
-    def __init__(
-        self, api_key: str, api_url: str, timeout: float = 20.0, client: httpx.Client | None = None
-    ):
-        self.client = client or httpx.Client(
-            base_url=api_url.rstrip("/"),
-            timeout=timeout,
-            headers={"Authorization": f"Bearer {api_key}"},
-        )
+    def __init__(self, api_key: str, api_url: str, timeout: float = 20.0, concurrency: int = 32):
+        self.concurrency = concurrency
+        self.client = client(api_url, api_key, timeout, concurrency)
 
-    def send(self, message: EmailMessage, *, ref: str) -> str:
+    def send(self, envelope: Envelope) -> str:
         try:
-            resp = self.client.post("/v3/mail/send", json=payload(message, ref))
+            resp = self.client.post("/v3/mail/send", json=payload(envelope))
         except httpx.HTTPError as e:
-            raise MailError("sendgrid", f"request failed: {e}") from e
+            raise MailError("sendgrid", f"request failed: {e!r}") from e
         if resp.status_code >= 300:
-            raise MailError("sendgrid", "send rejected", resp.status_code, resp.text)
-        return resp.headers.get("X-Message-Id") or ref
+            raise MailError(
+                "sendgrid",
+                error_message(resp),
+                resp.status_code,
+                resp.text,
+                retry_after=retry_after(resp.headers),
+            )
+        return resp.headers.get("X-Message-Id") or envelope.ref
+
+    def close(self) -> None:
+        """The pool outlives a batch: it is the process's."""
 
 
 @lru_cache(maxsize=4)
@@ -121,11 +164,19 @@ def signature_valid(
     key: ec.EllipticCurvePublicKey, signature: str, timestamp: str, body: bytes
 ) -> bool:
     try:
-        der = base64.b64decode(signature, validate=True)
-        key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError, binascii.Error):
+        return EventWebhook().verify_signature(body.decode(), signature, timestamp, key)
+    except (ValueError, binascii.Error):  # not UTF-8, not base64, not a DER signature
         return False
-    return True
+
+
+def timestamp_fresh(timestamp: str, max_age: float, now: float | None = None) -> bool:
+    """The signed timestamp is set afresh on each of SendGrid's retries: one older than
+    `max_age`, or from the future (beyond a minute of clock skew), is a replay."""
+    try:
+        age = (time.time() if now is None else now) - int(timestamp)
+    except ValueError:
+        return False
+    return -60 <= age <= max_age
 
 
 SENDGRID_EVENTS: dict[str, EventType] = {
@@ -149,17 +200,31 @@ SENDGRID_DROP_EFFECTS: dict[str, EventType] = {
 }
 
 
-def parse_events(events: list) -> list[TrackingEvent]:
+def parse_events(events: list) -> tuple[list[TrackingEvent], list[str]]:
     """SendGrid posts a JSON array of event objects; custom args arrive as top-level keys.
 
-    Lenient on purpose: an event we cannot classify is kept as `unknown`, never dropped.
+    Lenient on purpose: an event we cannot classify is kept as `unknown`; one we cannot read
+    (not an object, no event or address, a NUL) is skipped with a reason and never costs the
+    rest of the batch. Returns (events, reasons for the skipped ones).
     """
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+    if not isinstance(events, list):
         raise ValueError("SendGrid events must be a JSON array of objects")
-    return [_event(e) for e in events]
+    parsed, skipped = [], []
+    for i, raw in enumerate(events):
+        try:
+            parsed.append(_event(raw))
+        except ValueError as e:
+            skipped.append(f"event {i}: {e}")
+    return parsed, skipped
 
 
 def _event(raw: dict) -> TrackingEvent:
+    if not isinstance(raw, dict):
+        raise ValueError("not an object")
+    if not raw.get("event") or not isinstance(raw.get("email"), str) or not raw["email"].strip():
+        raise ValueError("missing event or email")
+    if any("\x00" in v for v in raw.values() if isinstance(v, str)):
+        raise ValueError("a NUL character in a field")
     esp_event = str(raw.get("event", ""))
     event_type = SENDGRID_EVENTS.get(esp_event, EventType.unknown)
     reason = raw.get("reason") or raw.get("response") or None
@@ -176,7 +241,7 @@ def _event(raw: dict) -> TrackingEvent:
         recipient=str(raw.get("email") or "").strip().lower(),
         message_id=raw.get("sg_message_id"),
         reason=str(reason) if reason is not None else None,
-        ref=(str(raw["paperboy_ref"])[:128] if raw.get("paperboy_ref") else None),
+        ref=(str(raw[REF_ARG])[:128] if raw.get(REF_ARG) else None),
         esp_event=esp_event,
         payload=raw,
     )

@@ -1,17 +1,22 @@
-"""SMTP delivery: `smtp://` uses STARTTLS when the server offers it, `smtps://` implicit TLS."""
+"""SMTP delivery: `smtp://` uses STARTTLS when the server offers it, `smtps://` implicit TLS.
+
+One connection per backend, reused for every message of a batch (a send chunk) and closed by
+`close()`; a connection the server dropped is reopened once. Sends are serial on it.
+"""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from emails.providers.base import MailError
+from emails.message import to_mime
+from emails.providers.base import Envelope, MailError
 
 
 class SMTPBackend:
     name = "smtp"
+    concurrency = 1
 
     def __init__(self, url: str, timeout: float = 20.0):
         parts = urlsplit(url)
@@ -23,34 +28,65 @@ class SMTPBackend:
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+        self.client: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage, *, ref: str) -> str:
+    def _connect(self) -> smtplib.SMTP:
+        if self.implicit_tls:
+            client = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        client.ehlo()
+        if not self.implicit_tls and client.has_extn("starttls"):
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if self.user:
+            client.login(self.user, self.password or "")
+        return client
+
+    def send(self, envelope: Envelope) -> str:
+        message = to_mime(envelope)
         try:
-            if self.implicit_tls:
-                client = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                client.ehlo()
-                if not self.implicit_tls and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                    client.ehlo()
-                if self.user:
-                    client.login(self.user, self.password or "")
-                refused = client.send_message(message)
+            try:
+                self.client = self.client or self._connect()
+                refused = self.client.send_message(message)
+            except smtplib.SMTPServerDisconnected:  # idle timeout between batches: once more
+                self.client = self._connect()
+                refused = self.client.send_message(message)
         except smtplib.SMTPRecipientsRefused as e:
+            self._reset()
             code, text = next(iter(e.recipients.values()))
             raise MailError(
                 "smtp", f"recipient refused: {text!r}", code, transient=code < 500
             ) from e
+        except smtplib.SMTPAuthenticationError as e:
+            self.close()
+            raise MailError("smtp", str(e.smtp_error), e.smtp_code, auth=True) from e
         except smtplib.SMTPResponseException as e:
+            self._reset()
             raise MailError(
                 "smtp", str(e.smtp_error), e.smtp_code, transient=e.smtp_code < 500
             ) from e
         except (smtplib.SMTPException, OSError) as e:
+            self.close()
             raise MailError("smtp", f"connection failed: {e}", transient=True) from e
         if refused:
             raise MailError("smtp", f"recipients refused: {refused}", transient=False)
         return str(message["Message-ID"])
+
+    def _reset(self) -> None:
+        """After a refused transaction the connection is still good: RSET, or drop it."""
+        try:
+            if self.client:
+                self.client.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()

@@ -3,7 +3,6 @@ to read the outbox, sign webhook payloads as SendGrid does, and point Celery at 
 
 from __future__ import annotations
 
-import base64
 import email
 import socket
 from collections.abc import Iterator
@@ -13,15 +12,13 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
 from config import get_settings
 from emails.tokens import make_token
 from models import Paper, session_scope, subscribers, upgrade
 from tests.conftest import configure_celery
+from tests.emails.providers.sendgrid_standin import SendGridSigner
 from web.app import app
 
 
@@ -59,23 +56,6 @@ def add_paper(paper_id: str = "2411.00001", title: str = "Message passing at sca
     with session_scope() as session:
         session.add(Paper(id=paper_id, title=title, abstract="graphs"))
     return paper_id
-
-
-class SendGridSigner:
-    """Signs like SendGrid's Signed Event Webhook: ECDSA P-256/SHA-256 over timestamp + body."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        der = self.key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-        self.public_key = base64.b64encode(der).decode()  # as SendGrid's settings page shows it
-
-    def headers(self, body: bytes, timestamp: str = "1763800000") -> dict[str, str]:
-        signature = self.key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-        return {
-            "Content-Type": "application/json",
-            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
-            "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
-        }
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_signed_events_are_recorded_and_applied(client: TestClient, keyed: SendG
     ]
     resp = _post(client, keyed, events)
     assert resp.status_code == 200
-    assert resp.json() == {"received": 7, "new": 7, "duplicate": 0, "applied": 4}
+    assert resp.json() == {"received": 7, "new": 7, "duplicate": 0, "applied": 4, "skipped": 0}
     assert _statuses() == {
         "bounce@x.org": ("bounced", "bounce"),
         "spam@x.org": ("complained", "spam_report"),
@@ -100,7 +100,7 @@ def test_replayed_events_change_nothing(client: TestClient, keyed: SendGridSigne
         sub.status = SubscriberStatus.active
     replay = _post(client, keyed, events)
     assert replay.status_code == 200
-    assert replay.json() == {"received": 1, "new": 0, "duplicate": 1, "applied": 0}
+    assert replay.json() == {"received": 1, "new": 0, "duplicate": 1, "applied": 0, "skipped": 0}
     with session_scope() as session:
         assert session.get(Subscriber, sid).status == SubscriberStatus.active
         assert len(session.exec(select(DeliveryEvent)).all()) == 1

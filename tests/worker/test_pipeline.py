@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlmodel import select
 
 from cli.demo import DEMO_SUBSCRIBERS
 from config import get_settings
+from emails.render import build_digest
 from models import (
     Digest,
     DigestItem,
     DigestStatus,
+    RunState,
+    SendRun,
     Subscriber,
     session_scope,
     subscribers,
     upgrade,
     utcnow,
 )
-from worker import delivery, tasks
+from worker import delivery, runs, tasks
 from worker.fetch import load_sample
+from worker.planning import plan_edition
 
 
 def _setup() -> None:
@@ -33,33 +38,33 @@ def _setup() -> None:
 
 def test_plan_and_send_twice_sends_exactly_one_email_each(paperboy_home: Path) -> None:
     _setup()
-    assert tasks.plan_due(ignore_send_hour=True)["planned"] == 3
+    first = tasks.plan_due(ignore_send_hour=True)
+    assert first["planned"] == 3 and first["run"]
     assert tasks.send_due()["enqueued"] == 0  # plan already sent them in-process
     again = tasks.plan_due(ignore_send_hour=True)
-    assert again == {"planned": 0, "empty": 0, "already": 3}
+    assert again == {"planned": 0, "empty": 0, "already": 3, "run": None}
     assert tasks.send_due()["enqueued"] == 0
     assert len(list((paperboy_home / "outbox").glob("*.eml"))) == 3
     with session_scope() as session:
         statuses = session.exec(select(Digest.status)).all()
+        run = session.get(SendRun, first["run"])
     assert statuses == [DigestStatus.sent] * 3
+    assert run.state == RunState.done
 
 
-def test_send_digest_twice_does_not_resend(paperboy_home: Path) -> None:
+def test_send_chunk_twice_does_not_resend(paperboy_home: Path) -> None:
     _setup()
-    tasks.plan_due(ignore_send_hour=True)
+    run_id = tasks.plan_due(ignore_send_hour=True)["run"]
     with session_scope() as session:
-        digest_id = session.exec(select(Digest.id)).first()
-    result = delivery.send_digest(digest_id, get_settings())
-    assert result.outcome == "not_claimed"
-    assert "sent" in result.detail
+        ids = list(session.exec(select(Digest.id)))
+    assert delivery.send_chunk(run_id, ids, get_settings()) == []  # nothing left to claim
+    assert len(list((paperboy_home / "outbox").glob("*.eml"))) == 3
 
 
 def test_next_edition_never_repeats_a_paper(paperboy_home: Path) -> None:
     _setup()
     tasks.plan_due(ignore_send_hour=True)
     later = utcnow() + timedelta(days=1)
-    from worker.planning import plan_edition
-
     with session_scope() as session:
         result = plan_edition(session, get_settings(), later, ignore_send_hour=True)
     assert len(result.planned) == 3
@@ -75,35 +80,39 @@ def test_next_edition_never_repeats_a_paper(paperboy_home: Path) -> None:
             assert len(papers) == len(set(papers)), sub.email
 
 
-def test_killed_worker_mid_send_is_recorded_not_resent(paperboy_home: Path) -> None:
-    """A digest left in `sending` (worker died) becomes a recorded failure, never a resend."""
-    _setup()
-    with session_scope() as session:
-        from worker.planning import plan_edition
-
-        # plan without sending: call the pure planner, not the task that enqueues sends
-        planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
-    stuck = planned[0]
-    with session_scope() as session:
-        assert delivery.claim(session, stuck, utcnow() - timedelta(hours=1))
-    result = tasks.send_due()
-    assert result == {"enqueued": 2, "stale_failed": 1}
-    with session_scope() as session:
-        digest = session.get(Digest, stuck)
-    assert digest.status == DigestStatus.failed
-    assert "not retried to avoid a duplicate" in digest.last_error
-    assert len(list((paperboy_home / "outbox").glob("*.eml"))) == 2
-
-
 def test_unsubscribed_before_send_is_skipped(paperboy_home: Path) -> None:
     _setup()
     with session_scope() as session:
-        from worker.planning import plan_edition
-
         planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
+        run = runs.start(session, planned)
         digest = session.get(Digest, planned[0])
         sub = session.get(Subscriber, digest.subscriber_id)
         subscribers.unsubscribe(session, sub, source="test")
-    result = delivery.send_digest(planned[0], get_settings())
-    assert result.outcome == "skipped"
+    results = {r.digest_id: r for r in delivery.send_chunk(run.id, planned, get_settings())}
+    assert results[planned[0]].outcome == "skipped"
+    assert [results[d].outcome for d in planned[1:]] == ["sent", "sent"]
     assert not list((paperboy_home / "outbox").glob(f"digest-{planned[0]}.eml"))
+    with session_scope() as session:
+        counts = runs.counts(session, session.get(SendRun, run.id))
+    assert (counts.sent, counts.skipped, counts.suppressed, counts.state) == (2, 1, 1, "done")
+
+
+def test_local_date_names_the_edition(paperboy_home: Path) -> None:
+    """A Tokyo reader's edition planned at 22:00 UTC on 21 November is Sunday 22 November."""
+    upgrade()
+    load_sample()
+    with session_scope() as session:
+        subscribers.subscribe(
+            session, "tokyo@example.org", interests="image segmentation", confirmed=True
+        )
+        session.exec(update(Subscriber).values(timezone="Asia/Tokyo"))
+    evening = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
+    with session_scope() as session:
+        (digest_id,) = plan_edition(session, get_settings(), evening, ignore_send_hour=True).planned
+        digest = session.get(Digest, digest_id)
+        sub = session.get(Subscriber, digest.subscriber_id)
+        digest.planned_at = evening
+        rendered = build_digest(delivery.digest_context(session, digest, sub, get_settings()))
+    assert digest.edition == "2026-11-22"
+    assert "Sunday, 22 November 2026" in rendered.text
+    assert "Saturday" not in rendered.text

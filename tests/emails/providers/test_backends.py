@@ -1,54 +1,43 @@
-"""Mail backends against real peers: an aiosmtpd SMTP server and a local SendGrid v3 server.
+"""Mail backends against real peers: an aiosmtpd SMTP server and the SendGrid stand-in.
 
-The production code path (delivery.send_digest -> backend) is the one under test; each
-provider failure ends in a retry or a recorded failure, never a silent drop or a duplicate.
+The production code path (delivery.send_chunk -> backend) is the one under test; each
+provider failure ends in a retry, a recorded failure or a paused run, never a silent drop or
+a duplicate.
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlmodel import select
 
-from cli.demo import DEMO_SUBSCRIBERS
 from config import get_settings
-from models import Digest, DigestStatus, session_scope, subscribers, upgrade, utcnow
+from models import Digest, DigestStatus, session_scope, utcnow
 from tests.conftest import reset_caches
+from tests.emails.providers.sendgrid_standin import StandIn, standin
+from tests.worker.sending import address, digest, plan_run
 from worker import delivery
-from worker.fetch import load_sample
-from worker.planning import plan_edition
+
+__all__ = ["standin"]
 
 
-def _plan() -> list[int]:
-    upgrade()
-    load_sample()
-    with session_scope() as session:
-        for email, interests in DEMO_SUBSCRIBERS:
-            subscribers.subscribe(session, email, interests=interests, confirmed=True)
-    with session_scope() as session:
-        return plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
-
-
-def _status(digest_id: int) -> Digest:
-    with session_scope() as session:
-        return session.exec(select(Digest).where(Digest.id == digest_id)).one()
+def _send(run_id: int, ids: list[int]) -> list[str]:
+    results = delivery.send_chunk(run_id, ids, get_settings())
+    return [r.outcome for r in sorted(results, key=lambda r: r.digest_id)]
 
 
 class Recorder:
-    """aiosmtpd handler: records messages; can answer RCPT with a scripted error."""
+    """aiosmtpd handler: records messages and the connections they came on; can answer RCPT
+    with a scripted error."""
 
     def __init__(self) -> None:
         self.messages: list[bytes] = []
+        self.peers: set[tuple] = set()
         self.rcpt_reply: str | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -59,6 +48,7 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
+        self.peers.add(session.peer)
         return "250 Message accepted"
 
 
@@ -77,119 +67,91 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     controller.stop()
 
 
-def test_smtp_delivers_each_digest_once(smtp_server: Recorder) -> None:
-    planned = _plan()
-    results = [delivery.send_digest(d, get_settings()) for d in planned]
-    assert [r.outcome for r in results] == ["sent"] * 3
-    assert [delivery.send_digest(d, get_settings()).outcome for d in planned] == ["not_claimed"] * 3
+def test_smtp_delivers_a_chunk_once_over_one_connection(smtp_server: Recorder) -> None:
+    run_id, planned = plan_run(4)
+    assert _send(run_id, planned) == ["sent"] * 4
+    assert _send(run_id, planned) == []  # nothing left to claim: nobody gets two
     recipients = sorted(message_from_bytes(m, policy=default)["To"] for m in smtp_server.messages)
-    assert recipients == sorted(e for e, _ in DEMO_SUBSCRIBERS)
+    assert recipients == [address(i) for i in range(4)]
+    assert len(smtp_server.peers) == 1  # one SMTP connection carried the whole chunk
 
 
 def test_smtp_transient_4xx_is_retried_later(smtp_server: Recorder) -> None:
-    digest_id = _plan()[0]
+    run_id, (digest_id,) = plan_run(1)
     smtp_server.rcpt_reply = "451 4.3.0 try again later"
-    result = delivery.send_digest(digest_id, get_settings())
-    assert result.outcome == "retry" and result.retry_in
-    digest = _status(digest_id)
-    assert digest.status == DigestStatus.planned and "451" in digest.last_error
+    (result,) = delivery.send_chunk(run_id, [digest_id], get_settings())
+    assert result.outcome == "retry" and result.retry_at
+    row = digest(digest_id)
+    assert row.status == DigestStatus.planned and "451" in row.last_error
+    assert row.next_attempt_at == result.retry_at  # not claimable before its retry time
+    assert _send(run_id, [digest_id]) == []
+    with session_scope() as session:  # its retry time comes
+        session.get(Digest, digest_id).next_attempt_at = utcnow()
     smtp_server.rcpt_reply = None
-    assert delivery.send_digest(digest_id, get_settings()).outcome == "sent"
+    assert _send(run_id, [digest_id]) == ["sent"]
     assert len(smtp_server.messages) == 1
 
 
 def test_smtp_permanent_5xx_is_recorded_failed(smtp_server: Recorder) -> None:
-    digest_id = _plan()[0]
+    run_id, (digest_id,) = plan_run(1)
     smtp_server.rcpt_reply = "550 5.1.1 no such user"
-    assert delivery.send_digest(digest_id, get_settings()).outcome == "failed"
-    digest = _status(digest_id)
-    assert digest.status == DigestStatus.failed and "550" in digest.last_error
+    assert _send(run_id, [digest_id]) == ["failed"]
+    row = digest(digest_id)
+    assert row.status == DigestStatus.failed and "550" in row.last_error
+    assert row.fail_reason == "smtp_550"
     assert smtp_server.messages == []
 
 
-class FakeSendGrid(BaseHTTPRequestHandler):
-    """Speaks SendGrid v3 Mail Send: 202 + X-Message-Id, or a scripted error body."""
-
-    script: ClassVar[list[int]] = []
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.path != "/v3/mail/send" or self.headers["Authorization"] != "Bearer SG.test":
-            return self._reply(401, {"errors": [{"message": "authorization required"}]})
-        status = self.script.pop(0) if self.script else 202
-        if status != 202:
-            return self._reply(status, {"errors": [{"message": f"scripted {status}"}]})
-        payload = json.loads(body)
-        assert payload["personalizations"][0]["to"][0]["email"]
-        FakeSendGrid.received.append(payload)
-        self.send_response(202)
-        self.send_header("X-Message-Id", f"sg-{len(self.received)}")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _reply(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def sendgrid(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeSendGrid]]:
-    FakeSendGrid.script, FakeSendGrid.received = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSendGrid)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("MAIL_BACKEND", "sendgrid")
-    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test")
-    monkeypatch.setenv("SENDGRID_API_URL", f"http://127.0.0.1:{server.server_port}")
-    reset_caches()
-    yield FakeSendGrid
-    server.shutdown()
-
-
-def test_sendgrid_send_carries_digest_ref_and_unsubscribe_headers(sendgrid) -> None:
-    digest_id = _plan()[0]
-    result = delivery.send_digest(digest_id, get_settings())
-    assert result.outcome == "sent"
-    assert _status(digest_id).provider_message_id == "sg-1"
-    (payload,) = sendgrid.received
+def test_sendgrid_payload_is_built_from_the_rendered_email(standin: StandIn) -> None:
+    run_id, (digest_id,) = plan_run(1)
+    assert _send(run_id, [digest_id]) == ["sent"]
+    (request,) = standin.accepted()
+    payload = request.payload
     assert payload["custom_args"] == {"paperboy_ref": f"digest-{digest_id}"}
+    assert payload["categories"] == ["digest"]
     assert payload["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert {c["type"] for c in payload["content"]} == {"text/plain", "text/html"}
+    assert payload["headers"]["List-Unsubscribe"].startswith("<http")
+    assert [c["type"] for c in payload["content"]] == ["text/plain", "text/html"]
+    assert payload["personalizations"][0]["to"] == [{"email": address(0)}]
+    assert payload["from"] == {"email": "digest@paperboy.example", "name": "Paperboy"}
+    assert digest(digest_id).provider_message_id  # the X-Message-Id the stand-in answered
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_sendgrid_retryable_status_then_success_sends_once(sendgrid, status: int) -> None:
-    digest_id = _plan()[0]
-    sendgrid.script = [status]
-    assert delivery.send_digest(digest_id, get_settings()).outcome == "retry"
-    assert str(status) in _status(digest_id).last_error
-    assert delivery.send_digest(digest_id, get_settings()).outcome == "sent"
-    assert len(sendgrid.received) == 1
+def test_sendgrid_retryable_status_then_success_sends_once(standin: StandIn, status: int) -> None:
+    run_id, (digest_id,) = plan_run(1)
+    standin.behaviour.script = [status]
+    standin.behaviour.retry_after = 0.2
+    settings = get_settings().model_copy(update={"send_retry_base_seconds": 0.2})
+    results = delivery.send_chunk(run_id, [digest_id], settings, in_process=True)
+    assert [r.outcome for r in results] == ["sent"]
+    assert [r.status for r in standin.requests] == [status, 202]
+    row = digest(digest_id)
+    assert row.status == DigestStatus.sent and row.attempts == 2
 
 
-def test_sendgrid_4xx_is_permanent(sendgrid) -> None:
-    digest_id = _plan()[0]
-    sendgrid.script = [400]
-    assert delivery.send_digest(digest_id, get_settings()).outcome == "failed"
-    digest = _status(digest_id)
-    assert digest.status == DigestStatus.failed and "scripted 400" in digest.last_error
-    assert sendgrid.received == []
+def test_sendgrid_permanent_error_fails_only_that_digest_with_the_providers_message(
+    standin: StandIn,
+) -> None:
+    run_id, planned = plan_run(3)
+    standin.behaviour.reject = {address(1): 400}
+    assert _send(run_id, planned) == ["sent", "failed", "sent"]
+    row = digest(planned[1])
+    assert row.status == DigestStatus.failed and row.fail_reason == "sendgrid_400"
+    assert "personalizations.0.to: Does not contain a valid address." in row.last_error
+    assert sorted(standin.delivered_to()) == [address(0), address(2)]
 
 
-def test_sendgrid_retries_stop_after_max_attempts(sendgrid, monkeypatch) -> None:
+def test_sendgrid_retries_stop_after_max_attempts(standin: StandIn, monkeypatch) -> None:
     monkeypatch.setenv("SEND_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("SEND_RETRY_BASE_SECONDS", "0.1")
     reset_caches()
-    digest_id = _plan()[0]
-    sendgrid.script = [503, 503]
-    outcomes = [delivery.send_digest(digest_id, get_settings()).outcome for _ in range(3)]
-    assert outcomes == ["retry", "failed", "not_claimed"]
+    run_id, (digest_id,) = plan_run(1)
+    standin.behaviour.script = [503, 503]
+    results = delivery.send_chunk(run_id, [digest_id], get_settings(), in_process=True)
+    assert [r.outcome for r in results] == ["failed"]
+    assert digest(digest_id).fail_reason == "attempts"
+    assert standin.accepted() == []
 
 
 def test_sendgrid_unreachable_is_retried(monkeypatch) -> None:
@@ -197,14 +159,14 @@ def test_sendgrid_unreachable_is_retried(monkeypatch) -> None:
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.test")
     monkeypatch.setenv("SENDGRID_API_URL", "http://127.0.0.1:9")  # discard port: refused
     reset_caches()
-    digest_id = _plan()[0]
-    result = delivery.send_digest(digest_id, get_settings())
+    run_id, (digest_id,) = plan_run(1)
+    (result,) = delivery.send_chunk(run_id, [digest_id], get_settings())
     assert result.outcome == "retry" and "request failed" in result.detail
 
 
 def test_outbox_eml_is_rfc5322(paperboy_home: Path) -> None:
-    digest_id = _plan()[0]
-    delivery.send_digest(digest_id, get_settings())
+    run_id, (digest_id,) = plan_run(1)
+    assert _send(run_id, [digest_id]) == ["sent"]
     raw = (paperboy_home / "outbox" / f"digest-{digest_id}.eml").read_bytes()
     assert b"\r\n" in raw and b"\n\n" not in raw.replace(b"\r\n", b"")
     msg = message_from_bytes(raw, policy=default)

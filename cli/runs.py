@@ -1,0 +1,181 @@
+"""`paperboy runs status|pause|resume|cancel|resend [RUN]`: one run per edition's sending;
+RUN defaults to the latest. `watch` is the live progress bar `paperboy send` shows too."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.ui import console, mode_line, out, ready_database, settings
+
+app = typer.Typer(help="Send runs: one per edition's sending.", no_args_is_help=True)
+RunArg = Annotated[int | None, typer.Argument(help="Run id; the latest run if omitted.")]
+POLL_SECONDS = 0.5
+
+
+def _run(run_id: int | None):
+    from models import session_scope
+    from worker import runs
+
+    with session_scope() as session:
+        run = runs.get(session, run_id)
+    if run is None:
+        console.print(f"[red]no run {run_id}[/]" if run_id else "no send run yet")
+        raise typer.Exit(1)
+    return run
+
+
+def _counts(run_id: int):
+    from models import session_scope
+    from worker import runs
+
+    with session_scope() as session:
+        return runs.counts(session, runs.get(session, run_id))
+
+
+def show(run_id: int) -> None:
+    """The run's state and counts, why it is paused, and what to do about unresolved sends."""
+    c = _counts(run_id)
+    table = Table(title=f"Run {c.run_id}: {c.state}", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [
+        ("planned", c.planned),
+        ("sent", c.sent),
+        ("failed", c.failed),
+        *((f"  {reason}", n) for reason, n in sorted(c.failed_by_reason.items())),
+        ("skipped", c.skipped),
+        ("  suppressed or left", c.suppressed),
+        ("bounced (after sending)", c.bounced),
+        ("still to send", c.pending),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    table.add_row("rate", f"{c.rate:.1f} emails/s" if c.rate else "-")
+    out.print(table)
+    if c.pause_reason:
+        out.print(f"paused: {c.pause_reason}", soft_wrap=True, markup=False)
+    if c.unresolved:
+        out.print(
+            f"{len(c.unresolved)} digests were interrupted mid-send and no provider event "
+            "says whether they arrived (SEND_UNRESOLVED=fail):",
+            markup=False,
+        )
+        for digest_id, email in c.unresolved:
+            out.print(f"  digest {digest_id}: {email}", markup=False)
+        out.print(f"resend them with: paperboy runs resend {c.run_id}", markup=False)
+
+
+def watch(run_id: int, work: Callable[[], object]) -> None:
+    """Start `work` (in-process: it sends; with a broker: it enqueues) and show the run's
+    progress until it is no longer running; then its counts."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as e:  # shown below, after the progress bar
+            failure.append(e)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    if not settings().tasks_in_process:
+        console.print("[dim]workers send; Ctrl-C stops watching, not the run[/]")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("sending", total=None)
+        while True:
+            c = _counts(run_id)
+            progress.update(
+                bar,
+                total=c.planned,
+                completed=c.planned - c.pending,
+                description=f"run {run_id}: {c.sent} sent, {c.failed} failed, {c.skipped} skipped",
+            )
+            if not thread.is_alive() and (c.state != "running" or settings().tasks_in_process):
+                break
+            time.sleep(POLL_SECONDS)
+    thread.join()
+    show(run_id)
+    if failure:
+        raise failure[0]
+
+
+@app.command()
+def status(run: RunArg = None) -> None:
+    """The run's state and counts (planned, sent, failed by reason, skipped, bounced, rate)."""
+    ready_database()
+    show(_run(run).id)
+
+
+@app.command()
+def pause(run: RunArg = None) -> None:
+    """Stop sending: workers take nothing more from this run (within a wave, ~a second)."""
+    from models import session_scope
+    from worker import runs
+
+    ready_database()
+    target = _run(run)
+    with session_scope() as session:
+        ok = runs.pause(session, target.id, "paused by an operator (`paperboy runs pause`)")
+    console.print(f"run {target.id} paused" if ok else f"run {target.id} is {target.state}")
+
+
+@app.command()
+def resume(run: RunArg = None) -> None:
+    """Continue a paused run: its planned digests are handed out again (nobody twice)."""
+    from models import session_scope
+    from worker import runs, tasks
+
+    mode_line()
+    ready_database()
+    target = _run(run)
+    with session_scope() as session:
+        ok = runs.resume(session, target.id)
+        ids = runs.planned_ids(session, target.id)
+    if not ok:
+        console.print(f"run {target.id} is {target.state}, not paused")
+        raise typer.Exit(1)
+    watch(target.id, lambda: tasks.dispatch(target.id, ids))
+
+
+@app.command()
+def cancel(run: RunArg = None) -> None:
+    """Stop the run for good: what it has not sent is recorded as skipped."""
+    from models import session_scope
+    from worker import runs
+
+    ready_database()
+    target = _run(run)
+    with session_scope() as session:
+        skipped = runs.cancel(session, target.id)
+    console.print(f"run {target.id} cancelled; {skipped} unsent digests skipped")
+
+
+@app.command()
+def resend(run: RunArg = None) -> None:
+    """Send the run's unresolved digests (interrupted, no provider event) after all."""
+    from models import session_scope
+    from worker import runs, tasks
+
+    mode_line()
+    ready_database()
+    target = _run(run)
+    with session_scope() as session:
+        ids = runs.resend_unresolved(session, target.id)
+    if not ids:
+        console.print(f"run {target.id} has no unresolved digests")
+        return
+    watch(target.id, lambda: tasks.dispatch(target.id, ids))

@@ -1,0 +1,57 @@
+"""What the delivery tests share: subscribers with real sample papers, a planned run."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from config import get_settings
+from models import Digest, session_scope, subscribers, upgrade, utcnow
+from worker import runs
+from worker.fetch import load_sample
+from worker.planning import plan_edition
+
+INTERESTS = (
+    "graph neural networks, message passing",
+    "image segmentation, medical imaging",
+    "reinforcement learning, policy gradient, robotics",
+    "language models, instruction tuning, reasoning",
+)
+
+
+def address(i: int) -> str:
+    return f"reader{i:05d}@example.org"
+
+
+def plan_run(n: int = 3, **subscribe) -> tuple[int, list[int]]:
+    """n confirmed subscribers, today's edition planned for each, and a run owning it (not
+    handed out: the test decides how it is sent). Returns (run id, digest ids)."""
+    upgrade()
+    load_sample()
+    with session_scope() as session:
+        for i in range(n):
+            subscribers.subscribe(
+                session,
+                address(i),
+                interests=INTERESTS[i % len(INTERESTS)],
+                confirmed=True,
+                **subscribe,
+            )
+    with session_scope() as session:
+        planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
+        run = runs.start(session, planned)
+    assert len(planned) == n
+    return run.id, planned
+
+
+def digest(digest_id: int) -> Digest:
+    with session_scope() as session:
+        return session.exec(select(Digest).where(Digest.id == digest_id)).one()
+
+
+def statuses(run_id: int) -> dict[str, int]:
+    with session_scope() as session:
+        rows = session.exec(select(Digest.status).where(Digest.run_id == run_id)).all()
+    out: dict[str, int] = {}
+    for status in rows:
+        out[status] = out.get(status, 0) + 1
+    return out
