@@ -387,27 +387,28 @@ def send_chunk(
     backend = backend or get_backend(settings)
     size = settings.send_concurrency  # a wave: what is in flight at once (SMTP: one by one)
     final: dict[int, SendResult] = {}
-    todo, retry_at, waited = sorted(digest_ids), {}, 0.0
+    todo, waited = sorted(digest_ids), 0.0
     try:
         with ThreadPoolExecutor(backend.concurrency, thread_name_prefix="send") as pool:
             while True:
+                progress = False
                 for start in range(0, len(todo), size):
                     wave = todo[start : start + size]
                     results = send_wave(run_id, wave, settings, backend, pool)
                     if results is None:  # paused or cancelled: the rest is nobody's to send now
                         _unqueue(todo[start:])
                         return list(final.values())
-                    for r in results:
-                        final[r.digest_id] = r
-                        retry_at.pop(r.digest_id, None)
-                        if r.outcome == "retry":
-                            retry_at[r.digest_id] = r.retry_at
+                    final.update((r.digest_id, r) for r in results)
+                    progress = progress or bool(results)
                     if any(r.outcome == "paused" for r in results):
                         _unqueue(todo[start + size :])
                         return list(final.values())
-                if not in_process or not retry_at:
+                if not in_process:
                     break
-                wait = max((min(retry_at.values()) - utcnow()).total_seconds(), 0.0)
+                retry_at = _waiting(digest_ids)
+                wait = max((min(retry_at.values(), default=utcnow()) - utcnow()).total_seconds(), 0)
+                if not retry_at or (wait == 0 and not progress):
+                    break  # nothing to wait for, or due and still not ours: a worker's concern
                 if waited + wait > settings.send_in_process_max_wait_seconds:
                     _give_up(retry_at, waited)
                     break
@@ -420,6 +421,22 @@ def send_chunk(
     with session_scope() as session:
         runs.finish_if_done(session, run_id, utcnow())
     return list(final.values())
+
+
+def _waiting(digest_ids: list[int]) -> dict[int, datetime]:
+    """Those of the chunk planned for a later retry, and when."""
+    with session_scope() as session:
+        return {
+            d: at
+            for page in runs.pages(digest_ids)
+            for d, at in session.exec(
+                select(Digest.id, Digest.next_attempt_at).where(
+                    col(Digest.id).in_(page),
+                    Digest.status == DigestStatus.planned,
+                    col(Digest.next_attempt_at).is_not(None),
+                )
+            )
+        }
 
 
 def _unqueue(digest_ids: list[int]) -> None:
