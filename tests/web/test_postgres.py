@@ -77,9 +77,15 @@ class TestOnPostgres:
             ]
         ).encode()
         first = pg_client.post("/webhooks/sendgrid", content=body, headers=signer.headers(body))
-        assert first.json() == {"received": 1, "new": 1, "duplicate": 0, "applied": 1}
+        assert first.json() == {"received": 1, "new": 1, "duplicate": 0, "applied": 1, "skipped": 0}
         replay = pg_client.post("/webhooks/sendgrid", content=body, headers=signer.headers(body))
-        assert replay.json() == {"received": 1, "new": 0, "duplicate": 1, "applied": 0}
+        assert replay.json() == {
+            "received": 1,
+            "new": 0,
+            "duplicate": 1,
+            "applied": 0,
+            "skipped": 0,
+        }
         with session_scope() as session:
             assert session.get(Subscriber, sid).status == SubscriberStatus.complained
             assert session.get(Suppression, "spam@x.org").reason == "spam_report"
@@ -90,7 +96,7 @@ class TestOnPostgres:
         self, pg_client: TestClient
     ) -> None:
         sid = active_subscriber("bounce@x.org")
-        parsed = sendgrid.parse_events(
+        parsed, _ = sendgrid.parse_events(
             [{"email": "bounce@x.org", "event": "bounce", "type": "bounce", "sg_event_id": "c1"}]
         )
 

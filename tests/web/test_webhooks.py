@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -167,3 +168,44 @@ def test_signed_but_malformed_payload_is_400(client: TestClient, keyed: SendGrid
     resp = client.post(URL, content=body, headers=keyed.headers(body))
     assert resp.status_code == 400
     assert "JSON array" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize("age", [365 * 86400, 601, -3600])
+def test_signed_but_stale_or_future_timestamp_is_refused(
+    client: TestClient, keyed: SendGridSigner, age: int
+) -> None:
+    """A captured request replayed later carries its old (validly signed) timestamp."""
+    active_subscriber("bounce@x.org")
+    body = json.dumps([_event("bounce", "bounce@x.org", "e1", type="bounce")]).encode()
+    resp = client.post(URL, content=body, headers=keyed.headers(body, str(int(time.time()) - age)))
+    assert resp.status_code == 403
+    assert "replay" in resp.json()["detail"]
+    assert _statuses() == {"bounce@x.org": ("active", None)}
+
+
+def test_oversized_body_is_refused_before_it_is_read(
+    client: TestClient, keyed: SendGridSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_MAX_BODY_BYTES", "1000")
+    reset_caches()
+    events = [_event("delivered", f"r{i}@x.org", f"e{i}") for i in range(20)]
+    resp = _post(client, keyed, events)
+    assert resp.status_code == 413
+    with session_scope() as session:
+        assert session.exec(select(DeliveryEvent)).all() == []
+
+
+def test_one_bad_event_is_skipped_and_the_rest_applied(
+    client: TestClient, keyed: SendGridSigner
+) -> None:
+    active_subscriber("bounce@x.org")
+    events = [
+        _event("delivered", "nul\x00@x.org", "e1"),
+        {"timestamp": 1763800000, "event": "bounce", "sg_event_id": "e2"},  # no email
+        "not an object",
+        _event("bounce", "bounce@x.org", "e3", type="bounce"),
+    ]
+    resp = _post(client, keyed, events)
+    assert resp.status_code == 200
+    assert resp.json() == {"received": 4, "new": 1, "duplicate": 0, "applied": 1, "skipped": 3}
+    assert _statuses() == {"bounce@x.org": ("bounced", "bounce")}
