@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +11,8 @@ from sqlmodel import select
 
 from config import get_settings
 from models import Digest, session_scope, subscribers, upgrade, utcnow
-from tests import REPO
 from tests.conftest import reset_caches
+from tests.worker.processes import start_worker, stop
 from worker.fetch import load_sample
 
 pytestmark = pytest.mark.services
@@ -43,43 +39,14 @@ def production_env(
 @pytest.fixture
 def celery_worker(production_env: dict[str, str], paperboy_home: Path) -> Iterator[Path]:
     log = paperboy_home / "worker.log"
-    paperboy_home.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.app",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env={**os.environ, **production_env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
+    proc = start_worker(production_env, log, "--pool=solo")
     try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"celery worker did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
         yield log
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
-def test_send_digest_task_runs_on_real_worker(celery_worker: Path, paperboy_home: Path) -> None:
+def test_send_chunk_task_runs_on_real_worker(celery_worker: Path, paperboy_home: Path) -> None:
     from worker import tasks
     from worker.planning import plan_edition
 
