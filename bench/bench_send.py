@@ -103,6 +103,19 @@ def seed(n: int) -> None:
             )
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process of a process group."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime, stime follow at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def wait_done(run_id: int, total: int, timeout: float) -> float:
     """Seconds until the run is done (polled every 0.5 s)."""
     from models import RunState, SendRun, session_scope
@@ -366,9 +379,13 @@ def main() -> None:
             time.sleep(0.2)
         with session_scope() as session:
             run = runs.start(session, planned)
-        t = time.perf_counter()
+        cpu_before = {g: group_cpu(p.pid) for g, p in (("worker", worker), ("stand-in", standin))}
         tasks.dispatch(run.id, planned)
         new_s = wait_done(run.id, len(planned), timeout=3600)
+        cpu = {
+            g: group_cpu(p.pid) - cpu_before[g]
+            for g, p in (("worker", worker), ("stand-in", standin))
+        }
         with session_scope() as session:
             counts = runs.counts(session, runs.get(session, run.id))
         worker.terminate()
@@ -398,7 +415,8 @@ def main() -> None:
     n = len(planned)
     print(
         f"\n{n} digests ({args.n} subscribers x 1,000 papers), stand-in answering in "
-        f"{args.delay * 1000:.0f} ms, {args.workers} worker processes, {os.cpu_count()} CPUs"
+        f"{args.delay * 1000:.0f} ms, {args.workers} worker processes, {os.cpu_count()} CPUs "
+        f"(load average at the end {os.getloadavg()[0]:.1f}: the machine is shared)"
     )
     print(f"plan (rank + write digests):          {plan_s:7.1f} s")
     print(f"{'path':<38}{'digests':>9}{'seconds':>10}{'emails/s':>10}")
@@ -410,6 +428,12 @@ def main() -> None:
     print(
         f"speed-up: {counts.sent / new_s / (legacy_sent / legacy_s):.1f}x;  "
         f"run counts: sent {counts.sent}, failed {counts.failed}, skipped {counts.skipped}"
+    )
+    print(
+        "CPU per email during the chunked run (ms): "
+        + ", ".join(
+            f"{g} processes {seconds * 1000 / counts.sent:.2f}" for g, seconds in cpu.items()
+        )
     )
     print("\nCPU per email, chunked path, one thread (ms):")
     for phase, ms in split.items():

@@ -269,7 +269,10 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     delay = backoff_seconds(
         job.attempts - 1, base=settings.send_retry_base_seconds, retry_after=error.retry_after
     )
-    return SendResult(job.digest_id, "retry", detail, retry_at=now + timedelta(seconds=delay))
+    kind = "rate_limited" if error.status == 429 else "transient"  # 429 is rate, not health
+    return SendResult(
+        job.digest_id, "retry", detail, retry_at=now + timedelta(seconds=delay), reason=kind
+    )
 
 
 def _bulk(session: Session, rows: list[dict], **fixed) -> None:
@@ -322,24 +325,28 @@ def record(
         queued_at=None,
         attempts=DIGESTS.c.attempts - 1,
     )
-    run = session.get(SendRun, run_id)
-    transient = [r for r in by["retry"] if "status 429" not in r.detail]  # 429 is rate, not health
-    run.heartbeat_at = now
-    run.transient_streak = 0 if by["sent"] else run.transient_streak + len(transient)
-    session.add(run)
-    session.flush()
+    transient = [r for r in by["retry"] if r.reason == "transient"]
+    streak = session.exec(  # one atomic UPDATE: every worker's waves count into the same run
+        update(SendRun)
+        .where(col(SendRun.id) == run_id)
+        .values(
+            heartbeat_at=now,
+            transient_streak=0 if by["sent"] else SendRun.transient_streak + len(transient),
+        )
+        .returning(SendRun.transient_streak)
+    ).scalar_one()
     if by["paused"]:
         runs.pause(
             session,
             run_id,
             f"the provider refused our credentials: {by['paused'][0].detail}; {runs.AUTH_HINT}",
         )
-    elif run.transient_streak >= settings.send_breaker_threshold:
+    elif transient and streak >= settings.send_breaker_threshold:
         resume_at = now + timedelta(seconds=settings.send_breaker_cooldown_seconds)
         runs.pause(
             session,
             run_id,
-            f"circuit breaker: {run.transient_streak} transient failures in a row "
+            f"circuit breaker: {streak} transient failures in a row "
             f"(last: {transient[-1].detail}); resumes by itself at {resume_at:%H:%M:%S} UTC",
             resume_at=resume_at,
         )

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 BUCKET_KEY = "paperboy:send:bucket"
 HOLD_KEY = "paperboy:send:hold_until"
 MAX_SLEEP = 1.0  # re-check at least this often (a hold may be lifted or extended)
+MAX_HOLD = 60.0  # a longer Retry-After (a daily quota) is each digest's own retry time instead
 
 # KEYS: bucket, hold. ARGV: rate, capacity, tokens wanted. Returns seconds to wait (0: granted).
 TAKE = """
@@ -99,6 +100,7 @@ class Limiter:
         return self.local.take(n)
 
     def hold(self, seconds: float) -> None:
+        seconds = min(seconds, MAX_HOLD)
         self.local.hold(seconds)
         if self.redis is not None:
             try:
