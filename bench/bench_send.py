@@ -335,6 +335,7 @@ def main() -> None:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     worker = None
     try:
@@ -374,6 +375,7 @@ def main() -> None:
                 env={**os.environ, "LOG_LEVEL": "INFO"},
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         while b"ready." not in log.read_bytes():
             time.sleep(0.2)

@@ -130,15 +130,22 @@ def test_sendgrid_retryable_status_then_success_sends_once(standin: StandIn, sta
     assert row.status == DigestStatus.sent and row.attempts == 2
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (400, "personalizations.0.to: Does not contain a valid address."),
+        (413, "The JSON payload you have included in your request is too large."),
+    ],
+)
 def test_sendgrid_permanent_error_fails_only_that_digest_with_the_providers_message(
-    standin: StandIn,
+    standin: StandIn, status: int, message: str
 ) -> None:
     run_id, planned = plan_run(3)
-    standin.behaviour.reject = {address(1): 400}
+    standin.behaviour.reject = {address(1): status}
     assert _send(run_id, planned) == ["sent", "failed", "sent"]
     row = digest(planned[1])
-    assert row.status == DigestStatus.failed and row.fail_reason == "sendgrid_400"
-    assert "personalizations.0.to: Does not contain a valid address." in row.last_error
+    assert row.status == DigestStatus.failed and row.fail_reason == f"sendgrid_{status}"
+    assert message in row.last_error
     assert sorted(standin.delivered_to()) == [address(0), address(2)]
 
 
