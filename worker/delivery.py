@@ -106,12 +106,39 @@ def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -
     return sorted(rows.scalars())
 
 
+CARD_COLUMNS = (
+    DigestItem.digest_id,
+    DigestItem.reasons,
+    Paper.id,
+    Paper.title,
+    Paper.abstract,
+    Paper.authors,
+    Paper.abs_url,
+    Paper.ai_summary,
+    Paper.first_seen_by,
+    Paper.upvotes,
+    Paper.num_comments,
+    Paper.github_repo,
+    Paper.github_stars,
+)
+
+
+def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
+    """Each digest's papers in rank order, as plain rows of what a card shows (no ORM objects:
+    a wave reads hundreds)."""
+    out: dict[int, list] = defaultdict(list)
+    for row in session.exec(
+        select(*CARD_COLUMNS)
+        .join(Paper, col(Paper.id) == DigestItem.paper_id)
+        .where(col(DigestItem.digest_id).in_(digest_ids))
+        .order_by(DigestItem.digest_id, DigestItem.rank)
+    ):
+        out[row.digest_id].append(row)
+    return out
+
+
 def _context(
-    digest: Digest,
-    sub: Subscriber,
-    rows: Iterable[tuple[DigestItem, Paper]],
-    secret: str,
-    s: Settings,
+    digest: Digest, sub: Subscriber, rows: Iterable, secret: str, s: Settings
 ) -> DigestContext:
     base = s.base_url
 
@@ -122,22 +149,22 @@ def _context(
 
     cards = [
         paper_card(
-            paper_id=paper.id,
-            title=paper.title,
-            abstract=paper.abstract,
-            authors=paper.authors,
-            reasons=item.reasons,
-            more_url=vote(paper.id, 1),
-            less_url=vote(paper.id, -1),
-            abs_url=paper.abs_url,
-            ai_summary=paper.ai_summary,
-            on_hf="hf" in paper.first_seen_by,
-            upvotes=paper.upvotes,
-            comments=paper.num_comments,
-            github_repo=paper.github_repo,
-            github_stars=paper.github_stars,
+            paper_id=row.id,
+            title=row.title,
+            abstract=row.abstract,
+            authors=row.authors,
+            reasons=row.reasons,
+            more_url=vote(row.id, 1),
+            less_url=vote(row.id, -1),
+            abs_url=row.abs_url,
+            ai_summary=row.ai_summary,
+            on_hf="hf" in row.first_seen_by,
+            upvotes=row.upvotes,
+            comments=row.num_comments,
+            github_repo=row.github_repo,
+            github_stars=row.github_stars,
         )
-        for item, paper in rows
+        for row in rows
     ]
     unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
     domain = sender_domain(s.from_email)
@@ -167,12 +194,7 @@ def edition_date(digest: Digest, sub: Subscriber) -> date:
 def digest_context(
     session: Session, digest: Digest, sub: Subscriber, settings: Settings
 ) -> DigestContext:
-    rows = session.exec(
-        select(DigestItem, Paper)
-        .join(Paper, col(Paper.id) == DigestItem.paper_id)
-        .where(DigestItem.digest_id == digest.id)
-        .order_by(DigestItem.rank)
-    ).all()
+    rows = card_rows(session, [digest.id])[digest.id]
     return _context(digest, sub, rows, settings.signing_key(), settings)
 
 
@@ -216,14 +238,7 @@ def load(
             select(Suppression.email).where(col(Suppression.email).in_([s.email for _, s in pairs]))
         )
     )
-    items: dict[int, list[tuple[DigestItem, Paper]]] = defaultdict(list)
-    for item, paper in session.exec(
-        select(DigestItem, Paper)
-        .join(Paper, col(Paper.id) == DigestItem.paper_id)
-        .where(col(DigestItem.digest_id).in_(digest_ids))
-        .order_by(DigestItem.digest_id, DigestItem.rank)
-    ):
-        items[item.digest_id].append((item, paper))
+    items = card_rows(session, digest_ids)
     secret = settings.signing_key()
     jobs, skipped = [], []
     for digest, sub in pairs:
