@@ -225,8 +225,9 @@ def envelope(
 def load(
     session: Session, digest_ids: list[int], settings: Settings, now: datetime
 ) -> tuple[list[Job], list[SendResult]]:
-    """Claimed digests as rendered envelopes (three queries for the wave), and the ones to skip
-    because the reader left or the address is suppressed since planning."""
+    """Claimed digests as rendered envelopes (three queries for the wave), and the ones settled
+    here: skipped because the reader left or the address is suppressed since planning, or
+    failed because they cannot be rendered."""
     pairs = session.exec(
         select(Digest, Subscriber)
         .join(Subscriber, col(Subscriber.id) == Digest.subscriber_id)
@@ -240,26 +241,33 @@ def load(
     )
     items = card_rows(session, digest_ids)
     secret = settings.signing_key()
-    jobs, skipped = [], []
+    jobs, settled = [], []
     for digest, sub in pairs:
         if sub.status != SubscriberStatus.active or sub.email in suppressed:
             reason = "suppressed" if sub.email in suppressed else "inactive"
-            skipped.append(
+            settled.append(
                 SendResult(digest.id, "skipped", f"subscriber is {sub.status}", reason=reason)
             )
             continue
-        ctx = _context(digest, sub, items[digest.id], secret, settings)
-        message = envelope(
-            build_digest(ctx),
-            to=ctx.to_email,
-            ref=ctx.digest_ref,
-            key=f"{ctx.digest_ref}.{digest.edition}",
-            settings=settings,
-            when=now,
-            category="digest",
-        )
+        try:
+            ctx = _context(digest, sub, items[digest.id], secret, settings)
+            message = envelope(
+                build_digest(ctx),
+                to=ctx.to_email,
+                ref=ctx.digest_ref,
+                key=f"{ctx.digest_ref}.{digest.edition}",
+                settings=settings,
+                when=now,
+                category="digest",
+            )
+        except Exception as e:  # one digest that cannot be rendered must not stall the run
+            log.exception("digest %s could not be rendered", digest.id)
+            settled.append(
+                SendResult(digest.id, "failed", f"render failed: {e!r}", reason="render")
+            )
+            continue
         jobs.append(Job(digest.id, digest.attempts, message))
-    return jobs, skipped
+    return jobs, settled
 
 
 def _send(backend: Backend, job: Job) -> str | MailError:
@@ -267,6 +275,9 @@ def _send(backend: Backend, job: Job) -> str | MailError:
         return backend.send(job.envelope)
     except MailError as e:
         return e
+    except Exception as e:  # a bug building this one request fails it, not the whole wave
+        log.exception("digest %s: sending raised", job.digest_id)
+        return MailError(backend.name, f"could not send: {e!r}", transient=False)
 
 
 def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime) -> SendResult:
@@ -277,7 +288,7 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     if error.auth:
         return SendResult(job.digest_id, "paused", detail)
     if not is_retryable(error):
-        code = f"{error.provider}_{error.status or 'refused'}"
+        code = f"{error.provider}_{error.status or 'error'}"
         return SendResult(job.digest_id, "failed", detail, reason=code)
     if job.attempts >= settings.send_max_attempts:
         return SendResult(job.digest_id, "failed", detail, reason="attempts")
@@ -381,9 +392,9 @@ def send_wave(
         if not claimed:
             run = session.get(SendRun, run_id)
             return None if run is None or run.state != RunState.running else []
-        jobs, skipped = load(session, claimed, settings, now)
-        if skipped:
-            record(session, run_id, skipped, settings, now)
+        jobs, settled = load(session, claimed, settings, now)
+        if settled:
+            record(session, run_id, settled, settings, now)
     limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
     limiter.acquire(len(jobs))
     sent = list(pool.map(lambda job: _send(backend, job), jobs))
@@ -394,7 +405,7 @@ def send_wave(
         limiter.hold(max(holds))
     with session_scope() as session:
         record(session, run_id, results, settings, done)
-    return skipped + results
+    return settled + results
 
 
 def send_chunk(

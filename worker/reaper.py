@@ -127,21 +127,21 @@ def settle_stale(session: Session, settings: Settings, now: datetime, result: Re
         note = (
             f"interrupted during send; no provider event after {settings.send_stale_seconds:.0f}s"
         )
-        if settings.send_unresolved == "resend":
-            values = {
-                "status": DigestStatus.planned,
-                "queued_at": None,
-                "last_error": f"{note}: resent (SEND_UNRESOLVED=resend)",
-            }
-        else:
-            values = {
-                "status": DigestStatus.failed,
-                "fail_reason": "unresolved",
-                "last_error": f"{note}: not resent (SEND_UNRESOLVED=fail); "
-                "check the provider's activity, then `paperboy runs resend`",
-            }
-        session.exec(
-            update(Digest)
-            .where(col(Digest.id).in_(unknown), col(Digest.status) == DigestStatus.sending)
-            .values(**values)
-        )
+        resend = settings.send_unresolved == "resend"
+        failed = {
+            "status": DigestStatus.failed,
+            "fail_reason": "unresolved",
+            "last_error": f"{note}: not resent (SEND_UNRESOLVED={settings.send_unresolved}, "
+            f"attempts {settings.send_max_attempts} max); check the provider's activity, "
+            "then `paperboy runs resend`",
+        }
+        resent = {
+            "status": DigestStatus.planned,
+            "queued_at": None,
+            "last_error": f"{note}: resent (SEND_UNRESOLVED=resend)",
+        }
+        stale_now = col(Digest.id).in_(unknown) & (col(Digest.status) == DigestStatus.sending)
+        below_max = col(Digest.attempts) < settings.send_max_attempts
+        if resend:  # a digest that kills its worker every time stops at SEND_MAX_ATTEMPTS
+            session.exec(update(Digest).where(stale_now, below_max).values(**resent))
+        session.exec(update(Digest).where(stale_now).values(**failed))

@@ -183,3 +183,22 @@ def test_cancel_skips_what_is_unsent(standin: StandIn) -> None:
     assert result.exit_code == 0 and "3 unsent digests skipped" in result.output
     assert statuses(run_id) == {"skipped": 3}
     assert standin.requests == []
+
+
+def test_a_digest_that_cannot_be_rendered_fails_alone(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id, planned = plan_run(3)
+    real = delivery.build_digest
+
+    def broken_for_one(ctx):
+        if ctx.to_email == address(1):
+            raise ValueError("a paper the template cannot show")
+        return real(ctx)
+
+    monkeypatch.setattr(delivery, "build_digest", broken_for_one)
+    delivery.send_chunk(run_id, planned, get_settings())
+    row = digest(planned[1])
+    assert row.status == "failed" and row.fail_reason == "render"
+    assert "cannot show" in row.last_error
+    assert sorted(standin.delivered_to()) == [address(0), address(2)]

@@ -88,3 +88,13 @@ def test_unresolved_sends_are_resent_by_default_never_before_their_time(
         result = reaper.reap(session, get_settings(), utcnow())
     assert result.unresolved == 1 and result.requeue == {run_id: [planned[0]]}
     assert digest(planned[0]).status == "planned"
+
+
+def test_a_send_that_keeps_dying_stops_at_max_attempts(standin: StandIn) -> None:
+    run_id, planned = plan_run(1)
+    with session_scope() as session:
+        session.get(Digest, planned[0]).attempts = get_settings().send_max_attempts - 1
+    _crash_mid_wave(run_id, planned)  # the claim is its last attempt
+    with session_scope() as session:
+        assert reaper.reap(session, get_settings(), utcnow()).unresolved == 1
+    assert digest(planned[0]).fail_reason == "unresolved"
