@@ -15,3 +15,14 @@ def _logging(**_kwargs) -> None:
     """Connected, so Celery leaves the root logger to us: LOG_LEVEL and token redaction apply
     to worker and beat logs too."""
     configure_logging(get_settings().log_level)
+
+
+@signals.worker_init.connect
+def _warm(**_kwargs) -> None:
+    """Compile the email templates once in the worker's parent, before the pool forks: every
+    child starts with them (the first send chunk would otherwise pay the MJML compile)."""
+    from emails.compile import load_template, text_template
+
+    for name in ("digest", "notice"):
+        load_template(name)
+        text_template(name)
