@@ -1,11 +1,13 @@
 """Delivery: every email Paperboy sends, assembled one way (render -> Envelope -> backend).
 
-Digests go out in chunks (one task each). A chunk is sent in waves of as many digests as the
-backend takes at once: claim the wave (one conditional UPDATE planned -> sending, only while
+Digests go out in chunks (one task each). A chunk is sent in waves of SEND_CONCURRENCY
+digests: claim the wave (one conditional UPDATE planned -> sending, only while
 the run is running), load it with three queries, render, draw tokens from the global rate
-limit, send concurrently over the process's pooled connections, record every outcome in
-batched UPDATEs. Between waves the run's state is the switch: paused or cancelled, and the
-next claim takes nothing.
+limit, send concurrently over the process's pooled connections (SMTP: one connection, in turn),
+record every outcome in batched UPDATEs. The claim commits with the render, so a worker killed
+before sending leaves its wave `planned`; only requests in flight can be left `sending`.
+Between waves the run's state is the switch: paused or cancelled, and the next claim takes
+nothing.
 
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim); a transient
 error (network, 429, 5xx) puts the digest back to `planned` with its own retry time (429: the
