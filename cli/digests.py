@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.ui import console, mode_line, out, ready_database, settings
+from cli.ui import console, mode_line, out, ready_database
 
 
 def plan(
@@ -26,9 +26,11 @@ def plan(
 
 
 def send() -> None:
-    """Send every planned digest as a run, with a live progress bar; ends with its counts."""
+    """Send every planned digest as a run, with a live progress bar; ends with its counts.
+    Planned digests no run owns get a new run; otherwise the latest run gets the reaper's
+    rounds (stale sends settled, retries and lost work handed out again)."""
     from cli.runs import watch
-    from models import session_scope
+    from models import RunState, session_scope
     from worker import runs, tasks
 
     mode_line()
@@ -36,12 +38,13 @@ def send() -> None:
     with session_scope() as session:
         run = runs.adopt_planned(session)
         ids = runs.planned_ids(session, run.id) if run else []
-    if run is None:
+        latest = run or runs.get(session)
+    if run is not None:
+        watch(run.id, lambda: tasks.dispatch(run.id, ids))
+    elif latest is not None and latest.state in (RunState.running, RunState.paused):
+        watch(latest.id, tasks.reap_sends)
+    else:
         console.print("nothing planned to send; `paperboy runs status` shows the latest run")
-        if settings().tasks_in_process:  # no beat in-process: do the reaper's rounds here
-            tasks.reap_sends()
-        return
-    watch(run.id, lambda: tasks.dispatch(run.id, ids))
 
 
 def preview(

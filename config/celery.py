@@ -9,13 +9,14 @@ from kombu import Queue
 
 from config.settings import Settings
 
-QUEUES = ("ingest", "rank", "send", "webhooks")
+# `control` carries the send reaper: never stuck behind a backlog of send chunks.
+QUEUES = ("ingest", "rank", "send", "control", "webhooks")
 ROUTES = {
     "paperboy.fetch_source": {"queue": "ingest"},
     "paperboy.plan_due": {"queue": "rank"},
     "paperboy.send_due": {"queue": "send"},
     "paperboy.send_chunk": {"queue": "send"},
-    "paperboy.reap_sends": {"queue": "send"},
+    "paperboy.reap_sends": {"queue": "control"},
     "paperboy.send_notice": {"queue": "send"},
 }
 

@@ -5,6 +5,7 @@ unsubscribe mid-run is honoured. Embedded mode: no broker, sends in-process."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -87,8 +88,10 @@ def test_embedded_send_retries_in_process_until_every_digest_is_settled(
     run_id, _ = plan_run(3)
     standin.behaviour.retry_after = 0.3
     standin.behaviour.script = [429, 429]
-    result = runner.invoke(app, ["send"])
+    result = runner.invoke(app, ["send"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    assert f"Run {run_id}: done" in result.output  # it ends with the run's counts
+    assert re.search(r"\bsent\W+3\b", result.output)
     assert statuses(run_id) == {"sent": 3}
     assert standin.delivered_to() == {address(i): 1 for i in range(3)}
     assert _run(run_id).state == RunState.done
