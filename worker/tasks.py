@@ -88,6 +88,7 @@ def reap_sends() -> dict:
         "settled_failed": result.settled_failed,
         "unresolved": result.unresolved,
         "requeued": sum(len(ids) for ids in result.requeue.values()),
+        "finished": result.finished,
     }
 
 

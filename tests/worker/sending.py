@@ -22,7 +22,7 @@ def address(i: int) -> str:
     return f"reader{i:05d}@example.org"
 
 
-def plan_run(n: int = 3, **subscribe) -> tuple[int, list[int]]:
+def plan_run(n: int = 3) -> tuple[int, list[int]]:
     """n confirmed subscribers, today's edition planned for each, and a run owning it (not
     handed out: the test decides how it is sent). Returns (run id, digest ids)."""
     upgrade()
@@ -30,11 +30,7 @@ def plan_run(n: int = 3, **subscribe) -> tuple[int, list[int]]:
     with session_scope() as session:
         for i in range(n):
             subscribers.subscribe(
-                session,
-                address(i),
-                interests=INTERESTS[i % len(INTERESTS)],
-                confirmed=True,
-                **subscribe,
+                session, address(i), interests=INTERESTS[i % len(INTERESTS)], confirmed=True
             )
     with session_scope() as session:
         planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
