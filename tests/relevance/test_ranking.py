@@ -109,7 +109,9 @@ def test_liked_paper_reasons_come_from_the_liked_paper(
     assert picks
     for pick in picks:
         assert pick.reasons and TRENDING_REASON not in pick.reasons
-        assert all(set(analyze(r)) <= liked_terms for r in pick.reasons)
+        terms = [r for r in pick.reasons if not r.startswith("like ")]
+        assert all(set(analyze(r)) <= liked_terms for r in terms)
+    assert all(f"like {liked.title}" in pick.reasons for pick in picks[:3])
 
 
 def test_results_are_deterministic_and_independent_of_chunking(
@@ -144,7 +146,8 @@ def test_trending_blends_into_the_score_and_is_explained(corpus: list[PaperDoc])
 @pytest.mark.parametrize("chosen", [("cs.CV",), ()])
 def test_categories_boost_without_filtering(corpus: list[PaperDoc], chosen) -> None:
     prof = Profile("s", interests="neural network training", categories=chosen)
-    picks = rank(corpus, [prof], RankParams(top_k=20, category_boost=0.5))["s"]
+    params = RankParams(top_k=20, category_boost=0.5, relative_floor=0.0)  # the boost alone
+    picks = rank(corpus, [prof], params)["s"]
     cats = {p.id: p.categories for p in corpus}
     in_cat = [("cs.CV" in cats[p.paper_id]) for p in picks]
     if chosen:

@@ -34,6 +34,7 @@ _LATEX = re.compile(r"\\[A-Za-z]+|[\\{}$^_~]")
 _WORD = re.compile(r"(?u)\b\w+\b")
 _TOKEN_FULL = re.compile(r"[a-z][a-z0-9]+")
 _SPACE = re.compile(r"\s+")
+_JOINED = re.compile(r"\s*-?\s*")
 
 
 def preprocess(text: str) -> str:
@@ -119,6 +120,16 @@ class Model:
                 parts[i] = vocabulary.get(first, -1), vocabulary.get(second, -1)
         return parts
 
+    @cached_property
+    def is_phrase(self) -> np.ndarray:
+        """V, bool: the term is a 2-word phrase."""
+        return np.array([" " in str(t) for t in self.vocab], dtype=np.bool_)
+
+    def generic(self, share: float) -> np.ndarray:
+        """V, bool: the term is in more than `share` of the corpus papers (read back from the
+        idf, ln((1 + n) / (1 + df)) + 1): too common to be a reason on its own."""
+        return np.exp(1.0 - self._idf) > share if self.vectorizer else np.zeros(0, np.bool_)
+
     def embed_texts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """L2-normalized sublinear tf-idf rows (zero for text with no known term): the
         vectorizer's own transform, done in bulk (tests check it equals `transform`).
@@ -129,9 +140,19 @@ class Model:
         return self._weigh(self._counts(list(unique)))[doc].tocsr()
 
     def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
+        return self.embed_counts(self.paper_counts(papers))
+
+    def paper_counts(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
+        """Term counts per paper, a title word counting (1 + title_weight) times."""
         titles = self._counts([p.title for p in papers])
         abstracts = self._counts([p.abstract for p in papers])
-        return self._weigh((1.0 + self.title_weight) * titles + abstracts)
+        counts = ((1.0 + self.title_weight) * titles + abstracts).tocsr()
+        counts.eliminate_zeros()
+        return counts
+
+    def embed_counts(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Paper vectors from `paper_counts`, entry for entry (the same sparsity)."""
+        return self._weigh(counts)
 
     def _counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Term counts per text (float32)."""
@@ -160,7 +181,8 @@ class Model:
 
     def surfaces(self, paper: PaperDoc, wanted: Iterable[int]) -> dict[int, str]:
         """Term id -> the words as they appear in the paper (title first), for reasons: the
-        `wanted` terms only, scanning until all are found."""
+        `wanted` terms only, scanning until all are found. A phrase counts only where it is
+        written as one ("node classification", not "classification, and graph")."""
         left = {t for t in wanted if 0 <= t < self.n_terms}
         firsts = {str(self.vocab[t]).split(" ")[0] for t in left if " " in self.vocab[t]}
         vocabulary = self.vectorizer.vocabulary_ if self.vectorizer else {}
@@ -186,7 +208,11 @@ class Model:
                 if term in left:
                     out[term] = text[start:end]
                     left.discard(term)
-                if norm in firsts and i + 1 < len(kept):
+                if (
+                    norm in firsts
+                    and i + 1 < len(kept)
+                    and _JOINED.fullmatch(text, end, kept[i + 1][1])
+                ):  # written as one phrase: only a space or a hyphen between the words
                     term = vocabulary.get(f"{norm} {kept[i + 1][0]}")
                     if term in left:
                         out[term] = _SPACE.sub(" ", text[start : kept[i + 1][2]])
