@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     default_max_papers: int = 10
     max_papers_limit: int = 25
     relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
+    relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match
     trending_weight: float = 0.1
     author_boost: float = 0.15  # followed author: added to the score, and passes the floor
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter

@@ -139,6 +139,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
     return RankParams(
         top_k=top_k,
         floor=settings.relevance_floor,
+        relative_floor=settings.relative_floor,
         trending_weight=settings.trending_weight,
         author_boost=settings.author_boost,
         category_boost=settings.category_boost,
