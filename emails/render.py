@@ -22,6 +22,7 @@ AUTHOR_LIMIT = 40  # one name
 TEASER_LIMIT = 220  # two to three lines on a desktop, five on a phone
 TOPIC_LIMIT = 40
 WHY_LIMIT = 200
+LIKE_LIMIT = 70  # the liked paper's title in a why-line
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,47 @@ def github_url(repo: str | None) -> str | None:
 
 
 def term_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
-    return tuple(r for r in reasons if r != "trending" and not r.startswith(("by ", "trending:")))
+    """The ranking's term reasons as phrases a reader would write: two that run on from one
+    another join ("Graph Neural" + "Neural Networks" -> "Graph Neural Networks"), and one
+    inside another goes."""
+    out: list[str] = []
+    for term in reasons:
+        if term == "trending" or term.startswith(("by ", "trending:", "like ")):
+            continue
+        words = term.split()
+        for i, prev in enumerate(out):
+            before = prev.split()
+            if _inside(words, before):
+                break
+            if _inside(before, words):
+                out[i] = term
+                break
+            if len(words) > 1 and len(before) > 1:
+                if before[-1].casefold() == words[0].casefold():
+                    out[i] = " ".join(before + words[1:])
+                    break
+                if words[-1].casefold() == before[0].casefold():
+                    out[i] = " ".join(words + before[1:])
+                    break
+        else:
+            out.append(term)
+    return tuple(out)
+
+
+def _inside(words: Sequence[str], longer: Sequence[str]) -> bool:
+    """`words` appear in `longer` as a run, whatever the case."""
+    a, b = [w.casefold() for w in words], [w.casefold() for w in longer]
+    return any(b[i : i + len(a)] == a for i in range(len(b) - len(a) + 1))
+
+
+def natural_case(topic: str) -> str:
+    """A topic as in running text: "Policy gradient" -> "policy gradient"; names with inner
+    capitals or all capitals (LoRA, GNNs, PCA) stay as written."""
+
+    def word(w: str) -> str:
+        return w if any(c.isupper() for c in w[1:]) else w.lower()
+
+    return " ".join("-".join(map(word, w.split("-"))) for w in topic.split())
 
 
 def paper_card(
@@ -172,10 +213,12 @@ def paper_card(
     )
 
 
-def top_topic(cards: Sequence[PaperCard]) -> str | None:
-    """The topic most of today's reasons point at: a phrase also gets credit for its words
-    picked on their own ("image segmentation" beats a bare "image"); ties go to the topic
-    nearer the top. Runs per email, so plain dicts rather than sets."""
+def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
+    """The topics most of today's reasons point at, strongest first, in natural case: a
+    phrase gets credit for its words picked on their own ("image segmentation" beats a bare
+    "image") and for shorter runs of itself ("graph neural" counts for "graph neural
+    networks", which is named whole); a second topic is named only if it shares no word with
+    the first and comes up twice. Runs per email, so plain dicts rather than sets."""
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
     for card in cards:
@@ -183,19 +226,27 @@ def top_topic(cards: Sequence[PaperCard]) -> str | None:
             key = topic.casefold()
             counts[key] = counts.get(key, 0) + 1
             shown.setdefault(key, topic)
-    if not counts:
-        return None
+    for key in sorted(counts, key=len):
+        longer = [k for k in counts if k != key and _inside(key.split(), k.split())]
+        if longer:  # never name a cut phrase: fold it into the phrase it is part of
+            counts[max(longer, key=lambda k: counts[k])] += counts.pop(key)
     get = counts.get
-    best = max(counts, key=lambda k: counts[k] + sum(get(w, 0) for w in k.split() if w != k))
-    return clip(shown[best], TOPIC_LIMIT)
+    ranked = sorted(
+        counts, key=lambda k: -(counts[k] + sum(get(w, 0) for w in k.split() if w != k))
+    )  # stable: ties go to the topic nearer the top
+    chosen = ranked[:1]
+    for key in ranked[1:n]:
+        if counts[key] >= 2 and not set(key.split()) & set(chosen[0].split()):
+            chosen.append(key)
+    return [clip(natural_case(shown[k]), TOPIC_LIMIT) for k in chosen]
 
 
 def digest_subject(cards: Sequence[PaperCard]) -> str:
     n = len(cards)
     label = f"{n} new paper" + ("" if n == 1 else "s")
-    topic = top_topic(cards)
-    if topic:
-        return f"{label} on {topic}" + (" and more" if n > 1 else "")
+    topics = top_topics(cards)
+    if topics:
+        return f"{label} on {', '.join(topics)}" + (" and more" if n > len(topics) else "")
     return f"{n} trending paper{'' if n == 1 else 's'} for you today"
 
 
@@ -248,6 +299,9 @@ def why_line(reasons: Sequence[str]) -> str:
     parts = []
     if terms:
         parts.append("matches " + ", ".join(f"“{t}”" for t in terms))
+    for r in reasons:
+        if r.startswith("like "):
+            parts.append(f"like “{clip(readable(r[5:]), LIKE_LIMIT)}”, which you liked")
     parts += [r for r in reasons if r.startswith(("by ", "trending:"))]
     if "trending" in reasons:
         parts.append("popular today")

@@ -180,8 +180,36 @@ def test_top_topic_prefers_the_phrase_its_words_point_at() -> None:
         card(reasons=["Image Segmentation"]),
         card(reasons=["segmentation", "image"]),
     ]
-    assert digest_subject(cards) == "3 new papers on Image Segmentation and more"
+    assert digest_subject(cards) == "3 new papers on image segmentation and more"
     assert digest_subject([card(reasons=["graphs", "LoRA"])]) == "1 new paper on graphs"
+
+
+def test_why_line_keeps_phrases_whole_and_names_the_liked_paper() -> None:
+    assert why_line(["Graph Neural", "Neural Networks", "node"]) == (
+        "matches “Graph Neural Networks”, “node”"
+    )
+    assert why_line(["message passing", "Message"]) == "matches “message passing”"
+    line = why_line(["like Junction Tree Variational Autoencoder for Molecular Graph Generation"])
+    assert line == (
+        "like “Junction Tree Variational Autoencoder for Molecular Graph Generation”, "
+        "which you liked"
+    )
+
+
+def test_subject_names_the_strongest_phrases_whole_in_natural_case() -> None:
+    cards = [
+        card(reasons=["Graph Neural Networks", "message passing"]),
+        card(reasons=["Graph Neural"]),  # the same topic, cut: counts for the whole phrase
+        card(reasons=["graph neural", "neural networks", "Message Passing"]),
+        card(reasons=["node classification"]),
+    ]
+    assert digest_subject(cards) == (
+        "4 new papers on graph neural networks, message passing and more"
+    )
+    assert digest_subject([card(reasons=["Policy gradient"])]) == "1 new paper on policy gradient"
+    assert digest_subject([card(reasons=["LoRA"]), card(reasons=["GNNs"])]).endswith(
+        "on LoRA and more"
+    )
 
 
 def test_digest_header_preheader_and_footer(digest: RenderedEmail) -> None:
