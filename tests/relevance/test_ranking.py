@@ -133,6 +133,36 @@ def test_the_floor_gives_fewer_papers_rather_than_filler(corpus: list[PaperDoc])
     assert ids(picks) == ["planted"]
 
 
+FRUIT = [
+    PLANTED,
+    PaperDoc(
+        "fruit-2",
+        "Grasping strawberries with tactile feedback",
+        "A soft gripper with tactile sensing picks ripe strawberries without bruising them, "
+        "learning grip force from touch.",
+    ),
+    PaperDoc(
+        "fruit-3",
+        "Learning tactile grasping policies for fruit harvesting",
+        "Tactile sensing guides a robotic hand that harvests fruit; the grasping policy adapts "
+        "to deformable, easily bruised fruit.",
+    ),
+]
+
+
+def test_a_narrow_interest_gets_its_great_papers_and_no_weak_ones(
+    corpus: list[PaperDoc],
+) -> None:
+    """Above the global floor, "sensing" papers would fill the list; the cut relative to the
+    reader's own best match stops at the three that are about tactile fruit grasping."""
+    prof = Profile("s", interests="tactile sensing for grasping fruit")
+    papers = [*corpus, *FRUIT]
+    picks = rank(papers, [prof], RankParams(top_k=10, relative_floor=0.5))["s"]
+    assert sorted(ids(picks)) == sorted(p.id for p in FRUIT)
+    uncut = rank(papers, [prof], RankParams(top_k=10, relative_floor=0.0))["s"]
+    assert len(uncut) > len(picks)  # what the global floor alone would have sent
+
+
 def test_trending_blends_into_the_score_and_is_explained(corpus: list[PaperDoc]) -> None:
     hot = replace(corpus[0], upvotes=80)
     papers = [hot, *corpus[1:]]
