@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     title_weight: float = 0.3  # a title word counts 1 + this times an abstract word
     default_max_papers: int = 10
     max_papers_limit: int = 25
+    max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
     relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
     relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match
     trending_weight: float = 0.1

@@ -56,6 +56,7 @@ class DigestContext:
     postal_address: str
     list_id: str
     digest_ref: str  # opaque id for webhook correlation; no personal data
+    trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def digest_values(ctx: DigestContext) -> dict:
         "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
         "papers": ctx.papers,
+        "trending": ctx.trending,
         "preferences_url": ctx.preferences_url,
         "unsubscribe_url": ctx.unsubscribe_url,
         "postal_address": ctx.postal_address,

@@ -105,6 +105,7 @@ class Subscriber(SQLModel, table=True):
     muted_words: list[str] = _json()
     frequency: Frequency = Frequency.daily
     max_papers: int = 10
+    trending_count: int = 3  # "Trending today" papers after the picks; 0 = no such section
     send_hour: int = 7
     timezone: str = "UTC"
     token_version: int = 1  # bump to revoke every link already sent
@@ -145,6 +146,7 @@ class DigestItem(SQLModel, table=True):
     rank: int
     score: float
     reasons: list[str] = _json()
+    section: str = Field(default="picks", max_length=16)  # picks | trending
 
 
 class Suppression(SQLModel, table=True):

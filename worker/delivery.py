@@ -72,8 +72,8 @@ def digest_context(
             base, secret, "feedback", sub.id, sub.token_version, paper_id=paper_id, vote=value
         )
 
-    cards = [
-        paper_card(
+    cards = {
+        (item.section, item.rank): paper_card(
             paper_id=paper.id,
             title=paper.title,
             abstract=paper.abstract,
@@ -90,13 +90,14 @@ def digest_context(
             github_stars=paper.github_stars,
         )
         for item, paper in rows
-    ]
+    }
     unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
     domain = sender_domain(settings.from_email)
     return DigestContext(
         to_email=sub.email,
         edition=digest.planned_at.date(),
-        papers=cards,
+        papers=[card for (section, _), card in cards.items() if section == "picks"],
+        trending=[card for (section, _), card in cards.items() if section == "trending"],
         preferences_url=link(base, secret, "preferences", sub.id, sub.token_version),
         unsubscribe_url=unsubscribe,
         unsubscribe_mailto=f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"

@@ -74,7 +74,7 @@ def card(**fields):
 
 
 def render_one(**fields) -> RenderedEmail:
-    ctx = sample_digest(1)
+    ctx = sample_digest(1, trending=0)
     return build_digest(replace(ctx, papers=[card(**fields)]))
 
 
@@ -212,6 +212,19 @@ def test_subject_names_the_strongest_phrases_whole_in_natural_case() -> None:
     )
 
 
+def test_trending_today_follows_the_picks_with_its_upvotes() -> None:
+    email = build_digest(sample_digest(3))
+    for part in (email.html, email.text):
+        at = part.index("Trending today")
+        assert part.index("ZipLoRA") < at  # the picks first
+        assert at < part.index("Orca 2: Teaching Small Language Models How to Reason")
+    assert "▲\u00a071" in email.html and "71 upvotes" in email.text
+    assert email.html.count('class="card"') == 6
+    assert email.subject.startswith("3 new papers")  # the subject counts the picks
+    plain = build_digest(sample_digest(3, trending=0))
+    assert "Trending today" not in plain.html and "Trending today" not in plain.text
+
+
 def test_digest_header_preheader_and_footer(digest: RenderedEmail) -> None:
     assert "Sunday, 22 November 2026" in digest.html and "10 papers picked for you" in digest.html
     assert "Top pick: Visual In-Context Prompting · plus 9 more" in digest.html
@@ -262,11 +275,11 @@ def test_feedback_links_name_their_own_paper(digest: RenderedEmail) -> None:
 
 
 def test_digest_html_fits_gmail_at_max_papers_with_longest_fields() -> None:
-    limit = Settings().max_papers_limit
-    ctx = sample_digest(limit, worst=True)
+    limit, trending = Settings().max_papers_limit, Settings().max_trending_count
+    ctx = sample_digest(limit, worst=True, trending=trending)
     assert len(ctx.papers) == limit and all(len(c.title) >= TITLE_LIMIT - 20 for c in ctx.papers)
     html = build_digest(ctx).html
-    assert html.count('class="card"') == limit
+    assert html.count('class="card"') == limit + trending
     assert len(html.encode("utf-8")) <= GMAIL_CLIP_BYTES
 
 
@@ -296,7 +309,7 @@ def test_template_compiles_once_and_each_email_only_fills_it(
         raise AssertionError("MJML/premailer ran for an email")
 
     monkeypatch.setattr(compiled, "mjml_to_inlined_html", slow_path)
-    assert build_digest(sample_digest(3)).html.count('class="card"') == 3
+    assert build_digest(sample_digest(3, trending=0)).html.count('class="card"') == 3
 
 
 def test_template_cache_is_keyed_by_source_hash(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:

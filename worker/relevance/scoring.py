@@ -228,13 +228,24 @@ def _muted_key(word: str) -> str:
     return " ".join(preprocess(word).split())
 
 
+def _muted_pattern(key: str) -> re.Pattern:
+    return re.compile(r"\b" + r"\s+".join(map(re.escape, key.split())) + r"\b")
+
+
 def _muted_lookup(texts: list[str]):
     def lookup(word: str) -> list[int]:
         first = word.split()[0]  # a plain substring test first: most texts lack the word
-        pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, word.split())) + r"\b")
+        pattern = _muted_pattern(word)
         return [j for j, t in enumerate(texts) if first in t and pattern.search(t)]
 
     return lookup
+
+
+def mentions_muted(paper: PaperDoc, muted: Sequence[str]) -> bool:
+    """The paper says one of the muted words, matched as the ranking matches them."""
+    text = preprocess(f"{paper.title} {paper.abstract}")
+    keys = (k for k in map(_muted_key, muted) if k)
+    return any(_muted_pattern(k).search(text) for k in keys)
 
 
 def rank(
