@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     fetch_max_days: int = 14  # `--since` further back is clamped to this
     fetch_max_attempts: int = 5
     fetch_backoff_seconds: float = 2.0  # first retry wait; doubles per attempt
+    fetch_max_response_bytes: int = 20_000_000  # a bigger answer fails its request unread
     arxiv_fetch_every_hours: float = 6.0  # beat schedule
     hf_fetch_every_hours: float = 1.0  # beat schedule
     # Ranking and digests
