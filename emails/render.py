@@ -23,6 +23,7 @@ TEASER_LIMIT = 220  # two to three lines on a desktop, five on a phone
 TOPIC_LIMIT = 40
 WHY_LIMIT = 200
 LIKE_LIMIT = 70  # the liked paper's title in a why-line
+CATEGORIES_SHOWN, CATEGORY_LIMIT = 3, 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class PaperCard:
     github_url: str | None = None
     github_stars: str = ""  # compact, e.g. "1.2k"
     stats: str = ""  # the community signals as one plain-text line
+    categories: str = ""  # arXiv categories, primary first, e.g. "cs.LG · stat.ML"
     topics: tuple[str, ...] = ()  # the ranking's term reasons, best first
 
 
@@ -194,6 +196,7 @@ def paper_card(
     comments: int = 0,
     github_repo: str | None = None,
     github_stars: int | None = None,
+    categories: Sequence[str] = (),
 ) -> PaperCard:
     """A paper's display card from its stored fields and the ranking's reasons."""
     return PaperCard(
@@ -211,6 +214,7 @@ def paper_card(
         github_stars=compact(github_stars),
         stats=stats_line(upvotes, comments, compact(github_stars)),
         topics=term_reasons(reasons),
+        categories=" · ".join(clip(c, CATEGORY_LIMIT) for c in categories[:CATEGORIES_SHOWN]),
     )
 
 

@@ -18,6 +18,7 @@ from emails.tokens import link
 PAPERS: list[dict] = [
     {
         "paper_id": "2311.13601",
+        "categories": ["cs.CV"],
         "title": "Visual In-Context Prompting",
         "authors": ["Feng Li", "Qing Jiang", "Hao Zhang", "Tianhe Ren", "Shilong Liu"],
         "abstract": "In-context prompting in large language models (LLMs) has become a prevalent "
@@ -36,6 +37,7 @@ PAPERS: list[dict] = [
     },
     {
         "paper_id": "2311.13600",
+        "categories": ["cs.CV", "cs.LG"],
         "title": "ZipLoRA: Any Subject in Any Style by Effectively Merging LoRAs",
         "authors": ["Viraj Shah", "Nataniel Ruiz", "Forrester Cole", "Erika Lu"],
         "abstract": "Methods for finetuning generative models for concept-driven personalization "
@@ -49,6 +51,7 @@ PAPERS: list[dict] = [
     },
     {
         "paper_id": "2311.13110",
+        "categories": ["cs.LG", "stat.ML"],
         "title": r"$\sigma$-PCA: a unified neural model for linear and nonlinear principal "
         "component analysis",
         "authors": ["Fahdi Kanavati", "Lucy Katsnith", "Masayuki Tsuneki"],
@@ -81,6 +84,7 @@ PAPERS: list[dict] = [
     },
     {
         "paper_id": "2311.13604",
+        "categories": ["cs.CL", "cs.LG"],
         "title": "PaSS: Parallel Speculative Sampling",
         "authors": ["Giovanni Monea", "Armand Joulin", "Edouard Grave"],
         "abstract": "Scaling the size of language models to tens of billions of parameters has "
@@ -192,6 +196,7 @@ def sample_papers(n: int, *, worst: bool = False, records: list[dict] = PAPERS) 
                 "comments": 9999,
                 "github_repo": "https://github.com/" + "a" * 39 + "/" + "b" * 100,
                 "github_stars": 999999,
+                "categories": [f"cs.{'X' * 30}{j}" for j in range(20)],
             }
         papers.append(paper)
     return papers

@@ -88,6 +88,7 @@ def digest_context(
             comments=paper.num_comments,
             github_repo=paper.github_repo,
             github_stars=paper.github_stars,
+            categories=paper.categories,
         )
         for item, paper in rows
     }

@@ -212,6 +212,12 @@ def test_subject_names_the_strongest_phrases_whole_in_natural_case() -> None:
     )
 
 
+def test_cards_show_the_papers_arxiv_categories() -> None:
+    shown = render_one(categories=["cs.LG", "stat.ML", "cs.AI", "math.OC"])
+    assert "cs.LG · stat.ML · cs.AI" in shown.html and "math.OC" not in shown.html
+    assert "cs.LG · stat.ML · cs.AI" in shown.text
+
+
 def test_trending_today_follows_the_picks_with_its_upvotes() -> None:
     email = build_digest(sample_digest(3))
     for part in (email.html, email.text):
