@@ -7,13 +7,15 @@ needed B x V scratch blocks and B x J masks that no cache holds (about 40 ms per
 profiles for the reasons alone); here one V-long row stays in L2 and the work is a few
 thousand multiply-adds per profile. `nogil` lets two threads rank two chunks at once.
 
-Sparse inputs are CSR triples (indptr, indices, data); "pairs" are CSR index lists per
-profile row (indptr, candidate columns).
+Inputs are grouped in named tuples (numba compiles them as plain tuples, so grouping costs
+nothing): sparse matrices as `Csr` (indptr, indices, data), per-profile candidate lists as
+`Pairs` (indptr, columns), the candidates' reason slots as `Slots`, the scalars as `Knobs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -29,24 +31,74 @@ def _compiled(fn: Callable) -> Callable:
         return njit(nogil=True)(fn)
 
 
+class Csr(NamedTuple):
+    """A sparse matrix as its CSR arrays."""
+
+    ptr: np.ndarray
+    idx: np.ndarray
+    val: np.ndarray
+
+
+class Pairs(NamedTuple):
+    """Per-row column lists: row r's columns are col[ptr[r]:ptr[r + 1]]."""
+
+    ptr: np.ndarray
+    col: np.ndarray
+
+
+class Slots(NamedTuple):
+    """Each candidate's W strongest terms, for reasons: J x W ids (-1 = none), weights, which
+    overlap (J x W x W), and which may be a reason as a lone word."""
+
+    vocab: np.ndarray
+    weights: np.ndarray
+    overlap: np.ndarray
+    ok: np.ndarray
+
+
+class Knobs(NamedTuple):
+    """The scalar settings of one ranking (see RankParams)."""
+
+    trending_weight: float
+    floor: float
+    relative_floor: float
+    author_boost: float
+    category_boost: float
+    min_profile_weight: float
+    like_share: float
+
+
 @_compiled
 def rank_chunk(
-    q_ptr, q_idx, q_val,  # B x V interests rows (already weighted)
-    w_ptr, w_idx, w_val,  # B x U Rocchio weights of referenced papers
-    ref_ptr, ref_idx, ref_val,  # U x V referenced papers' vectors
-    ref_scores,  # U x J: referenced papers . candidates
-    post_ptr, post_idx, post_val,  # V x J candidate vectors, by term
-    trend, trending_weight, floor, relative_floor,  # J, the blend and the cut-offs
-    author_ptr, author_col, author_boost,  # followed authors: boost, and pass the floor
-    cat_ptr, cat_col, category_boost,  # chosen categories: boost
-    ban_ptr, ban_col,  # muted, sent, liked, disliked: never picked
-    slot_vocab, slot_weights, slot_overlap,  # J x W strongest terms, for reasons
-    slot_ok, is_phrase, min_profile_weight, like_share,  # what may be a reason
-    k, n_slots, n_terms,
-):  # fmt: skip
+    interests: Csr,  # B x V interests rows (already weighted)
+    weights: Csr,  # B x U Rocchio weights of referenced papers
+    refs: Csr,  # U x V referenced papers' vectors
+    ref_scores: np.ndarray,  # U x J: referenced papers . candidates
+    postings: Csr,  # V x J candidate vectors, by term
+    trend: np.ndarray,  # J
+    authors: Pairs,  # followed authors' papers: boost, and pass the floor
+    categories: Pairs,  # papers in chosen categories: boost
+    banned: Pairs,  # muted, sent, liked, disliked: never picked
+    slots: Slots,  # for reasons
+    is_phrase: np.ndarray,  # V
+    knobs: Knobs,
+    k: int,
+    n_slots: int,
+    n_terms: int,
+):
     """Return (top candidate, score, reason slots, by followed author, liked paper, usable
     profile): B x k (-1 where fewer eligible), B x k, B x k x n_slots (-1 = none, best
     first), B x k, B x k (the referenced paper the pick is most like, -1 = none), B."""
+    q_ptr, q_idx, q_val = interests
+    w_ptr, w_idx, w_val = weights
+    ref_ptr, ref_idx, ref_val = refs
+    post_ptr, post_idx, post_val = postings
+    author_ptr, author_col = authors
+    cat_ptr, cat_col = categories
+    ban_ptr, ban_col = banned
+    slot_vocab, slot_weights, slot_overlap, slot_ok = slots
+    trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
+    min_profile_weight, like_share = knobs[5:]
     b = q_ptr.size - 1
     n_cand = trend.size
     width = slot_vocab.shape[1]

@@ -70,14 +70,11 @@ class Candidates:
     matrix: sparse.csr_matrix  # J x V
     matrix_t: sparse.csr_matrix  # V x J
     trend: np.ndarray  # J
-    slot_weights: np.ndarray  # J x W
-    slot_vocab: np.ndarray  # J x W, the terms' ids in the model (-1 = none)
+    slots: kernels.Slots  # J x W: each paper's strongest terms, for reasons
     slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
     has_text: np.ndarray  # J, bool: slot_text filled in
     text_lock: threading.Lock
     model: Model
-    slot_overlap: np.ndarray  # J x W x W: the terms overlap (same, or a word of the phrase)
-    slot_ok: np.ndarray  # J x W, bool: as a lone word, weighty enough in the paper to be a reason
     ids: np.ndarray  # J, object
     trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
     texts: list[str]  # preprocessed title + abstract, for muted words
@@ -88,7 +85,7 @@ class Candidates:
     def build(cls, papers: Sequence[PaperDoc], model: Model, params: RankParams) -> Candidates:
         counts = model.paper_counts(papers)
         matrix = model.embed_counts(counts)
-        slot_vocab, slot_weights, slot_overlap, slot_ok = _slots(matrix, counts, model, params)
+        slots = _slots(matrix, counts, model, params)
         authors: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
         for j, paper in enumerate(papers):
@@ -103,14 +100,11 @@ class Candidates:
             matrix=matrix,
             matrix_t=matrix.T.tocsr(),
             trend=trend,
-            slot_weights=slot_weights,
-            slot_vocab=slot_vocab,
-            slot_text=np.full(slot_vocab.shape, "", dtype=object),
+            slots=slots,
+            slot_text=np.full(slots.vocab.shape, "", dtype=object),
             has_text=np.zeros(len(papers), dtype=bool),
             text_lock=threading.Lock(),
             model=model,
-            slot_overlap=slot_overlap,
-            slot_ok=slot_ok,
             ids=np.array([p.id for p in papers], dtype=object),
             trending_text=np.array(
                 [
@@ -133,14 +127,16 @@ class Candidates:
         if not self.has_text[rows].all():
             with self.text_lock:  # the other thread would otherwise scan the same papers
                 for j in np.unique(rows[~self.has_text[rows]]).tolist():
-                    terms = self.slot_vocab[j].tolist()
+                    terms = self.slots.vocab[j].tolist()
                     surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
                     self.slot_text[j] = [surfaces.get(t, "") if t >= 0 else "" for t in terms]
                     self.has_text[j] = True
         return self.slot_text[rows, slots]
 
 
-def _slots(matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params) -> tuple:
+def _slots(
+    matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params: RankParams
+) -> kernels.Slots:
     """Each paper's strongest terms (model id, -1 = none), their weights, which of them
     overlap (a phrase and its own words), and which may be a reason as a lone word: one the
     paper says in its title or at least twice, and not in over `generic_share` of the corpus
@@ -169,7 +165,7 @@ def _slots(matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, p
     overlap[:, np.arange(width), np.arange(width)] = True
     weighty = np.take_along_axis(said, order, axis=1) >= min(1.0 + model.title_weight, 2.0)
     common = np.r_[model.generic(params.generic_share), True][terms]
-    return terms, weights, overlap, weighty & ~common
+    return kernels.Slots(terms, weights, overlap, weighty & ~common)
 
 
 class _Incidence:
@@ -323,6 +319,15 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
     ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
 
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
+    knobs = kernels.Knobs(
+        params.trending_weight,
+        params.floor,
+        params.relative_floor,
+        params.author_boost,
+        params.category_boost,
+        params.min_profile_weight,
+        params.like_share,
+    )
     interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
 
     k = min(params.top_k, len(cand.papers))
@@ -342,15 +347,22 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
             strict=True,
         )
         top, score, slots, followed, liked, usable = kernels.rank_chunk(
-            *_csr(interests[start : start + b]), *_csr(weights), *refs, ref_scores, *postings,
-            cand.trend, params.trending_weight, params.floor, params.relative_floor,
-            *_by_row(b, author_rows, author_cols), params.author_boost,
-            *_by_row(b, *categories.pairs(chunk, "categories")), params.category_boost,
-            *_by_row(b, *map(np.concatenate, banned)),
-            cand.slot_vocab, cand.slot_weights, cand.slot_overlap,
-            cand.slot_ok, model.is_phrase, params.min_profile_weight, params.like_share,
-            k, params.n_reasons + SPARE_SLOTS, model.n_terms,
-        )  # fmt: skip
+            _csr(interests[start : start + b]),
+            _csr(weights),
+            refs,
+            ref_scores,
+            postings,
+            cand.trend,
+            _by_row(b, author_rows, author_cols),
+            _by_row(b, *categories.pairs(chunk, "categories")),
+            _by_row(b, *map(np.concatenate, banned)),
+            cand.slots,
+            model.is_phrase,
+            knobs,
+            k,
+            params.n_reasons + SPARE_SLOTS,
+            model.n_terms,
+        )
         rows = slice(start, start + b)
         out.counts[rows] = (top >= 0).sum(axis=1)
         out.scores[rows] = np.round(score, 6)
@@ -364,20 +376,20 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
     return out
 
 
-def _csr(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _csr(matrix: sparse.csr_matrix) -> kernels.Csr:
     """One dtype per array, so the kernel is compiled once."""
     matrix = matrix.tocsr()
-    return (
+    return kernels.Csr(
         matrix.indptr.astype(np.int64, copy=False),
         matrix.indices.astype(np.int64, copy=False),
         matrix.data.astype(np.float32, copy=False),
     )
 
 
-def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> kernels.Pairs:
     """(row, column) pairs as per-row column lists: indptr over rows, columns by row."""
     order = np.argsort(rows, kind="stable")
-    return np.r_[0, np.cumsum(np.bincount(rows, minlength=b))], cols[order]
+    return kernels.Pairs(np.r_[0, np.cumsum(np.bincount(rows, minlength=b))], cols[order])
 
 
 def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
