@@ -54,6 +54,11 @@ KEYWORDS = {
 
 
 def load() -> tuple[list[PaperDoc], list[set[str]]]:
+    if not DATA.is_file():  # the one file bench/ reads from outside the repository
+        raise SystemExit(
+            f"bench quality needs the shared arXiv sample at {DATA} (the project's ../shared "
+            "beside this checkout); it is missing, so there is nothing to evaluate."
+        )
     with DATA.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     docs = [PaperDoc(str(i), r["titles"], r["summaries"]) for i, r in enumerate(rows)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from celery.schedules import crontab
 from kombu import Queue
 
@@ -15,6 +17,18 @@ ROUTES = {
     "paperboy.send_digest": {"queue": "send"},
     "paperboy.send_notice": {"queue": "send"},
 }
+
+
+RETRY_BASE_SECONDS = 60
+RETRY_MAX_SECONDS = 3600
+
+
+def backoff_seconds(attempt: int, *, jitter: bool = True) -> float:
+    """THE retry delay for every task: exponential from a minute, capped at an hour, with
+    "full jitter" (uniform between half and all of it) so a burst of failures does not come
+    back as one synchronized burst of retries."""
+    delay = min(RETRY_BASE_SECONDS * 2 ** max(attempt, 0), RETRY_MAX_SECONDS)
+    return random.uniform(delay / 2, delay) if jitter else float(delay)
 
 
 def celery_config(settings: Settings) -> dict:

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     from_email: str = "Paperboy <digest@paperboy.example>"
     postal_address: str = "Paperboy Demo, 1 Example Street, 00000 Example City"
+    log_level: str = "INFO"
 
     # Sources
     arxiv_categories: list[str] = Field(
@@ -77,12 +78,15 @@ class Settings(BaseSettings):
     disliked_weight: float = 0.5  # Rocchio: mean of disliked papers, subtracted
     rank_chunk_size: int = 1000  # subscribers per call of the compiled ranking loop
     rank_threads: int = 2  # chunks ranked at once (the compiled loop releases the GIL)
+    plan_page_size: int = 5000  # subscribers per query and ranking batch (< any bind limit)
     # Delivery
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0
     # Web
     confirm_resend_minutes: int = 10  # at most one confirm email per address per this many minutes
     max_interests_chars: int = 2000
+    max_list_entries: int = 50  # followed authors, categories (muted words: twice this)
+    max_entry_chars: int = 200  # one author, category or muted word
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

@@ -16,8 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-from mjml import mjml_to_html
-from premailer import Premailer
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,6 +36,9 @@ def html_environment() -> jinja2.Environment:
 
 def mjml_to_inlined_html(source: str) -> str:
     """The slow path: MJML compile plus CSS inlining. Called once per template source."""
+    from mjml import mjml_to_html  # slow imports: only a compile needs them
+    from premailer import Premailer
+
     result = mjml_to_html(source)
     if result.errors:
         raise TemplateError(f"MJML errors: {result.errors}")

@@ -1,6 +1,7 @@
-"""Tables, engine/session and migrations."""
+"""Tables, engine/session, migrations, and the state changes of records (`subscribers`,
+`feedback`)."""
 
-from models.db import get_engine, session_scope, upgrade
+from models.db import get_engine, pending_migrations, session_scope, upgrade
 from models.tables import (
     DeliveryEvent,
     Digest,
@@ -29,6 +30,7 @@ __all__ = [
     "SubscriberStatus",
     "Suppression",
     "get_engine",
+    "pending_migrations",
     "session_scope",
     "upgrade",
     "utcnow",

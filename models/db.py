@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -48,7 +46,9 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
             raise
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None):
+    from alembic.config import Config  # alembic is imported only by what migrates
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", (url or get_settings().db_url).replace("%", "%%"))
@@ -57,6 +57,20 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Apply migrations; the same scripts run on SQLite and PostgreSQL."""
+    from alembic import command
+
     url = url or get_settings().db_url
     get_engine(url)  # creates the SQLite directory if needed
     command.upgrade(alembic_config(url), revision)
+
+
+def pending_migrations(url: str | None = None) -> bool:
+    """True when the database is behind the latest migration (read-only: runs no DDL)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    url = url or get_settings().db_url
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    with get_engine(url).connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current != heads

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from config import get_settings
+from config.logging import configure_logging
 from web import feedback, health, preferences, subscribe, unsubscribe, webhooks
 from web.deps import BadLink
 from web.pages import message
@@ -37,6 +38,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    configure_logging(get_settings().log_level)
     app = FastAPI(title="Paperboy", lifespan=lifespan, docs_url=None, redoc_url=None)
     for module in (subscribe, unsubscribe, preferences, feedback, webhooks, health):
         app.include_router(module.router)

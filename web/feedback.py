@@ -6,10 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from models import Paper
+from models import Paper, feedback
 from web.deps import FeedbackLink, Link, SessionDep, SettingsDep, link_for
 from web.pages import confirm_action, message
-from worker import feedback
 
 router = APIRouter()
 

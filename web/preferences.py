@@ -11,11 +11,9 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from emails.render import paper_url, why_line
-from models import Frequency, Paper, SubscriberStatus, utcnow
+from models import Frequency, Paper, SubscriberStatus, feedback, subscribers, utcnow
 from web.deps import Link, PreferencesLink, SessionDep, SettingsDep, link_for
 from web.pages import message, page
-from worker import feedback, subscribers
-from worker.digests import pick_papers
 
 router = APIRouter()
 
@@ -93,9 +91,7 @@ def save_preferences(
         "timezone": timezone,
     }
     try:
-        prefs = subscribers.Preferences.model_validate(
-            submitted, context={"max_papers_limit": settings.max_papers_limit}
-        )
+        prefs = subscribers.Preferences.model_validate(submitted)
     except ValidationError as e:
         shown = {
             k: subscribers.split_list(v) if k in LIST_FIELDS else v for k, v in submitted.items()
@@ -122,7 +118,10 @@ def readable_errors(error: ValidationError) -> list[str]:
 @router.get("/p/{token}/picks")
 def preview_picks(link: PreferencesLink, session: SessionDep, settings: SettingsDep) -> Response:
     """What the next digest would hold if it went out now: the planner's own ranking, run for
-    this one reader, so tuning interests shows its effect at once. Read-only."""
+    this one reader, so tuning interests shows its effect at once. Read-only. The ranking
+    (numba, scikit-learn) is imported here, on first use, so the web process starts fast."""
+    from worker.planning import pick_papers
+
     picks = pick_papers(session, settings, [link.sub], utcnow())[link.sub.id]
     papers = {
         p.id: p

@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from config import Settings
-from models import SubscriberStatus, session_scope, utcnow
+from models import SubscriberStatus, session_scope, subscribers, utcnow
 from web.deps import ConfirmLink, SessionDep, SettingsDep, link_for
 from web.notify import enqueue_notice
 from web.pages import message, page
-from worker import subscribers
 
 router = APIRouter()
 

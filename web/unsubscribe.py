@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from models import subscribers
 from web.deps import SessionDep, SettingsDep, UnsubscribeLink, link_for
 from web.notify import enqueue_notice
 from web.pages import confirm_action, message
-from worker import subscribers
 
 router = APIRouter()
 

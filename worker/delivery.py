@@ -1,22 +1,34 @@
-"""Delivery: claim a planned digest, render it, send it, record the outcome — exactly once.
+"""Delivery: every email Paperboy sends, assembled one way (render -> MIME -> backend).
 
-The claim is one conditional UPDATE (planned -> sending), so two workers never both
-send a digest. A digest left in `sending` by a killed worker is not resent (the
-provider may already have it): it is recorded as failed with a clear reason.
+Digests are sent exactly once: the claim is one conditional UPDATE (planned -> sending), so
+two workers never both send a digest. A digest left in `sending` by a killed worker is not
+resent (the provider may already have it): it is recorded as failed with a clear reason.
+Transactional notices (confirm, welcome, unsubscribed) are not deduplicated like digests: a
+second confirm email on a second sign-up is expected. Previews render the same message and
+send nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from config import Settings
-from emails.backends import Backend, MailError, get_backend, is_retryable
+from config.celery import backoff_seconds
 from emails.message import build_message, sender_domain
-from emails.render import DigestContext, build_digest, paper_card
+from emails.providers import Backend, MailError, get_backend, is_retryable
+from emails.render import (
+    DigestContext,
+    NoticeContext,
+    RenderedEmail,
+    build_digest,
+    build_notice,
+    paper_card,
+)
 from emails.tokens import link
 from models import (
     Digest,
@@ -27,10 +39,12 @@ from models import (
     SubscriberStatus,
     Suppression,
     session_scope,
+    subscribers,
     utcnow,
 )
 
 STALE_AFTER = timedelta(minutes=30)
+NOTICE_LINK = {"confirm": "confirm", "welcome": "preferences", "unsubscribed": "preferences"}
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,17 @@ def digest_context(
     )
 
 
+def compose(
+    rendered: RenderedEmail, *, to: str, key: str, settings: Settings, when: datetime | None = None
+) -> EmailMessage:
+    """The one assembly of a rendered email into MIME; `key` makes the Message-ID unique and
+    stable (derived from our digest or notice ref), so a resend can be spotted."""
+    domain = sender_domain(settings.from_email)
+    return build_message(
+        rendered, to=to, sender=settings.from_email, message_id=f"<{key}@{domain}>", when=when
+    )
+
+
 def send_digest(
     digest_id: int, settings: Settings, backend: Backend | None = None, now: datetime | None = None
 ) -> SendResult:
@@ -128,11 +153,11 @@ def send_digest(
             return SendResult(digest_id, "skipped", reason)
         ctx = digest_context(session, digest, sub, settings)
         attempts = digest.attempts
-    message = build_message(
+    message = compose(
         build_digest(ctx),
         to=ctx.to_email,
-        sender=settings.from_email,
-        message_id=f"<{ctx.digest_ref}.{digest.edition}@{sender_domain(settings.from_email)}>",
+        key=f"{ctx.digest_ref}.{digest.edition}",
+        settings=settings,
         when=now,
     )
     try:
@@ -140,7 +165,7 @@ def send_digest(
     except MailError as e:
         if is_retryable(e) and attempts < settings.send_max_attempts:
             _record(digest_id, status=DigestStatus.planned, last_error=str(e))
-            return SendResult(digest_id, "retry", str(e), retry_in=min(60 * 2**attempts, 3600))
+            return SendResult(digest_id, "retry", str(e), retry_in=backoff_seconds(attempts))
         _record(digest_id, status=DigestStatus.failed, last_error=str(e))
         return SendResult(digest_id, "failed", str(e))
     _record(
@@ -175,3 +200,42 @@ def planned_ids(session: Session) -> list[int]:
             select(Digest.id).where(Digest.status == DigestStatus.planned).order_by(Digest.id)
         )
     )
+
+
+def send_notice(
+    kind: str, subscriber_id: int, settings: Settings, backend: Backend | None = None
+) -> str:
+    """Confirm / welcome / unsubscribed email. Raises MailError so the task can retry."""
+    with session_scope() as session:
+        sub = session.get(Subscriber, subscriber_id)
+        if sub is None:
+            raise LookupError(f"no subscriber {subscriber_id}")
+        action = link(
+            settings.base_url, settings.signing_key(), NOTICE_LINK[kind], sub.id, sub.token_version
+        )
+        ctx = NoticeContext(
+            kind=kind, to_email=sub.email, action_url=action, postal_address=settings.postal_address
+        )
+    now = utcnow()
+    ref = f"notice-{kind}-{subscriber_id}-{int(now.timestamp())}"
+    message = compose(build_notice(ctx), to=ctx.to_email, key=ref, settings=settings, when=now)
+    return (backend or get_backend(settings)).send(message, ref=ref)
+
+
+def preview_digest(
+    session: Session, settings: Settings, email: str
+) -> tuple[str, RenderedEmail, EmailMessage]:
+    """A subscriber's latest digest rendered and assembled exactly as it would be sent, sent to
+    nobody: (digest ref, rendered email, MIME message)."""
+    sub = subscribers.find(session, subscribers.normalize_email(email))
+    if sub is None:
+        raise LookupError(f"no subscriber {email}; add one with `paperboy subscribe`")
+    digest = session.exec(
+        select(Digest).where(Digest.subscriber_id == sub.id).order_by(col(Digest.id).desc())
+    ).first()
+    if digest is None:
+        raise LookupError(f"{email} has no digest yet; run `paperboy plan --now` first")
+    ctx = digest_context(session, digest, sub, settings)
+    rendered = build_digest(ctx)
+    message = compose(rendered, to=ctx.to_email, key=f"preview.{ctx.digest_ref}", settings=settings)
+    return f"{ctx.digest_ref}-{sub.id}", rendered, message

@@ -1,71 +1,19 @@
-"""Provider tracking events: normalize into one TrackingEvent, store once, apply the effect.
+"""Apply normalized provider events: store each once, change subscriber state by its effect.
 
-Each provider is a mapping table into `EventType` (as django-anymail does). Storage is
-unique per (provider, event_id), so a replayed or retried webhook changes nothing twice.
+Parsing and the meaning of each provider's events live with the provider
+(`emails.providers.<name>`); here only the effect matters. Storage is unique per
+(provider, event_id), so a replayed or retried webhook changes nothing twice.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models import DeliveryEvent, SubscriberStatus
-from worker import subscribers
-
-
-class EventType(StrEnum):
-    queued = "queued"
-    rejected = "rejected"  # the provider refused to send (SendGrid "dropped")
-    delivered = "delivered"
-    deferred = "deferred"
-    bounced = "bounced"
-    opened = "opened"
-    clicked = "clicked"
-    complained = "complained"
-    unsubscribed = "unsubscribed"
-    subscribed = "subscribed"
-    unknown = "unknown"
-
-
-SENDGRID_EVENTS: dict[str, EventType] = {
-    "processed": EventType.queued,
-    "dropped": EventType.rejected,
-    "delivered": EventType.delivered,
-    "deferred": EventType.deferred,
-    "bounce": EventType.bounced,
-    "open": EventType.opened,
-    "click": EventType.clicked,
-    "spamreport": EventType.complained,
-    "unsubscribe": EventType.unsubscribed,
-    "group_unsubscribe": EventType.unsubscribed,
-    "group_resubscribe": EventType.subscribed,
-}
-# SendGrid "dropped" reasons that mean the address itself must not be mailed again.
-SENDGRID_DROP_EFFECTS: dict[str, EventType] = {
-    "bounced address": EventType.bounced,
-    "spam reporting address": EventType.complained,
-    "unsubscribed address": EventType.unsubscribed,
-}
-
-
-@dataclass(frozen=True)
-class TrackingEvent:
-    provider: str
-    event_type: EventType
-    event_id: str
-    timestamp: datetime  # aware UTC
-    recipient: str
-    message_id: str | None = None
-    reason: str | None = None
-    ref: str | None = None  # our paperboy_ref custom arg (digest-<id> / notice-...)
-    esp_event: str = ""
-    payload: dict = field(default_factory=dict)
+from emails.providers.base import EventType, TrackingEvent
+from models import DeliveryEvent, SubscriberStatus, subscribers
 
 
 @dataclass
@@ -76,60 +24,9 @@ class EventCounts:
     applied: int = 0
 
 
-def parse_sendgrid(events: list) -> list[TrackingEvent]:
-    """SendGrid posts a JSON array of event objects; custom args arrive as top-level keys.
-
-    Lenient on purpose: an event we cannot classify is kept as `unknown`, never dropped.
-    """
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise ValueError("SendGrid events must be a JSON array of objects")
-    return [_sendgrid_event(e) for e in events]
-
-
-def _sendgrid_event(raw: dict) -> TrackingEvent:
-    esp_event = str(raw.get("event", ""))
-    event_type = SENDGRID_EVENTS.get(esp_event, EventType.unknown)
-    reason = raw.get("reason") or raw.get("response") or None
-    try:
-        when = datetime.fromtimestamp(int(raw["timestamp"]), UTC)
-    except (KeyError, TypeError, ValueError, OverflowError, OSError):
-        when = datetime.now(UTC)
-    event_id = raw.get("sg_event_id") or _content_id(raw)
-    return TrackingEvent(
-        provider="sendgrid",
-        event_type=event_type,
-        event_id=str(event_id)[:128],
-        timestamp=when,
-        recipient=str(raw.get("email") or "").strip().lower(),
-        message_id=raw.get("sg_message_id"),
-        reason=str(reason) if reason is not None else None,
-        ref=(str(raw["paperboy_ref"])[:128] if raw.get("paperboy_ref") else None),
-        esp_event=esp_event,
-        payload=raw,
-    )
-
-
-def _content_id(raw: dict) -> str:
-    """Events without an id still de-duplicate: the same content gives the same id."""
-    blob = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:56]
-
-
-def effect_of(event: TrackingEvent) -> EventType | None:
-    """Which subscriber-level consequence an event has, if any (pure)."""
-    if event.event_type == EventType.rejected:
-        return SENDGRID_DROP_EFFECTS.get((event.reason or "").strip().lower())
-    if event.event_type == EventType.bounced:
-        # "blocked" is a temporary refusal (reputation, rate); only real bounces suppress.
-        return None if event.payload.get("type") == "blocked" else EventType.bounced
-    if event.event_type in (EventType.complained, EventType.unsubscribed):
-        return event.event_type
-    return None
-
-
 def apply(session: Session, event: TrackingEvent) -> str | None:
     """Change subscriber state for one event; returns a short description of the change."""
-    effect = effect_of(event)
+    effect = event.effect
     if effect is None or not event.recipient:
         return None
     source = f"webhook:{event.provider}:{event.event_id}"

@@ -103,7 +103,7 @@ def _client(source: str, settings: Settings, **inject) -> PoliteClient:
     )
 
 
-def _store(page: SourcePage, source: str) -> IngestCounts:
+def store_page(page: SourcePage, source: str) -> IngestCounts:
     """Upsert one page in its own transaction. A concurrent insert of the same id is retried
     (then it merges); a page the database still refuses is stored record by record, so one
     bad record costs itself only, never the page or the run."""
@@ -163,7 +163,7 @@ def run_source(
     try:
         with _client(source, settings, clock=clock, sleep=sleep, transport=transport) as client:
             for page in _pages(source, client, settings, window):
-                counts = _store(page, source)
+                counts = store_page(page, source)
                 counts.skip_reasons.update(page.skipped)
                 counts.skipped += page.skipped.total()
                 counts.fetched += page.skipped.total()
@@ -206,3 +206,11 @@ def _copy_counts(run: SourceRun, counts: IngestCounts) -> None:
 
 def last_runs(session: Session, limit: int = 10) -> list[SourceRun]:
     return list(session.exec(select(SourceRun).order_by(col(SourceRun.id).desc()).limit(limit)))
+
+
+def load_sample() -> IngestCounts:
+    """The bundled real arXiv papers, ingested like any source (the demo and the tests)."""
+    from worker.sources.sample import sample_papers
+
+    with session_scope() as session:
+        return upsert_papers(session, sample_papers(), source="sample")

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from config import get_settings
-from emails.backends import MailError, is_retryable
+from config.celery import backoff_seconds
+from emails.providers import MailError, is_retryable
 from models import session_scope, utcnow
-from worker import delivery, notices
+from worker import delivery
 from worker.app import app
-from worker.digests import PlanResult, plan_edition
 from worker.fetch import run_source
+from worker.planning import PlanResult, plan_edition
 
 
 @app.task(name="paperboy.plan_due")
@@ -49,10 +50,11 @@ def send_due() -> dict:
 def send_notice(self, kind: str, subscriber_id: int) -> str:
     """Confirm / welcome / unsubscribed email; retryable provider errors back off and retry."""
     try:
-        return notices.send_notice(kind, subscriber_id, get_settings())
+        return delivery.send_notice(kind, subscriber_id, get_settings())
     except MailError as e:
+        # Not autoretry_for: only the retryable MailErrors retry, and never in-process.
         if is_retryable(e) and not self.app.conf.task_always_eager:
-            raise self.retry(exc=e, countdown=min(60 * 2**self.request.retries, 3600)) from e
+            raise self.retry(exc=e, countdown=backoff_seconds(self.request.retries)) from e
         raise
 
 

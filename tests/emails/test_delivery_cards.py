@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from cli.demo import DEMO_SUBSCRIBERS
+from cli.main import app
 from config import get_settings
-from models import Digest, DigestItem, Paper, session_scope, upgrade
-from worker import subscribers
-from worker.cli import DEMO_SUBSCRIBERS, app
+from models import Digest, DigestItem, Paper, session_scope, subscribers, upgrade
 from worker.delivery import digest_context
 
 

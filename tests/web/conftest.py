@@ -20,10 +20,9 @@ from fastapi.testclient import TestClient
 
 from config import get_settings
 from emails.tokens import make_token
-from models import Paper, session_scope, upgrade
+from models import Paper, session_scope, subscribers, upgrade
 from tests.conftest import configure_celery
 from web.app import app
-from worker import subscribers
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from emails.providers import sendgrid
 from models import DeliveryEvent, Subscriber, SubscriberStatus, Suppression, session_scope, upgrade
 from tests.conftest import reset_caches
 from tests.web.conftest import SendGridSigner, active_subscriber, celery_broker, token
@@ -89,7 +90,7 @@ class TestOnPostgres:
         self, pg_client: TestClient
     ) -> None:
         sid = active_subscriber("bounce@x.org")
-        parsed = events.parse_sendgrid(
+        parsed = sendgrid.parse_events(
             [{"email": "bounce@x.org", "event": "bounce", "type": "bounce", "sg_event_id": "c1"}]
         )
 

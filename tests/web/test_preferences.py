@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from models import Frequency, Paper, Subscriber, SubscriberStatus, Suppression, session_scope
+from models import (
+    Frequency,
+    Paper,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    feedback,
+    session_scope,
+    subscribers,
+)
 from tests.web.conftest import active_subscriber, add_paper, token
-from worker import feedback, subscribers
 
 SCRIPT = '<script>alert("x")</script>'
 VALID = {

@@ -8,9 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from models import Subscriber, SubscriberStatus, Suppression, session_scope, utcnow
+from models import Subscriber, SubscriberStatus, Suppression, session_scope, subscribers, utcnow
 from tests.web.conftest import active_subscriber, celery_broker, closed_port, link_in, notices
-from worker import subscribers
 
 
 def _subscriber(address: str) -> Subscriber | None:

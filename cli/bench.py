@@ -1,0 +1,28 @@
+"""`paperboy bench [NAME]`: run the benchmarks in bench/, each printing ratios vs the naive way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.ui import console
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench(
+    only: Annotated[str | None, typer.Argument(help="Run one benchmark, e.g. 'render'.")] = None,
+) -> None:
+    """Run the benchmarks in bench/ (each prints a table with ratios vs the naive way)."""
+    available = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "bench").glob("bench_*.py"))
+    names = [n for n in available if only in (None, n)]
+    if not names:
+        console.print("[red]no such benchmark[/]; available: " + ", ".join(available))
+        raise typer.Exit(2)
+    for name in names:
+        console.rule(f"bench_{name}")
+        subprocess.run([sys.executable, "-m", f"bench.bench_{name}"], cwd=ROOT, check=True)

@@ -1,0 +1,153 @@
+"""`paperboy fetch` and `paperboy sources status`: paper sources from the command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.ui import console, mode_line, out, ready_database, settings
+
+app = typer.Typer(help="Paper sources: arXiv and Hugging Face Daily Papers.", no_args_is_help=True)
+
+
+class SourceChoice(StrEnum):
+    arxiv = "arxiv"
+    hf = "hf"
+    all = "all"
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from e
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def fetch_sources(sources: list[str], since: datetime | None = None) -> list:
+    """Run each source with a live progress line; returns the recorded runs."""
+    from worker.fetch import run_source
+
+    config = settings()
+    runs = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        for source in sources:
+            bar = progress.add_task(f"{source}: first page", total=None)
+
+            def on_page(run, page, bar=bar, source=source):
+                progress.update(
+                    bar,
+                    description=f"{source} {page.label}: {run.fetched} fetched, {run.new} new, "
+                    f"{run.updated} updated, {run.skipped} skipped",
+                )
+
+            runs.append(run_source(source, config, since=since, on_page=on_page))
+            progress.remove_task(bar)
+    for run in runs:
+        line = (
+            f"{run.source}: {run.status} in {run.duration_seconds:.1f}s; {run.fetched} fetched, "
+            f"{run.new} new, {run.updated} updated, {run.skipped} skipped"
+        )
+        if run.skip_reasons:
+            line += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(run.skip_reasons.items())) + ")"
+        console.print(line, soft_wrap=True, markup=False)
+        if run.error:
+            console.print(f"[red]{run.source} error:[/] {run.error}", soft_wrap=True)
+    return runs
+
+
+def fetch(
+    source: Annotated[SourceChoice, typer.Option(help="Which source to fetch.")] = SourceChoice.all,
+    since: Annotated[
+        str | None, typer.Option(help="Fetch papers from this date on (default: recent days).")
+    ] = None,
+) -> None:
+    """Fetch new papers from arXiv and Hugging Face Daily Papers and merge them."""
+    when = _parse_since(since)
+    mode_line()
+    ready_database()
+    names = ["arxiv", "hf"] if source == SourceChoice.all else [source.value]
+    runs = fetch_sources(names, when)
+    _show_trending()
+    if any(run.status != "ok" for run in runs):
+        raise typer.Exit(1)
+
+
+def _show_trending(n: int = 3) -> None:
+    """The papers the ranking will boost most: the one trending score, on the stored signals."""
+    from sqlmodel import col, select
+
+    from models import Paper, session_scope, utcnow
+    from worker.planning import paper_doc
+    from worker.relevance import trending_score
+
+    now = utcnow()
+    with session_scope() as session:
+        papers = session.exec(
+            select(Paper).where(Paper.upvotes > 0).order_by(col(Paper.upvotes).desc()).limit(50)
+        ).all()
+        scored = sorted(
+            ((trending_score(p.upvotes, paper_doc(p, now).age_days), p) for p in papers),
+            key=lambda sp: -sp[0],
+        )[:n]
+    for score, p in scored:
+        out.print(f"trending {score:.2f}: {p.title} ({p.upvotes} upvotes)", markup=False)
+
+
+@app.command("status")
+def status(
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10,
+) -> None:
+    """The last fetch runs: what each source fetched, added, skipped and why, and errors."""
+    from models import session_scope
+    from worker.fetch import last_runs
+
+    ready_database()
+    with session_scope() as session:
+        runs = last_runs(session, limit)
+    if not runs:
+        out.print("no fetch runs yet: try `paperboy fetch`")
+        return
+    # Numbers in the table, words under it: the table then fits an 80-column terminal.
+    table = Table(title="Last source runs (UTC)")
+    for column in ("run", "source", "started", "status"):
+        table.add_column(column, no_wrap=True)
+    for column in ("fetched", "new", "updated", "skipped", "secs"):
+        table.add_column(column, justify="right")
+    details = []
+    for run in runs:
+        seconds = run.duration_seconds
+        table.add_row(
+            str(run.id),
+            run.source,
+            f"{run.started_at:%m-%d %H:%M}",
+            run.status,
+            str(run.fetched),
+            str(run.new),
+            str(run.updated),
+            str(run.skipped),
+            "-" if seconds is None else f"{seconds:.1f}",
+        )
+        lines = [f"window {run.window}"]
+        if run.skip_reasons:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(run.skip_reasons.items()))
+            lines.append(f"skipped: {reasons}")
+        if run.error:
+            lines.append(f"error: {run.error}")
+        details.append(f"run {run.id} ({run.source}): " + "; ".join(lines))
+    out.print(table)
+    for line in details:
+        out.print(line, markup=False, soft_wrap=True)

@@ -1,0 +1,49 @@
+"""What every command shares: the two consoles, settings with a readable error, the mode line,
+and a database that is ready to use."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from config import ConfigError, Settings, get_settings
+
+console = Console(stderr=True)  # progress, status and errors
+out = Console()  # results a user may pipe
+
+
+def settings() -> Settings:
+    """The settings, or exit 2 with the configuration error in a sentence."""
+    try:
+        return get_settings()
+    except ConfigError as e:
+        console.print(f"[red]configuration error:[/] {e}")
+        raise typer.Exit(2) from e
+
+
+def mode_line() -> None:
+    """One dim line saying where data lives, where tasks run and how mail leaves."""
+    s = settings()
+    db = (
+        "SQLite " + s.db_url.removeprefix("sqlite:///")
+        if s.is_embedded
+        else "database from DATABASE_URL"
+    )
+    tasks = "tasks run in-process (no REDIS_URL)" if s.tasks_in_process else "tasks go to Redis"
+    console.print(f"[dim]{db}; {tasks}; mail via {s.mail_backend}[/]", soft_wrap=True)
+
+
+def ready_database() -> Settings:
+    """The embedded SQLite default is migrated on first use; a production database only by
+    `paperboy db upgrade` (the Procfile's `release`), so no other command runs DDL there."""
+    from models import pending_migrations, upgrade
+
+    s = settings()
+    if s.is_embedded:
+        upgrade()
+    elif pending_migrations():
+        console.print(
+            "[red]the database is not at the latest migration:[/] run `paperboy db upgrade`"
+        )
+        raise typer.Exit(2)
+    return s

@@ -1,0 +1,96 @@
+"""Logging, configured once for every process: one line per event, level from LOG_LEVEL, and
+never a signed token in any line (uvicorn's access log prints full `/u/<token>` paths).
+
+A signed link is a capability: whoever reads it from a log can unsubscribe or edit that
+reader. Tokens are itsdangerous' `payload.timestamp.signature`, so one pattern finds them
+wherever they appear (paths, query strings, exception text).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+TOKEN_RE = re.compile(r"\.?[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING}  # a line per HTTP request
+
+
+def redact(text: str) -> str:
+    return TOKEN_RE.sub("[token]", text)
+
+
+class RedactTokens(logging.Filter):
+    """Renders the record's message once, token-free; attached to handlers and to uvicorn's
+    loggers so records from any library pass through it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+class OneLineFormatter(logging.Formatter):
+    """A traceback stays part of its event's line (newlines shown as `\\n`), so log
+    shippers never split one event into many."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record)).replace("\n", "\\n")
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (test runners and CLIs swap it), not the stream
+    that was current when logging was configured."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Idempotent: the root logger gets one stderr handler with our formatter and filter."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    handler = next((h for h in root.handlers if getattr(h, "paperboy", False)), None)
+    if handler is None:
+        handler = StderrHandler()
+        handler.paperboy = True  # type: ignore[attr-defined]
+        handler.setFormatter(OneLineFormatter(FORMAT))
+        handler.addFilter(RedactTokens())
+        root.addHandler(handler)
+    for name, quiet in QUIET.items():
+        logging.getLogger(name).setLevel(quiet)
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
+def uvicorn_log_config() -> dict:
+    """uvicorn's own dictConfig, with our one-line, token-free formatter on its handlers."""
+    formatter = {"()": OneLineFormatter, "fmt": FORMAT}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "line",
+        "filters": ["redact"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactTokens}},
+        "formatters": {"line": formatter},
+        "handlers": {"line": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["line"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["line"], "level": "INFO", "propagate": False},
+        },
+    }
