@@ -35,6 +35,8 @@ _WORD = re.compile(r"(?u)\b\w+\b")
 _TOKEN_FULL = re.compile(r"[a-z][a-z0-9]+")
 _SPACE = re.compile(r"\s+")
 _JOINED = re.compile(r"\s*-?\s*")
+MAX_PHRASE_WORDS = 4  # a reason phrase runs on to at most this many words
+COHESION = 0.3  # a set phrase is in this share of the papers with its rarer word, at least
 
 
 def preprocess(text: str) -> str:
@@ -125,6 +127,19 @@ class Model:
         """V, bool: the term is a 2-word phrase."""
         return np.array([" " in str(t) for t in self.vocab], dtype=np.bool_)
 
+    @cached_property
+    def set_phrases(self) -> dict[str, bool]:
+        """The phrases whose words mostly come together: in at least COHESION of the papers
+        that have the rarer word ("neural networks", "passing neural"), not a chance
+        neighbour ("segmentation based", "learning approach")."""
+        if not self.vectorizer:
+            return {}
+        share = np.exp(1.0 - self._idf)  # df / n, read back from the idf
+        parts = self.phrase_parts
+        rarer = np.minimum(share[parts[:, 0]], share[parts[:, 1]])
+        found = self.is_phrase & (parts >= 0).all(axis=1) & (share >= COHESION * rarer)
+        return dict.fromkeys(self.vocab[found].tolist(), True)
+
     def generic(self, share: float) -> np.ndarray:
         """V, bool: the term is in more than `share` of the corpus papers (read back from the
         idf, ln((1 + n) / (1 + df)) + 1): too common to be a reason on its own."""
@@ -182,8 +197,12 @@ class Model:
     def surfaces(self, paper: PaperDoc, wanted: Iterable[int]) -> dict[int, str]:
         """Term id -> the words as they appear in the paper (title first), for reasons: the
         `wanted` terms only, scanning until all are found. A phrase counts only where it is
-        written as one ("node classification", not "classification, and graph")."""
+        written as one ("node classification", not "classification, and graph"), and runs on
+        through the set phrases that follow it there, up to MAX_PHRASE_WORDS words, so it is
+        not shown cut: "Graph Neural" reads "Graph Neural Networks" ("neural networks" is a set
+        phrase), but "Semantic Segmentation" not "... Segmentation Based"."""
         left = {t for t in wanted if 0 <= t < self.n_terms}
+        set_phrase = self.set_phrases
         firsts = {str(self.vocab[t]).split(" ")[0] for t in left if " " in self.vocab[t]}
         vocabulary = self.vectorizer.vocabulary_ if self.vectorizer else {}
         out: dict[int, str] = {}
@@ -215,6 +234,14 @@ class Model:
                 ):  # written as one phrase: only a space or a hyphen between the words
                     term = vocabulary.get(f"{norm} {kept[i + 1][0]}")
                     if term in left:
-                        out[term] = _SPACE.sub(" ", text[start : kept[i + 1][2]])
+                        last = i + 1
+                        while (
+                            last + 1 < len(kept)
+                            and last - i + 1 < MAX_PHRASE_WORDS
+                            and _JOINED.fullmatch(text, kept[last][2], kept[last + 1][1])
+                            and set_phrase.get(f"{kept[last][0]} {kept[last + 1][0]}", False)
+                        ):
+                            last += 1
+                        out[term] = _SPACE.sub(" ", text[start : kept[last][2]])
                         left.discard(term)
         return out

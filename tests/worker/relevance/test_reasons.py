@@ -30,6 +30,13 @@ def test_a_phrase_the_profile_matched_stays_whole(picks) -> None:
         assert not {"message", "passing"} & lone, pick.reasons
 
 
+def test_a_phrase_runs_on_as_the_paper_writes_it_never_cut(picks) -> None:
+    graphmix = picks[GNN]["sample-0215"]  # "... Graph Neural Network based ..."
+    assert graphmix.reasons[0] == "Graph Neural Network"  # not "Graph Neural", nor "... based"
+    for pick in picks[GNN].values():
+        assert "Graph Neural" not in pick.reasons, pick.reasons
+
+
 def test_generic_or_barely_said_words_are_no_reason(picks) -> None:
     tempering = picks[LLM]["sample-0431"]  # Markov "chain", "large": not about LLM reasoning
     path_sufficient = picks[LLM]["sample-0258"]  # "thought" once, "Model" everywhere
