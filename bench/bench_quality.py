@@ -201,7 +201,7 @@ def click_curves(docs, cats, keyword_texts, shuffles: int = 3) -> dict[str, list
 
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
-AS_SENT = "Paperboy as sent: P@k, k sent"
+AS_SENT = "Paperboy as sent (P@k, mean k)"
 
 
 def main() -> None:
@@ -217,7 +217,7 @@ def main() -> None:
         (pa, na), (pb, nb) = result[name]["a"], result[name]["b"]
         print(f"{name:34} {pa:9.3f} {na:8.3f} {pb:9.3f} {nb:8.3f}")
     (pa, ka), (pb, kb) = result[AS_SENT]["a"], result[AS_SENT]["b"]
-    print(f"{AS_SENT:34} {pa:9.3f} {ka:8.1f} {pb:9.3f} {kb:8.1f}")
+    print(f"{AS_SENT:34} {pa:9.3f} {f'k={ka:.1f}':>8} {pb:9.3f} {f'k={kb:.1f}':>8}")
     base, ours = result[SANITY], result["Paperboy"]
     print(
         f"Paperboy / arxiv-sanity-lite P@10: (a) {ours['a'][0] / base['a'][0]:.2f}x, "
