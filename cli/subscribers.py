@@ -1,4 +1,5 @@
-"""`paperboy subscribe`: subscribers from the command line."""
+"""`paperboy subscribe` and `paperboy subscribers import/export`: subscribers from the command
+line, validated exactly as the web forms validate them."""
 
 from __future__ import annotations
 
@@ -8,37 +9,45 @@ import typer
 
 from cli.ui import console, ready_database
 
+app = typer.Typer(help="Import and export subscribers (CSV or JSONL).", no_args_is_help=True)
+
 
 def subscribe(
     email: str,
     interests: Annotated[
-        str, typer.Option(help="What you want to read about, in your words.")
-    ] = "",
+        str | None, typer.Option(help="What you want to read about, in your words.")
+    ] = None,
     category: Annotated[
         list[str], typer.Option(help="arXiv category to favour (repeatable).")
     ] = [],  # noqa: B006
     author: Annotated[list[str], typer.Option(help="Author to follow (repeatable).")] = [],  # noqa: B006
-    max_papers: Annotated[int | None, typer.Option(min=1, help="Papers per digest.")] = None,
+    max_papers: Annotated[int | None, typer.Option(help="Papers per digest.")] = None,
 ) -> None:
     """Add (or update) a confirmed subscriber from the command line."""
+    from pydantic import ValidationError
+
     from models import session_scope, subscribers
 
-    settings = ready_database()
-    limit = settings.max_papers_limit
-    if max_papers is not None and max_papers > limit:
-        raise typer.BadParameter(f"at most {limit} papers per digest", param_hint="--max-papers")
+    ready_database()
+    given = {
+        "interests": interests,
+        "categories": category or None,
+        "authors": author or None,
+        "max_papers": max_papers,
+    }
     try:
         with session_scope() as session:
             sub = subscribers.subscribe(
                 session,
                 email,
-                interests=interests,
-                categories=category,
-                authors=author,
-                max_papers=max_papers or settings.default_max_papers,
                 confirmed=True,
+                **{k: v for k, v in given.items() if v is not None},
             )
             console.print(f"subscribed {sub.email} (id {sub.id})")
     except subscribers.InvalidEmail as e:
         console.print(f"[red]{e}[/]")
+        raise typer.Exit(2) from e
+    except ValidationError as e:
+        for line in subscribers.readable_errors(e):
+            console.print(f"[red]{line}[/]")
         raise typer.Exit(2) from e

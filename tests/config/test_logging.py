@@ -66,8 +66,16 @@ def test_the_procfile_web_process_logs_no_token(paperboy_home: Path, tmp_path: P
     log_path = tmp_path / "web.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1"]
-            + ["--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "web.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -50,7 +50,7 @@ def digest() -> RenderedEmail:
 @pytest.fixture(scope="session")
 def emls(digest: RenderedEmail) -> dict[str, Path]:
     """Every email we send, as the .eml a mail server would see."""
-    emails = {"digest": digest} | {k: notice(k) for k in ("confirm", "welcome", "unsubscribed")}
+    emails = {"digest": digest} | {k: notice(k) for k in ("confirm", "welcome", "link")}
     return {
         name: save(f"{name}.eml", as_message(email, name).as_bytes())
         for name, email in emails.items()

@@ -23,13 +23,20 @@ from emails.tokens import make_token
 from models import Paper, session_scope, subscribers, upgrade
 from tests.conftest import configure_celery
 from web.app import app
+from web.ratelimit import counter_for
 
 
 @pytest.fixture
 def client(paperboy_home: Path) -> Iterator[TestClient]:
     upgrade()
+    counter_for.cache_clear()  # every test starts with fresh in-process rate-limit windows
     with TestClient(app, follow_redirects=False) as test_client:
         yield test_client
+
+
+def path_of(url: str) -> str:
+    """A link from an email, as a path the test client can request."""
+    return url.removeprefix(get_settings().base_url)
 
 
 def notices(home: Path, kind: str) -> list[EmailMessage]:

@@ -94,18 +94,24 @@ def test_out_of_range_numbers_are_422_with_field_names(client: TestClient) -> No
     assert _sub(sid).max_papers == 10
 
 
-def test_revoke_bumps_version_and_old_links_stop_working(client: TestClient) -> None:
+def test_revoke_bumps_version_old_links_stop_working_but_unsubscribe_still_works(
+    client: TestClient,
+) -> None:
+    """RFC 8058 and the law: an unsubscribe link in an email already sent keeps working."""
     sid = active_subscriber()
+    paper = add_paper()
     old_prefs, old_unsub = token("preferences", sid), token("unsubscribe", sid)
+    old_vote = token("feedback", sid, paper_id=paper, vote=1)
     resp = client.post(f"/p/{old_prefs}/revoke")
     assert resp.status_code == 200
     assert _sub(sid).token_version == 2
     assert client.get(f"/p/{old_prefs}").status_code == 400
-    refused = client.post(f"/u/{old_unsub}", data={"List-Unsubscribe": "One-Click"})
-    assert refused.status_code == 400
-    assert "latest email" in refused.text
-    assert _sub(sid).status == SubscriberStatus.active
+    assert client.post(f"/f/{old_vote}").status_code == 400
     assert client.get(f"/p/{token('preferences', sid, version=2)}").status_code == 200
+    assert client.get(f"/u/{old_unsub}").status_code == 200
+    left = client.post(f"/u/{old_unsub}", data={"List-Unsubscribe": "One-Click"})
+    assert left.status_code == 200
+    assert _sub(sid).status == SubscriberStatus.unsubscribed
 
 
 def test_preferences_page_lists_liked_papers(client: TestClient) -> None:
