@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import get_settings
 from config.logging import configure_logging
@@ -53,6 +55,27 @@ STATUS_PAGES = {
 }
 
 
+class SecurityHeaders:
+    """Plain ASGI (no per-request task and body copy like `@app.middleware`): adds the headers
+    a response does not set itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        return await self.app(scope, receive, with_headers)
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_settings()  # a broken configuration stops start-up with its ConfigError
@@ -75,12 +98,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks.router, max_body_size=settings.max_webhook_body_bytes)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(BadLink)
     async def bad_link(_request: Request, exc: BadLink) -> Response:

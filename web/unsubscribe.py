@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from models import Frequency, Subscriber, session_scope, subscribers, utcnow
-from web.deps import Link, SettingsDep, UnsubscribeLink
+from web.deps import BadLink, Link, UnsubscribeLink
 from web.pages import message, page
 
 router = APIRouter()
@@ -36,19 +36,23 @@ def unsubscribe_page(link: UnsubscribeLink) -> Response:
 
 
 @router.post("/u/{token}")
-def unsubscribe(link: UnsubscribeLink, settings: SettingsDep) -> Response:
+def unsubscribe(link: UnsubscribeLink) -> Response:
     """Mail providers POST `List-Unsubscribe=One-Click`; the page's button posts here too.
 
-    One short transaction (the subscriber row locked, status and suppression written,
-    committed) and no email afterwards: this page is the confirmation, and a reader who
-    just left must not hear from us again.
+    One short transaction of two or three statements, committed before answering, and no
+    email afterwards: this page is the confirmation, and a reader who just left must not hear
+    from us again.
     """
-    with session_scope() as session:
-        sub = link.subscriber(session, for_update=True)
-        subscribers.unsubscribe(session, sub, source="web:unsubscribe")
+    try:
+        with session_scope() as session:
+            email, _ = subscribers.record_unsubscribe(
+                session, link.data.subscriber_id, source="web:unsubscribe"
+            )
+    except LookupError as e:
+        raise BadLink("unsubscribe", "this unsubscribe link names no subscriber") from e
     return message(
         "You're unsubscribed",
-        f"{sub.email} will get no more Paperboy digests.",
+        f"{email} will get no more Paperboy digests.",
         "Changed your mind? Sign up again with the same address any time.",
         link_url="/",
         link_label="Paperboy's sign-up page",
