@@ -6,13 +6,14 @@ from __future__ import annotations
 import calendar
 from datetime import date
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from config import Settings
 from emails.render import paper_url, why_line
@@ -119,40 +120,19 @@ def preferences_page(link: PreferencesLink, settings: SettingsDep) -> Response:
         return _render(link, sub, session, settings, prefs=subscribers.preferences_of(sub))
 
 
-OptionalText = Annotated[str | None, Form()]
-
-
 @router.post("/p/{token}")
-def save_preferences(
-    link: PreferencesLink,
-    settings: SettingsDep,
-    interests: OptionalText = None,
-    authors: OptionalText = None,
-    categories: OptionalText = None,
-    muted_words: OptionalText = None,
-    frequency: OptionalText = None,
-    max_papers: OptionalText = None,
-    send_hour: OptionalText = None,
-    send_weekday: OptionalText = None,
-    timezone: OptionalText = None,
-    paused_until: OptionalText = None,
+async def save_preferences(
+    request: Request, link: PreferencesLink, settings: SettingsDep
 ) -> Response:
-    """Only the fields sent change: a field missing from the request keeps its stored value."""
-    sent = {
-        "interests": interests,
-        "authors": authors,
-        "categories": categories,
-        "muted_words": muted_words,
-        "frequency": frequency,
-        "max_papers": max_papers,
-        "send_hour": send_hour,
-        "send_weekday": send_weekday,
-        "timezone": timezone,
-        "paused_until": paused_until,
+    """Only the fields sent change: a field missing from the request keeps its stored value,
+    a field sent empty is cleared."""
+    form = await request.form()
+    submitted = {
+        name: value
+        for name in subscribers.Preferences.model_fields
+        if isinstance(value := form.get(name), str)
     }
-    return _save(
-        link, settings, {k: v for k, v in sent.items() if v is not None}, "preferences are saved"
-    )
+    return await run_in_threadpool(_save, link, settings, submitted, "preferences are saved")
 
 
 def _save(link: Link, settings: Settings, submitted: dict[str, Any], what: str) -> Response:
