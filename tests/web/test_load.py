@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,70 +24,26 @@ from config import get_settings
 from emails.tokens import make_token
 from models import Subscriber, SubscriberStatus, Suppression, session_scope, upgrade
 from tests.conftest import reset_caches
+from tests.web.conftest import REPO, free_port, web_server
 
 pytestmark = pytest.mark.services
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 STORM = 500
-PORTS = range(18100, 18200)  # the range this machine sets aside for test servers
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18100-18199")
 
 
 @pytest.fixture
 def web_process(
     postgres_url: str, redis_url: str, paperboy_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """`uvicorn web.app:app` as the Procfile starts it (loopback only), on PostgreSQL."""
-    env = {
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "load-test-secret",
-        "PAPERBOY_HOME": str(paperboy_home),
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    """The Procfile's web process on PostgreSQL, with Redis as in production."""
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("SECRET_KEY", "load-test-secret")
     reset_caches()
     upgrade()
-    port = _free_port()
-    paperboy_home.mkdir(parents=True, exist_ok=True)
-    log = (paperboy_home / "web.log").open("wb")
-    # The Procfile's `web` line, bound to loopback instead of 0.0.0.0.
-    procfile = ["web.app:app", "--host", "127.0.0.1", "--port", str(port), "--proxy-headers"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *procfile],
-        cwd=REPO,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (paperboy_home / "web.log").read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the web process did not start in 30 s"
-            time.sleep(0.2)
+    with web_server(paperboy_home, free_port()) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
 
 
 def _subscribers(n: int) -> list[int]:
