@@ -39,7 +39,7 @@ def normalize_email(raw: str) -> str:
     try:
         result = validate_email((raw or "").strip(), check_deliverability=False)
     except EmailNotValidError as e:
-        raise InvalidEmail(f"not a valid email address: {e}") from None
+        raise InvalidEmail(f"not a valid email address: {str(e).rstrip('.')}") from None
     return result.normalized.lower()
 
 
@@ -292,8 +292,18 @@ def revoke_links(session: Session, sub: Subscriber) -> None:
 
 
 def split_list(value: object) -> list[str]:
-    """'a, b\nc' or a list -> distinct, whitespace-normalized entries, in order."""
-    items = re.split(r"[,\n]", value) if isinstance(value, str) else list(value or [])
+    """'a, b\nc' or a list -> distinct, whitespace-normalized entries, in order. ValueError for
+    anything else (a number, an object, a list holding lists)."""
+    if isinstance(value, str):
+        items: list = re.split(r"[,\n]", value)
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    elif value is None:
+        items = []
+    else:
+        raise ValueError("must be text or a list of text")
+    if any(not isinstance(item, str | int | float) for item in items):
+        raise ValueError("each entry must be text")
     seen: dict[str, None] = {}
     for item in items:
         text = " ".join(str(item).split())

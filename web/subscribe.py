@@ -71,7 +71,7 @@ async def subscribe(request: Request, settings: SettingsDep) -> Response:
         chosen = {k: data[k] for k in SIGN_UP_FIELDS if data.get(k) not in (None, "", [])}
         preferences = subscribers.Preferences.model_validate(chosen).model_dump(include=set(chosen))
     except subscribers.InvalidEmail as e:
-        return _invalid(wants_json, [f"{e}: enter an address like name@example.org"], data)
+        return _invalid(wants_json, [f"{e}. Enter an address like name@example.org."], data)
     except ValidationError as e:
         return _invalid(wants_json, subscribers.readable_errors(e), data)
     except ValueError as e:
@@ -122,7 +122,10 @@ def _invalid(wants_json: bool, errors: list[str], data: dict[str, Any]) -> Respo
     if wants_json:
         return JSONResponse({"detail": "; ".join(errors)}, status_code=422)
     shown: dict[str, Any] = {k: str(data.get(k) or "") for k in ("email", "interests")}
-    shown["categories"] = subscribers.split_list(data.get("categories") or [])
+    chosen = data.get("categories")
+    shown["categories"] = (
+        [c for c in chosen if isinstance(c, str)] if isinstance(chosen, list) else []
+    )
     if data.get("frequency") in ("daily", "weekly"):
         shown["frequency"] = str(data["frequency"])
     return page("subscribe.html", status=422, **_form(errors=errors, **shown))

@@ -45,6 +45,8 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
     max_leaves=20,
 )
+# Objects with the form's own keys, holding any JSON: where a wrong type would hurt.
+json_forms = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=10), json_values)
 
 
 @pytest.fixture
@@ -77,7 +79,7 @@ def test_sign_up_and_link_forms(fuzz_client: TestClient, data: dict[str, str]) -
 
 
 @FUZZ
-@given(body=json_values)
+@given(body=json_forms | json_values)
 def test_sign_up_json(fuzz_client: TestClient, body: object) -> None:
     resp = fuzz_client.post(
         "/subscribe",
