@@ -162,9 +162,15 @@ def resume(link: PreferencesLink, settings: SettingsDep) -> Response:
     return _save(link, settings, {"paused_until": None}, "digests are resumed")
 
 
-@router.post("/p/{token}/vote/{paper_id}/clear")
-def clear_vote(link: PreferencesLink, paper_id: str, settings: SettingsDep) -> Response:
-    """Un-like or un-dislike: the paper no longer shapes the ranking."""
+@router.post("/p/{token}/vote/clear")
+async def clear_vote(request: Request, link: PreferencesLink, settings: SettingsDep) -> Response:
+    """Un-like or un-dislike: the paper no longer shapes the ranking. The paper id is a form
+    field, not a path segment: old arXiv ids hold a slash (hep-th/9901001)."""
+    paper_id = str((await request.form()).get("paper_id") or "")
+    return await run_in_threadpool(_clear_vote, link, settings, paper_id)
+
+
+def _clear_vote(link: Link, settings: Settings, paper_id: str) -> Response:
     with session_scope() as session:
         sub = link.subscriber(session)
         cleared = feedback.clear(session, sub.id, paper_id)

@@ -33,6 +33,7 @@ FIELDS = (
     "timezone",
     "paused_until",
     "new_email",
+    "paper_id",
 )
 text = st.text(max_size=80) | st.sampled_from(
     ["", "\x00", "cs.LG", "bogus.XX", "daily", "-1", "99", "2027-02-30", "Europe/Berlin"]
@@ -90,7 +91,7 @@ def test_sign_up_json(fuzz_client: TestClient, body: object) -> None:
 
 
 @FUZZ
-@given(data=form, action=st.sampled_from(["", "/resume", "/email", "/revoke"]))
+@given(data=form, action=st.sampled_from(["", "/resume", "/email", "/vote/clear", "/revoke"]))
 def test_preferences_forms(
     fuzz_client: TestClient, reader: int, data: dict[str, str], action: str
 ) -> None:

@@ -288,15 +288,16 @@ def test_change_of_address_waits_for_the_new_mailbox(client: TestClient, paperbo
 
 def test_unlike_and_undislike_stop_shaping_the_profile(client: TestClient) -> None:
     sid = active_subscriber()
-    liked, disliked = add_paper("2411.1", "Liked one"), add_paper("2411.2", "Disliked one")
+    liked, disliked = add_paper("2411.1", "Liked one"), add_paper("hep-th/9901001", "Old id")
     with session_scope() as session:
         feedback.record(session, sid, liked, 1)
         feedback.record(session, sid, disliked, -1)
     url = f"/p/{token('preferences', sid)}"
     page = client.get(url).text
     assert "Papers you disliked" in page and "Un-dislike" in page and "Un-like" in page
-    assert client.post(f"{url}/vote/{disliked}/clear").status_code == 200
-    assert client.post(f"{url}/vote/{liked}/clear").status_code == 200
+    for paper in (disliked, liked):
+        cleared = client.post(f"{url}/vote/clear", data={"paper_id": paper})
+        assert cleared.status_code == 200 and "no longer shapes your digest" in cleared.text
     with session_scope() as session:
         assert session.exec(select(Feedback)).all() == []
 
