@@ -103,7 +103,7 @@ def test_preferences_forms(
 
 @FUZZ
 @given(
-    junk=st.text(st.characters(codec="ascii", exclude_characters="/?#"), max_size=120) | marked,
+    junk=st.text(max_size=120) | marked,
     path=st.sampled_from(["u", "p", "c", "f", "e", "d"]),
     method=st.sampled_from(["GET", "POST"]),
     data=form,
@@ -114,7 +114,7 @@ def test_token_routes(
     url = f"/{path}/{quote(junk, safe='')}"
     resp = fuzz_client.request(method, url, data=data if method == "POST" else None)
     _check(resp)
-    assert resp.status_code in (200, 400, 404, 405, 422), resp.status_code
+    assert resp.status_code in (200, 307, 400, 404, 405, 422), resp.status_code  # 307: "/"
 
 
 @FUZZ
