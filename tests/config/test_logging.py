@@ -64,18 +64,10 @@ def test_the_procfile_web_process_logs_no_token(paperboy_home: Path, tmp_path: P
     for key in ("DATABASE_URL", "REDIS_URL"):
         env.pop(key, None)
     log_path = tmp_path / "web.log"
+    command = [sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1"]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "web.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [*command, "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=log,
