@@ -1,9 +1,10 @@
 """Signed, purpose-bound links: /u (unsubscribe), /p (preferences), /f (feedback), /c (confirm),
 /e (confirm a change of email address), /d (a digest in the browser).
 
-A token names the subscriber, its purpose and the subscriber's token version; bumping
-the version revokes every link already sent. Unsubscribe tokens never expire (RFC 8058
-one-click must keep working from old emails); confirm tokens expire after a week.
+A token names the subscriber, its purpose and the subscriber's token version; bumping the
+version revokes every link already sent except unsubscribe links, which neither expire nor are
+revoked (RFC 8058 one-click must keep working from old emails; the web checks them by signature
+only). Confirm and email-change tokens expire after a week.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from models import Frequency, Subscriber, session_scope, subscribers, utcnow
+from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers, utcnow
 from web.deps import BadLink, Link, UnsubscribeLink
 from web.pages import message, page
 
@@ -27,6 +27,8 @@ PAUSE = timedelta(days=30)
 def unsubscribe_page(link: UnsubscribeLink) -> Response:
     with session_scope() as session:
         sub = link.subscriber(session)
+    if sub.status != SubscriberStatus.active:
+        return _left(sub.email)
     return page(
         "unsubscribe.html",
         title=f"Unsubscribe {sub.email}?",
@@ -50,6 +52,10 @@ def unsubscribe(link: UnsubscribeLink) -> Response:
             )
     except LookupError as e:
         raise BadLink("unsubscribe", "this unsubscribe link names no subscriber") from e
+    return _left(email)
+
+
+def _left(email: str) -> Response:
     return message(
         "You're unsubscribed",
         f"{email} will get no more Paperboy digests.",

@@ -69,6 +69,9 @@ def test_gentler_choices_change_the_schedule_not_the_subscription(client: TestCl
         sub = session.get(Subscriber, sid)
         assert (sub.status, sub.frequency) == (SubscriberStatus.active, "weekly")
         assert sub.paused_until is not None and sub.paused_until > utcnow().date()
+    assert client.post(base).status_code == 200
+    again = client.get(base).text  # an old email opened later: no choices left to offer
+    assert "You&#39;re unsubscribed" in again and "Pause for a month" not in again
 
 
 def test_unsubscribe_token_from_long_ago_still_works(
