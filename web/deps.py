@@ -77,6 +77,7 @@ EmailChangeLink = Annotated[Link, Depends(_signed_link("email"))]
 DigestLink = Annotated[Link, Depends(_signed_link("digest"))]
 
 
-def link_for(settings: Settings, purpose: Purpose, sub: Subscriber) -> str:
+def link_for(settings: Settings, purpose: Purpose, sub: Subscriber, **extra: object) -> str:
     """A fresh signed link for a page to show (same format the emails carry)."""
-    return link(settings.base_url, settings.signing_key(), purpose, sub.id, sub.token_version)
+    key = settings.signing_key()
+    return link(settings.base_url, key, purpose, sub.id, sub.token_version, **extra)

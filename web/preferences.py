@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from config import Settings
 from emails.render import paper_url, why_line
-from emails.tokens import link as signed_link
 from models import (
     Digest,
     DigestStatus,
@@ -101,14 +100,8 @@ def _recent_digests(session: Session, sub: Subscriber, settings: Settings) -> li
         .order_by(col(Digest.id).desc())
         .limit(RECENT_DIGESTS)
     )
-    key = settings.signing_key()
     return [
-        {
-            "edition": d.edition,
-            "url": signed_link(
-                settings.base_url, key, "digest", sub.id, sub.token_version, digest_id=d.id
-            ),
-        }
+        {"edition": d.edition, "url": link_for(settings, "digest", sub, digest_id=d.id)}
         for d in rows
     ]
 
