@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     from_email: str = "Paperboy <digest@paperboy.example>"
     postal_address: str = "Paperboy Demo, 1 Example Street, 00000 Example City"
     log_level: str = "INFO"
+    # Database pool of each process (PostgreSQL). The web process runs blocking work on 40
+    # threads (AnyIO's default): 10 + 30 lets every one of them hold a connection at once.
+    db_pool_size: int = 10
+    db_max_overflow: int = 30
+    db_pool_timeout_seconds: float = 10.0
 
     # Sources
     arxiv_categories: list[str] = Field(
@@ -87,6 +92,14 @@ class Settings(BaseSettings):
     max_interests_chars: int = 2000
     max_list_entries: int = 50  # followed authors, categories (muted words: twice this)
     max_entry_chars: int = 200  # one author, category or muted word
+    # Requests that send an email (sign-up, "email me my link"), per fixed window; shared by
+    # every web process through Redis when REDIS_URL is set, in-process otherwise.
+    mail_requests_per_ip: int = 10
+    mail_requests_per_address: int = 3
+    mail_requests_overall: int = 1000
+    mail_requests_window_seconds: int = 3600
+    max_body_bytes: int = 64 * 1024  # any request body but a webhook's, refused before reading
+    max_webhook_body_bytes: int = 8 * 1024 * 1024  # SendGrid posts up to thousands of events
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

@@ -59,6 +59,7 @@ class DigestContext:
     list_id: str
     digest_ref: str  # opaque id for webhook correlation; no personal data
     trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
+    archive_url: str = ""  # this digest in the browser ("view in browser")
 
 
 @dataclass(frozen=True)
@@ -255,13 +256,18 @@ def digest_subject(cards: Sequence[PaperCard]) -> str:
     return f"{n} trending paper{'' if n == 1 else 's'} for you today"
 
 
-def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
+def list_headers(unsubscribe_url: str, unsubscribe_mailto: str, list_id: str) -> dict[str, str]:
     """RFC 2369 + RFC 8058 one-click unsubscribe; Gmail and Yahoo require both."""
     return {
-        "List-Unsubscribe": f"<{ctx.unsubscribe_url}>, <{ctx.unsubscribe_mailto}>",
+        "List-Unsubscribe": f"<{unsubscribe_url}>, <{unsubscribe_mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": ctx.list_id,
-        "X-Paperboy-Digest": ctx.digest_ref,
+        "List-Id": list_id,
+    }
+
+
+def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
+    return list_headers(ctx.unsubscribe_url, ctx.unsubscribe_mailto, ctx.list_id) | {
+        "X-Paperboy-Digest": ctx.digest_ref
     }
 
 
@@ -283,6 +289,7 @@ def digest_values(ctx: DigestContext) -> dict:
         "trending": ctx.trending,
         "preferences_url": ctx.preferences_url,
         "unsubscribe_url": ctx.unsubscribe_url,
+        "archive_url": ctx.archive_url,
         "postal_address": ctx.postal_address,
         "footer_reason": f"You get this because {ctx.to_email} subscribed to Paperboy's "
         "daily research digest.",
@@ -334,15 +341,26 @@ NOTICES: dict[str, dict[str, str]] = {
         "action_hint": "Your preferences page:",
         "footer_reason": "You get this because you confirmed a Paperboy subscription.",
     },
-    "unsubscribed": {
-        "subject": "You're unsubscribed from Paperboy",
-        "heading": "You won't get more digests",
-        "body": "This address is off the list. If that was a mistake, you can come back with "
-        "one click.",
-        "action_label": "Resubscribe",
-        "action_hint": "Changed your mind?",
-        "footer_reason": "This is the last email Paperboy sends to this address unless you "
-        "resubscribe.",
+    "link": {
+        "subject": "Your Paperboy link",
+        "heading": "Here is your way back in",
+        "body": "Someone (hopefully you) asked for a link to this address's Paperboy "
+        "preferences. Open it to change your interests or schedule, resume your digest, or "
+        "leave. Links from older emails keep working unless you revoked them.",
+        "action_label": "Open my preferences",
+        "action_hint": "Your preferences page:",
+        "footer_reason": "You get this one email because this address was entered on "
+        "Paperboy's sign-up page. If it wasn't you, ignore it.",
+    },
+    "email_change": {
+        "subject": "Confirm your new Paperboy address",
+        "heading": "Move your digest to this address?",
+        "body": "Someone (hopefully you) asked to receive their Paperboy digest at this "
+        "address instead of their current one. Confirm, and the next digest comes here.",
+        "action_label": "Use this address",
+        "action_hint": "Or paste this link into your browser:",
+        "footer_reason": "You get this one email because this address was entered on a "
+        "Paperboy preferences page. If it wasn't you, ignore it: nothing changes.",
     },
 }
 
@@ -351,12 +369,18 @@ NOTICES: dict[str, dict[str, str]] = {
 class NoticeContext:
     kind: str  # a key of NOTICES
     to_email: str
-    action_url: str  # confirm link, preferences link, or resubscribe link
+    action_url: str  # confirm link, preferences link, or email-change link
     postal_address: str
+    # Emails to a subscriber (not the confirm emails to an address still to be proven) carry
+    # the preferences and unsubscribe links and the one-click headers, like every digest.
+    preferences_url: str | None = None
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str = ""
+    list_id: str = ""
 
 
 def build_notice(ctx: NoticeContext) -> RenderedEmail:
-    """Confirm, welcome and unsubscribed emails: one layout, copy from NOTICES."""
+    """Confirm, welcome, link and email-change emails: one layout, copy from NOTICES."""
     copy = NOTICES[ctx.kind]
     values = {
         **copy,
@@ -364,8 +388,13 @@ def build_notice(ctx: NoticeContext) -> RenderedEmail:
         "action_url": ctx.action_url,
         "postal_address": ctx.postal_address,
     }
+    headers = {}
+    if ctx.unsubscribe_url:
+        values |= {"preferences_url": ctx.preferences_url, "unsubscribe_url": ctx.unsubscribe_url}
+        headers = list_headers(ctx.unsubscribe_url, ctx.unsubscribe_mailto, ctx.list_id)
     return RenderedEmail(
         subject=copy["subject"],
         html=load_template("notice").render(values),
         text=text_template("notice").render(values),
+        headers=headers,
     )

@@ -3,7 +3,7 @@
 Digests are sent exactly once: the claim is one conditional UPDATE (planned -> sending), so
 two workers never both send a digest. A digest left in `sending` by a killed worker is not
 resent (the provider may already have it): it is recorded as failed with a clear reason.
-Transactional notices (confirm, welcome, unsubscribed) are not deduplicated like digests: a
+Transactional notices (confirm, welcome, link, email change) are not deduplicated like digests: a
 second confirm email on a second sign-up is expected. Previews render the same message and
 send nothing.
 """
@@ -44,7 +44,12 @@ from models import (
 )
 
 STALE_AFTER = timedelta(minutes=30)
-NOTICE_LINK = {"confirm": "confirm", "welcome": "preferences", "unsubscribed": "preferences"}
+NOTICE_LINK = {
+    "confirm": "confirm",
+    "welcome": "preferences",
+    "link": "preferences",
+    "email_change": "email",
+}
 
 
 @dataclass(frozen=True)
@@ -106,21 +111,31 @@ def digest_context(
         )
         for item, paper in rows
     }
-    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
-    domain = sender_domain(settings.from_email)
     return DigestContext(
         to_email=sub.email,
         edition=digest.planned_at.date(),
         papers=[card for (section, _), card in cards.items() if section == "picks"],
         trending=[card for (section, _), card in cards.items() if section == "trending"],
-        preferences_url=link(base, secret, "preferences", sub.id, sub.token_version),
-        unsubscribe_url=unsubscribe,
-        unsubscribe_mailto=f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
-        + unsubscribe.rsplit("/", 1)[1],
         postal_address=settings.postal_address,
-        list_id=f"Paperboy digest <digest.{domain}>",
         digest_ref=f"digest-{digest.id}",
+        archive_url=link(base, secret, "digest", sub.id, sub.token_version, digest_id=digest.id),
+        **list_links(settings, sub),
     )
+
+
+def list_links(settings: Settings, sub: Subscriber) -> dict[str, str]:
+    """The preferences and unsubscribe links, mailto and List-Id every email to a subscriber
+    carries (digests, welcome, link emails)."""
+    secret, base = settings.signing_key(), settings.base_url
+    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
+    domain = sender_domain(settings.from_email)
+    return {
+        "preferences_url": link(base, secret, "preferences", sub.id, sub.token_version),
+        "unsubscribe_url": unsubscribe,
+        "unsubscribe_mailto": f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
+        + unsubscribe.rsplit("/", 1)[1],
+        "list_id": f"Paperboy digest <digest.{domain}>",
+    }
 
 
 def compose(
@@ -205,16 +220,32 @@ def planned_ids(session: Session) -> list[int]:
 def send_notice(
     kind: str, subscriber_id: int, settings: Settings, backend: Backend | None = None
 ) -> str:
-    """Confirm / welcome / unsubscribed email. Raises MailError so the task can retry."""
+    """Confirm / welcome / link / email-change email. Raises MailError so the task can retry.
+
+    An email change goes to the new address, awaiting confirmation; emails to a proven
+    subscriber carry the unsubscribe link and one-click headers."""
     with session_scope() as session:
         sub = session.get(Subscriber, subscriber_id)
         if sub is None:
             raise LookupError(f"no subscriber {subscriber_id}")
+        to = sub.pending_email if kind == "email_change" else sub.email
+        if to is None:
+            raise LookupError(f"subscriber {subscriber_id} has no email change pending")
         action = link(
-            settings.base_url, settings.signing_key(), NOTICE_LINK[kind], sub.id, sub.token_version
+            settings.base_url,
+            settings.signing_key(),
+            NOTICE_LINK[kind],
+            sub.id,
+            sub.token_version,
+            **({"address": to} if kind == "email_change" else {}),
         )
+        proven = kind in ("welcome", "link")
         ctx = NoticeContext(
-            kind=kind, to_email=sub.email, action_url=action, postal_address=settings.postal_address
+            kind=kind,
+            to_email=to,
+            action_url=action,
+            postal_address=settings.postal_address,
+            **(list_links(settings, sub) if proven else {}),
         )
     now = utcnow()
     ref = f"notice-{kind}-{subscriber_id}-{int(now.timestamp())}"

@@ -71,7 +71,13 @@ def is_due(sub: Subscriber, now: datetime, ignore_send_hour: bool = False) -> bo
     if sub.status != SubscriberStatus.active or sub.frequency == Frequency.off:
         return False
     local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
-    if sub.frequency == Frequency.weekly and local.weekday() != 0 and not ignore_send_hour:
+    if sub.paused_until is not None and local.date() < sub.paused_until:
+        return False
+    if (
+        sub.frequency == Frequency.weekly
+        and local.weekday() != sub.send_weekday
+        and not ignore_send_hour
+    ):
         return False
     return ignore_send_hour or local.hour >= sub.send_hour
 

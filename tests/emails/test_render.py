@@ -297,7 +297,7 @@ def test_size_check_would_catch_a_bloated_digest() -> None:
 
 
 def test_notices_share_the_layout_and_carry_their_action() -> None:
-    for kind in ("confirm", "welcome", "unsubscribed"):
+    for kind in ("confirm", "welcome", "link"):
         email = notice(kind)
         assert 'class="brand"' in email.html and "1 Example Street" in email.html
         assert ACTION_URL in email.text
@@ -350,7 +350,7 @@ def test_compact_counts_read_like_github(n: int | None, shown: str) -> None:
 @pytest.mark.parametrize("worst", [False, True])
 def test_plain_text_prose_wraps_at_78_columns_and_keeps_links_whole(worst: bool) -> None:
     email = build_digest(sample_digest(10, worst=worst))
-    texts = [email.text] + [notice(k).text for k in ("confirm", "welcome", "unsubscribed")]
+    texts = [email.text] + [notice(k).text for k in ("confirm", "welcome", "link")]
     for text in texts:
         for line in text.splitlines():
             if len(line) > 78:  # only an unbreakable word (a link, a long token) may overflow
