@@ -335,6 +335,7 @@ class Preferences(BaseModel):
     muted_words: list[str] = Field(default_factory=list)
     frequency: Frequency = Frequency.daily
     max_papers: int = Field(default=10, ge=1)
+    trending_count: int = Field(default=3, ge=0)  # "Trending today" after the picks; 0 = none
     send_hour: int = Field(default=7, ge=0, le=23)
     send_weekday: int = Field(default=0, ge=0, le=6)  # weekly digests: 0 = Monday
     timezone: str = "UTC"
@@ -370,6 +371,14 @@ class Preferences(BaseModel):
             raise ValueError(f"at most {limit} papers per digest")
         return value
 
+    @field_validator("trending_count")
+    @classmethod
+    def _trending_count(cls, value: int) -> int:
+        limit = get_settings().max_trending_count
+        if value > limit:
+            raise ValueError(f"at most {limit} trending papers")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -398,6 +407,7 @@ FIELD_LABELS = {
     "muted_words": "Muted words",
     "frequency": "How often",
     "max_papers": "Papers per digest",
+    "trending_count": "Trending papers",
     "send_hour": "Send hour",
     "send_weekday": "Weekday",
     "timezone": "Time zone",

@@ -74,6 +74,7 @@ def _render(
         paused=sub.paused_until is not None and sub.paused_until > _today(sub),
         today=_today(sub).isoformat(),
         max_papers_limit=settings.max_papers_limit,
+        max_trending_count=settings.max_trending_count,
         liked=_papers(session, sub, 1),
         disliked=_papers(session, sub, -1),
         digests=_recent_digests(session, sub, settings),

@@ -326,3 +326,16 @@ def test_view_in_browser_from_the_digest_and_the_preferences_list(
     other = active_subscriber("other@example.org")
     stolen = token("digest", other, digest_id=digest_id)
     assert client.get(f"/d/{stolen}").status_code == 404
+
+
+def test_trending_count_is_a_preference_and_over_the_limit_is_refused(client: TestClient) -> None:
+    sid = active_subscriber()
+    url = f"/p/{token('preferences', sid)}"
+    assert 'name="trending_count"' in client.get(url).text
+    assert client.post(url, data={"trending_count": "0"}).status_code == 200
+    assert _sub(sid).trending_count == 0
+    limit = get_settings().max_trending_count
+    resp = client.post(url, data={"trending_count": str(limit + 1)})
+    assert resp.status_code == 422
+    assert f"Trending papers: at most {limit} trending papers" in resp.text
+    assert _sub(sid).trending_count == 0
