@@ -4,7 +4,15 @@
     papers; relevant = the other papers of that category.
 (b) keyword profiles: one short interests text per category, as a researcher would type it.
 Category labels are only the answer key, never a feature. P@10 and nDCG@10, mean over
-profiles; a profile that gets fewer than 10 papers (relevance floor) counts the gaps as misses.
+profiles, of the ranking (the floors on, except the cut relative to the profile's best match:
+a profile that gets fewer than 10 papers counts the gaps as misses). "as sent": P@k for k = the
+number of papers the planner really sends that profile (every floor on), and the mean k.
+(c) learning from clicks: a reader starts from a (b) interests text; over five editions (each
+    a new fifth of the papers, 3 shuffles) gets 10 papers and clicks "more like this" on the
+    relevant picks and "less like this" on the others. P@10 per edition: Paperboy (Rocchio on
+    the clicks) against arxiv-sanity-lite's SVM retrained on the same reader's clicks (its
+    recipe has no "less": the interests text and the liked papers are the positives, every
+    other paper a negative).
 
 arxiv-sanity-lite's recipe: its TfidfVectorizer settings on title + abstract (the sample has no
 authors), one LinearSVC per profile over the whole corpus, liked papers (for (b): the
@@ -20,6 +28,8 @@ import argparse
 import ast
 import csv
 from collections import Counter
+from dataclasses import replace
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +40,7 @@ from sklearn.svm import LinearSVC
 from worker.relevance import Model, PaperDoc, Profile, RankParams, rank
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_ml_sample.csv"
-MIN_PAPERS, DRAWS, LIKED, K = 15, 5, 3, 10
+MIN_PAPERS, DRAWS, LIKED, K, EDITIONS = 15, 5, 3, 10, 5
 KEYWORDS = {
     "cs.AI": "artificial intelligence, reasoning and planning, knowledge graphs, agents",
     "cs.CL": "natural language processing, language models, text classification, translation",
@@ -100,11 +110,13 @@ def sanity_lite(docs: list[PaperDoc]):
     )
     x = vectorizer.fit_transform([f"{d.title} {d.abstract}" for d in docs])
 
-    def scores(positives: sparse.csr_matrix | list[int]) -> np.ndarray:
-        if isinstance(positives, list):
-            data, y = x, np.isin(np.arange(x.shape[0]), positives).astype(int)
-        else:  # a text profile: one extra positive row
-            data, y = sparse.vstack([x, positives]).tocsr(), np.r_[np.zeros(x.shape[0]), 1]
+    def scores(positives: list[int], text: sparse.csr_matrix | None = None) -> np.ndarray:
+        """The papers `positives` (and an interests `text`, embedded like a paper, as one
+        extra row) are the positives, every other paper a negative."""
+        y = np.isin(np.arange(x.shape[0]), positives).astype(int)
+        data = x
+        if text is not None:
+            data, y = sparse.vstack([x, text]).tocsr(), np.r_[y, 1]
         clf = LinearSVC(C=0.01, class_weight="balanced", max_iter=10000, tol=1e-6)
         clf.fit(data, y)
         return clf.decision_function(x)
@@ -112,39 +124,84 @@ def sanity_lite(docs: list[PaperDoc]):
     return vectorizer, scores
 
 
-def evaluate(docs, cats, queries, keyword_texts) -> dict[str, dict[str, tuple[float, float]]]:
+def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tuple[float, int]:
+    """P@k for k = len(ranked): the share of what was sent that is relevant (1.0 if nothing)."""
+    if not ranked:
+        return 1.0, 0
+    return float(np.mean([cat in cats[i] for i in ranked])), len(ranked)
+
+
+def evaluate(docs, cats, queries, keyword_texts) -> dict[str, dict[str, tuple[float, ...]]]:
     n = len(docs)
     size = Counter(c for cs in cats for c in cs)
     rng = np.random.default_rng(1)
     vectorizer, svm_scores = sanity_lite(docs)
     model = Model.fit(docs)
-    params = RankParams(top_k=K, trending_weight=0.0)
+    sent = RankParams(top_k=K, trending_weight=0.0)  # as the planner sends, every floor on
+    params = replace(sent, relative_floor=0.0)  # the ranking's first 10
     liked_profiles = [Profile(q, liked=tuple(map(str, ids))) for q, (_, ids) in enumerate(queries)]
     keyword_profiles = [Profile(cat, interests=text) for cat, text in keyword_texts.items()]
-    ours_a = rank(docs, liked_profiles, params, model=model)
-    ours_b = rank(docs, keyword_profiles, params, model=model)
-    rows: dict[str, dict[str, list]] = {name: {"a": [], "b": []} for name in NAMES}
+    ours_a, sent_a = (rank(docs, liked_profiles, p, model=model) for p in (params, sent))
+    ours_b, sent_b = (rank(docs, keyword_profiles, p, model=model) for p in (params, sent))
+    rows: dict[str, dict[str, list]] = {name: {"a": [], "b": []} for name in (*NAMES, AS_SENT)}
     for q, (cat, liked) in enumerate(queries):
         rel = size[cat] - LIKED
         rows["random"]["a"].append(metrics(top_k(rng.random(n), liked), cat, cats, rel))
         rows[SANITY]["a"].append(metrics(top_k(svm_scores(liked), liked), cat, cats, rel))
         ours = [int(p.paper_id) for p in ours_a[q]]
         rows["Paperboy"]["a"].append(metrics(ours, cat, cats, rel))
+        sent_ids = [int(p.paper_id) for p in sent_a[q]]
+        rows[AS_SENT]["a"].append(precision_at_sent(sent_ids, cat, cats))
     for cat, text in keyword_texts.items():
         rel = size[cat]
         rows["random"]["b"].append(metrics(top_k(rng.random(n), []), cat, cats, rel))
-        svm = svm_scores(vectorizer.transform([text]))
+        svm = svm_scores([], vectorizer.transform([text]))
         rows[SANITY]["b"].append(metrics(top_k(svm, []), cat, cats, rel))
         ours = [int(p.paper_id) for p in ours_b[cat]]
         rows["Paperboy"]["b"].append(metrics(ours, cat, cats, rel))
+        sent_ids = [int(p.paper_id) for p in sent_b[cat]]
+        rows[AS_SENT]["b"].append(precision_at_sent(sent_ids, cat, cats))
     return {
         name: {part: tuple(np.mean(v, axis=0)) for part, v in parts.items() if v}
         for name, parts in rows.items()
     }
 
 
+def click_curves(docs, cats, keyword_texts, shuffles: int = 3) -> dict[str, list[float]]:
+    """(c): mean P@10 per edition over the keyword readers and `shuffles` orders of the
+    papers, for Paperboy and the SVM. Each edition is a fifth of the papers, new that day
+    (as a real edition is): the clicks, not a shrinking pool, make the difference."""
+    vectorizer, svm_scores = sanity_lite(docs)
+    model = Model.fit(docs)
+    params = RankParams(top_k=K, trending_weight=0.0, relative_floor=0.0)
+    curves: dict[str, list[list[float]]] = {SANITY: [], "Paperboy": []}
+    for shuffle in range(shuffles):
+        order = np.random.default_rng(100 + shuffle).permutation(len(docs))
+        editions = [sorted(e.tolist()) for e in np.array_split(order, EDITIONS)]
+        for (cat, text), name in product(keyword_texts.items(), curves):
+            liked: list[int] = []
+            disliked: list[int] = []
+            curve = []
+            for edition in editions:
+                if name == "Paperboy":
+                    prof = Profile(cat, text, tuple(map(str, liked)), tuple(map(str, disliked)))
+                    today = [docs[i] for i in edition]
+                    ranked = rank(today, [prof], params, model=model, corpus=docs)[cat]
+                    picks = [int(p.paper_id) for p in ranked]
+                else:
+                    others = np.setdiff1d(np.arange(len(docs)), edition).tolist()
+                    picks = top_k(svm_scores(liked, vectorizer.transform([text])), others)
+                hits = [cat in cats[i] for i in picks]
+                curve.append(sum(hits) / K)
+                liked += [i for i, hit in zip(picks, hits, strict=True) if hit]
+                disliked += [i for i, hit in zip(picks, hits, strict=True) if not hit]
+            curves[name].append(curve)
+    return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
+
+
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
+AS_SENT = "Paperboy as sent (P@k, mean k)"
 
 
 def main() -> None:
@@ -159,11 +216,19 @@ def main() -> None:
     for name in NAMES:
         (pa, na), (pb, nb) = result[name]["a"], result[name]["b"]
         print(f"{name:34} {pa:9.3f} {na:8.3f} {pb:9.3f} {nb:8.3f}")
+    (pa, ka), (pb, kb) = result[AS_SENT]["a"], result[AS_SENT]["b"]
+    print(f"{AS_SENT:34} {pa:9.3f} {f'k={ka:.1f}':>8} {pb:9.3f} {f'k={kb:.1f}':>8}")
     base, ours = result[SANITY], result["Paperboy"]
     print(
         f"Paperboy / arxiv-sanity-lite P@10: (a) {ours['a'][0] / base['a'][0]:.2f}x, "
         f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
     )
+    curves = click_curves(docs, cats, KEYWORDS)
+    print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
+    for name, curve in curves.items():
+        rise = curve[-1] - curve[0]
+        line = " ".join(f"{p:.3f}" for p in curve)
+        print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
     pairs = [(base["a"][0], ours["a"][0])]
     for seed in range(1, args.seeds + 1):
         r = evaluate(docs, cats, liked_queries(cats, seed), {})

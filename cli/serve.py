@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from cli.ui import settings
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the web app (subscribe, preferences, unsubscribe, feedback, webhooks)."""
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="PORT", help="Port; $PORT when set, as in the Procfile.")
+    ] = 8000,
+) -> None:
+    """Run the web app (subscribe, preferences, archive, unsubscribe, feedback, webhooks)."""
     import uvicorn
 
     from config.logging import uvicorn_log_config
 
     settings()
-    uvicorn.run("web.app:app", host=host, port=port, log_config=uvicorn_log_config())
+    uvicorn.run(
+        "web.app:app",
+        host=host,
+        port=port,
+        log_config=uvicorn_log_config(),
+        proxy_headers=True,
+    )

@@ -1,44 +1,149 @@
-"""`paperboy subscribe`: subscribers from the command line."""
+"""`paperboy subscribe` and `paperboy subscribers import/export`: subscribers from the command
+line, validated exactly as the web forms validate them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.ui import console, ready_database
 
+app = typer.Typer(help="Import and export subscribers (CSV or JSONL).", no_args_is_help=True)
+
 
 def subscribe(
     email: str,
     interests: Annotated[
-        str, typer.Option(help="What you want to read about, in your words.")
-    ] = "",
+        str | None, typer.Option(help="What you want to read about, in your words.")
+    ] = None,
     category: Annotated[
         list[str], typer.Option(help="arXiv category to favour (repeatable).")
     ] = [],  # noqa: B006
     author: Annotated[list[str], typer.Option(help="Author to follow (repeatable).")] = [],  # noqa: B006
-    max_papers: Annotated[int | None, typer.Option(min=1, help="Papers per digest.")] = None,
+    max_papers: Annotated[int | None, typer.Option(help="Papers per digest.")] = None,
 ) -> None:
     """Add (or update) a confirmed subscriber from the command line."""
+    from pydantic import ValidationError
+
     from models import session_scope, subscribers
 
-    settings = ready_database()
-    limit = settings.max_papers_limit
-    if max_papers is not None and max_papers > limit:
-        raise typer.BadParameter(f"at most {limit} papers per digest", param_hint="--max-papers")
+    ready_database()
+    given = {
+        "interests": interests,
+        "categories": category or None,
+        "authors": author or None,
+        "max_papers": max_papers,
+    }
     try:
         with session_scope() as session:
             sub = subscribers.subscribe(
                 session,
                 email,
-                interests=interests,
-                categories=category,
-                authors=author,
-                max_papers=max_papers or settings.default_max_papers,
                 confirmed=True,
+                **{k: v for k, v in given.items() if v is not None},
             )
             console.print(f"subscribed {sub.email} (id {sub.id})")
     except subscribers.InvalidEmail as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
+    except ValidationError as e:
+        for line in subscribers.readable_errors(e):
+            console.print(f"[red]{line}[/]")
+        raise typer.Exit(2) from e
+
+
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="csv or jsonl (default: from the file name).")
+]
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--confirmed",
+            help="The list already opted in elsewhere: add as active, send no confirm email.",
+        ),
+    ] = False,
+    fmt: FormatOption = None,
+    batch: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 1000,
+) -> None:
+    """Import subscribers from CSV or JSONL (email, interests, categories, authors, frequency,
+    timezone). New addresses get the double opt-in email unless --confirmed; addresses already
+    known or suppressed are left alone; every invalid row is reported with its line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from models import session_scope
+    from models.subscriber_files import ImportCounts, import_batch, read_rows
+    from worker import tasks
+
+    ready_database()
+    kind = _format(fmt, file)
+    with file.open(encoding="utf-8-sig", newline="") as f:
+        total = max(sum(1 for _ in f) - (kind == "csv"), 0)
+    counts = ImportCounts()
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+    with (
+        file.open(encoding="utf-8-sig", newline="") as f,
+        Progress(*columns, TimeElapsedColumn(), console=console) as progress,
+    ):
+        task = progress.add_task("importing", total=total)
+        rows = read_rows(f, kind)
+        while chunk := [row for _, row in zip(range(batch), rows, strict=False)]:
+            with session_scope() as session:
+                import_batch(session, chunk, confirmed=confirmed, counts=counts)
+            progress.advance(task, len(chunk))
+    if not confirmed:
+        for subscriber_id in counts.added:  # after commit: the rows exist before the tasks
+            tasks.send_notice.delay("confirm", subscriber_id)
+    for error in counts.errors:
+        console.print(f"[red]{file.name}:{error.removeprefix('line ')}[/]", highlight=False)
+    state = "active" if confirmed else "pending, confirmation email sent"
+    console.print(
+        f"added {len(counts.added)} ({state}); {counts.existing} already subscribed, "
+        f"{counts.suppressed} suppressed, {len(counts.errors)} invalid"
+    )
+    if counts.errors:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Export the active subscribers in the import format (JSONL on stdout by default)."""
+    import sys
+
+    from models import session_scope
+    from models.subscriber_files import exportable, write_rows
+
+    ready_database()
+    kind = _format(fmt, output) if output else (fmt or "jsonl")
+    with session_scope() as session:
+        if output is None:
+            count = write_rows(exportable(session), sys.stdout, kind)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as f:
+                count = write_rows(exportable(session), f, kind)
+    console.print(f"exported {count} subscribers" + (f" to {output}" if output else ""))
+
+
+def _format(fmt: str | None, path: Path) -> str:
+    """--format when given, else the file's suffix."""
+    from models.subscriber_files import format_of
+
+    if fmt is not None:
+        if fmt not in ("csv", "jsonl"):
+            raise typer.BadParameter("csv or jsonl", param_hint="--format")
+        return fmt
+    try:
+        return format_of(path)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="FILE") from e

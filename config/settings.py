@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     from_email: str = "Paperboy <digest@paperboy.example>"
     postal_address: str = "Paperboy Demo, 1 Example Street, 00000 Example City"
     log_level: str = "INFO"
+    # Database pool of each process (PostgreSQL). The web process runs blocking work on 40
+    # threads (AnyIO's default): 10 + 30 lets every one of them hold a connection at once.
+    db_pool_size: int = 10
+    db_max_overflow: int = 30
+    db_pool_timeout_seconds: float = 10.0
 
     # Sources
     arxiv_categories: list[str] = Field(
@@ -57,6 +62,7 @@ class Settings(BaseSettings):
     fetch_max_days: int = 14  # `--since` further back is clamped to this
     fetch_max_attempts: int = 5
     fetch_backoff_seconds: float = 2.0  # first retry wait; doubles per attempt
+    fetch_max_response_bytes: int = 20_000_000  # a bigger answer fails its request unread
     arxiv_fetch_every_hours: float = 6.0  # beat schedule
     hf_fetch_every_hours: float = 1.0  # beat schedule
     # Ranking and digests
@@ -67,7 +73,9 @@ class Settings(BaseSettings):
     title_weight: float = 0.3  # a title word counts 1 + this times an abstract word
     default_max_papers: int = 10
     max_papers_limit: int = 25
+    max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
     relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
+    relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match
     trending_weight: float = 0.1
     author_boost: float = 0.15  # followed author: added to the score, and passes the floor
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter
@@ -102,6 +110,14 @@ class Settings(BaseSettings):
     max_interests_chars: int = 2000
     max_list_entries: int = 50  # followed authors, categories (muted words: twice this)
     max_entry_chars: int = 200  # one author, category or muted word
+    # Requests that send an email (sign-up, "email me my link"), per fixed window; shared by
+    # every web process through Redis when REDIS_URL is set, in-process otherwise.
+    mail_requests_per_ip: int = 10
+    mail_requests_per_address: int = 3
+    mail_requests_overall: int = 1000
+    mail_requests_window_seconds: int = 3600
+    max_body_bytes: int = 64 * 1024  # any request body but a webhook's, refused before reading
+    max_webhook_body_bytes: int = 8 * 1024 * 1024  # SendGrid posts up to thousands of events
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

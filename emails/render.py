@@ -22,6 +22,8 @@ AUTHOR_LIMIT = 40  # one name
 TEASER_LIMIT = 220  # two to three lines on a desktop, five on a phone
 TOPIC_LIMIT = 40
 WHY_LIMIT = 200
+LIKE_LIMIT = 70  # the liked paper's title in a why-line
+CATEGORIES_SHOWN, CATEGORY_LIMIT = 3, 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class PaperCard:
     github_url: str | None = None
     github_stars: str = ""  # compact, e.g. "1.2k"
     stats: str = ""  # the community signals as one plain-text line
+    categories: str = ""  # arXiv categories, primary first, e.g. "cs.LG · stat.ML"
     topics: tuple[str, ...] = ()  # the ranking's term reasons, best first
 
 
@@ -55,6 +58,8 @@ class DigestContext:
     postal_address: str
     list_id: str
     digest_ref: str  # opaque id for webhook correlation; no personal data
+    trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
+    archive_url: str = ""  # this digest in the browser ("view in browser")
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,47 @@ def github_url(repo: str | None) -> str | None:
 
 
 def term_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
-    return tuple(r for r in reasons if r != "trending" and not r.startswith(("by ", "trending:")))
+    """The ranking's term reasons as phrases a reader would write: two that run on from one
+    another join ("Graph Neural" + "Neural Networks" -> "Graph Neural Networks"), and one
+    inside another goes."""
+    out: list[str] = []
+    for term in reasons:
+        if term == "trending" or term.startswith(("by ", "trending:", "like ")):
+            continue
+        words = term.split()
+        for i, prev in enumerate(out):
+            before = prev.split()
+            if _inside(words, before):
+                break
+            if _inside(before, words):
+                out[i] = term
+                break
+            if len(words) > 1 and len(before) > 1:
+                if before[-1].casefold() == words[0].casefold():
+                    out[i] = " ".join(before + words[1:])
+                    break
+                if words[-1].casefold() == before[0].casefold():
+                    out[i] = " ".join(words + before[1:])
+                    break
+        else:
+            out.append(term)
+    return tuple(out)
+
+
+def _inside(words: Sequence[str], longer: Sequence[str]) -> bool:
+    """`words` appear in `longer` as a run, whatever the case."""
+    a, b = [w.casefold() for w in words], [w.casefold() for w in longer]
+    return any(b[i : i + len(a)] == a for i in range(len(b) - len(a) + 1))
+
+
+def natural_case(topic: str) -> str:
+    """A topic as in running text: "Policy gradient" -> "policy gradient"; names with inner
+    capitals or all capitals (LoRA, GNNs, PCA) stay as written."""
+
+    def word(w: str) -> str:
+        return w if any(c.isupper() for c in w[1:]) else w.lower()
+
+    return " ".join("-".join(map(word, w.split("-"))) for w in topic.split())
 
 
 def paper_card(
@@ -152,6 +197,7 @@ def paper_card(
     comments: int = 0,
     github_repo: str | None = None,
     github_stars: int | None = None,
+    categories: Sequence[str] = (),
 ) -> PaperCard:
     """A paper's display card from its stored fields and the ranking's reasons."""
     return PaperCard(
@@ -169,13 +215,16 @@ def paper_card(
         github_stars=compact(github_stars),
         stats=stats_line(upvotes, comments, compact(github_stars)),
         topics=term_reasons(reasons),
+        categories=" · ".join(clip(c, CATEGORY_LIMIT) for c in categories[:CATEGORIES_SHOWN]),
     )
 
 
-def top_topic(cards: Sequence[PaperCard]) -> str | None:
-    """The topic most of today's reasons point at: a phrase also gets credit for its words
-    picked on their own ("image segmentation" beats a bare "image"); ties go to the topic
-    nearer the top. Runs per email, so plain dicts rather than sets."""
+def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
+    """The topics most of today's reasons point at, strongest first, in natural case: a
+    phrase gets credit for its words picked on their own ("image segmentation" beats a bare
+    "image") and for shorter runs of itself ("graph neural" counts for "graph neural
+    networks", which is named whole); a second topic is named only if it shares no word with
+    the first and comes up twice. Runs per email, so plain dicts rather than sets."""
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
     for card in cards:
@@ -183,29 +232,42 @@ def top_topic(cards: Sequence[PaperCard]) -> str | None:
             key = topic.casefold()
             counts[key] = counts.get(key, 0) + 1
             shown.setdefault(key, topic)
-    if not counts:
-        return None
+    for key in sorted(counts, key=len):
+        longer = [k for k in counts if k != key and _inside(key.split(), k.split())]
+        if longer:  # never name a cut phrase: fold it into the phrase it is part of
+            counts[max(longer, key=lambda k: counts[k])] += counts.pop(key)
     get = counts.get
-    best = max(counts, key=lambda k: counts[k] + sum(get(w, 0) for w in k.split() if w != k))
-    return clip(shown[best], TOPIC_LIMIT)
+    ranked = sorted(
+        counts, key=lambda k: -(counts[k] + sum(get(w, 0) for w in k.split() if w != k))
+    )  # stable: ties go to the topic nearer the top
+    chosen = ranked[:1]
+    for key in ranked[1:n]:
+        if counts[key] >= 2 and not set(key.split()) & set(chosen[0].split()):
+            chosen.append(key)
+    return [clip(natural_case(shown[k]), TOPIC_LIMIT) for k in chosen]
 
 
 def digest_subject(cards: Sequence[PaperCard]) -> str:
     n = len(cards)
     label = f"{n} new paper" + ("" if n == 1 else "s")
-    topic = top_topic(cards)
-    if topic:
-        return f"{label} on {topic}" + (" and more" if n > 1 else "")
+    topics = top_topics(cards)
+    if topics:
+        return f"{label} on {', '.join(topics)}" + (" and more" if n > len(topics) else "")
     return f"{n} trending paper{'' if n == 1 else 's'} for you today"
 
 
-def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
+def list_headers(unsubscribe_url: str, unsubscribe_mailto: str, list_id: str) -> dict[str, str]:
     """RFC 2369 + RFC 8058 one-click unsubscribe; Gmail and Yahoo require both."""
     return {
-        "List-Unsubscribe": f"<{ctx.unsubscribe_url}>, <{ctx.unsubscribe_mailto}>",
+        "List-Unsubscribe": f"<{unsubscribe_url}>, <{unsubscribe_mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": ctx.list_id,
-        "X-Paperboy-Digest": ctx.digest_ref,
+        "List-Id": list_id,
+    }
+
+
+def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
+    return list_headers(ctx.unsubscribe_url, ctx.unsubscribe_mailto, ctx.list_id) | {
+        "X-Paperboy-Digest": ctx.digest_ref
     }
 
 
@@ -224,8 +286,10 @@ def digest_values(ctx: DigestContext) -> dict:
         "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
         "papers": ctx.papers,
+        "trending": ctx.trending,
         "preferences_url": ctx.preferences_url,
         "unsubscribe_url": ctx.unsubscribe_url,
+        "archive_url": ctx.archive_url,
         "postal_address": ctx.postal_address,
         "footer_reason": f"You get this because {ctx.to_email} subscribed to Paperboy's "
         "daily research digest.",
@@ -248,6 +312,9 @@ def why_line(reasons: Sequence[str]) -> str:
     parts = []
     if terms:
         parts.append("matches " + ", ".join(f"“{t}”" for t in terms))
+    for r in reasons:
+        if r.startswith("like "):
+            parts.append(f"like “{clip(readable(r[5:]), LIKE_LIMIT)}”, which you liked")
     parts += [r for r in reasons if r.startswith(("by ", "trending:"))]
     if "trending" in reasons:
         parts.append("popular today")
@@ -274,15 +341,26 @@ NOTICES: dict[str, dict[str, str]] = {
         "action_hint": "Your preferences page:",
         "footer_reason": "You get this because you confirmed a Paperboy subscription.",
     },
-    "unsubscribed": {
-        "subject": "You're unsubscribed from Paperboy",
-        "heading": "You won't get more digests",
-        "body": "This address is off the list. If that was a mistake, you can come back with "
-        "one click.",
-        "action_label": "Resubscribe",
-        "action_hint": "Changed your mind?",
-        "footer_reason": "This is the last email Paperboy sends to this address unless you "
-        "resubscribe.",
+    "link": {
+        "subject": "Your Paperboy link",
+        "heading": "Here is your way back in",
+        "body": "Someone (hopefully you) asked for a link to this address's Paperboy "
+        "preferences. Open it to change your interests or schedule, resume your digest, or "
+        "leave. Links from older emails keep working unless you revoked them.",
+        "action_label": "Open my preferences",
+        "action_hint": "Your preferences page:",
+        "footer_reason": "You get this one email because this address was entered on "
+        "Paperboy's sign-up page. If it wasn't you, ignore it.",
+    },
+    "email_change": {
+        "subject": "Confirm your new Paperboy address",
+        "heading": "Move your digest to this address?",
+        "body": "Someone (hopefully you) asked to receive their Paperboy digest at this "
+        "address instead of their current one. Confirm, and the next digest comes here.",
+        "action_label": "Use this address",
+        "action_hint": "Or paste this link into your browser:",
+        "footer_reason": "You get this one email because this address was entered on a "
+        "Paperboy preferences page. If it wasn't you, ignore it: nothing changes.",
     },
 }
 
@@ -291,12 +369,18 @@ NOTICES: dict[str, dict[str, str]] = {
 class NoticeContext:
     kind: str  # a key of NOTICES
     to_email: str
-    action_url: str  # confirm link, preferences link, or resubscribe link
+    action_url: str  # confirm link, preferences link, or email-change link
     postal_address: str
+    # Emails to a subscriber (not the confirm emails to an address still to be proven) carry
+    # the preferences and unsubscribe links and the one-click headers, like every digest.
+    preferences_url: str | None = None
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str = ""
+    list_id: str = ""
 
 
 def build_notice(ctx: NoticeContext) -> RenderedEmail:
-    """Confirm, welcome and unsubscribed emails: one layout, copy from NOTICES."""
+    """Confirm, welcome, link and email-change emails: one layout, copy from NOTICES."""
     copy = NOTICES[ctx.kind]
     values = {
         **copy,
@@ -304,8 +388,13 @@ def build_notice(ctx: NoticeContext) -> RenderedEmail:
         "action_url": ctx.action_url,
         "postal_address": ctx.postal_address,
     }
+    headers = {}
+    if ctx.unsubscribe_url:
+        values |= {"preferences_url": ctx.preferences_url, "unsubscribe_url": ctx.unsubscribe_url}
+        headers = list_headers(ctx.unsubscribe_url, ctx.unsubscribe_mailto, ctx.list_id)
     return RenderedEmail(
         subject=copy["subject"],
         html=load_template("notice").render(values),
         text=text_template("notice").render(values),
+        headers=headers,
     )

@@ -1,5 +1,8 @@
 """A realistic digest without a database: for the benchmark, the tests and template work.
 
+The papers are real; their upvotes, comments, GitHub stars, AI summaries and reasons are
+illustrative (invented), so a picture made from this sample shows the layout, not live data.
+
 Links are real signed tokens (so their length, and the size budget, are honest).
 `worst=True` makes every field far longer than real metadata (titles, 300 authors, abstracts,
 reasons, URLs): the size budget and the phone layout are checked against it.
@@ -9,12 +12,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from emails.render import DigestContext, PaperCard, paper_card
+from emails.render import DigestContext, paper_card
 from emails.tokens import link
 
 PAPERS: list[dict] = [
     {
         "paper_id": "2311.13601",
+        "categories": ["cs.CV"],
         "title": "Visual In-Context Prompting",
         "authors": ["Feng Li", "Qing Jiang", "Hao Zhang", "Tianhe Ren", "Shilong Liu"],
         "abstract": "In-context prompting in large language models (LLMs) has become a prevalent "
@@ -33,6 +37,7 @@ PAPERS: list[dict] = [
     },
     {
         "paper_id": "2311.13600",
+        "categories": ["cs.CV", "cs.LG"],
         "title": "ZipLoRA: Any Subject in Any Style by Effectively Merging LoRAs",
         "authors": ["Viraj Shah", "Nataniel Ruiz", "Forrester Cole", "Erika Lu"],
         "abstract": "Methods for finetuning generative models for concept-driven personalization "
@@ -46,6 +51,7 @@ PAPERS: list[dict] = [
     },
     {
         "paper_id": "2311.13110",
+        "categories": ["cs.LG", "stat.ML"],
         "title": r"$\sigma$-PCA: a unified neural model for linear and nonlinear principal "
         "component analysis",
         "authors": ["Fahdi Kanavati", "Lucy Katsnith", "Masayuki Tsuneki"],
@@ -78,6 +84,7 @@ PAPERS: list[dict] = [
     },
     {
         "paper_id": "2311.13604",
+        "categories": ["cs.CL", "cs.LG"],
         "title": "PaSS: Parallel Speculative Sampling",
         "authors": ["Giovanni Monea", "Armand Joulin", "Edouard Grave"],
         "abstract": "Scaling the size of language models to tens of billions of parameters has "
@@ -131,6 +138,39 @@ PAPERS: list[dict] = [
     },
 ]
 
+TRENDING: list[dict] = [
+    {
+        "paper_id": "2311.11045",
+        "title": "Orca 2: Teaching Small Language Models How to Reason",
+        "authors": ["Arindam Mitra", "Luciano Del Corro", "Shweti Mahajan"],
+        "abstract": "Orca 2 teaches small language models to choose a reasoning strategy.",
+        "reasons": ["trending: 71 upvotes"],
+        "on_hf": True,
+        "upvotes": 71,
+    },
+    {
+        "paper_id": "2311.10122",
+        "title": "Video-LLaVA: Learning United Visual Representation by Alignment Before "
+        "Projection",
+        "authors": ["Bin Lin", "Yang Ye", "Bin Zhu", "Jiaxi Cui"],
+        "abstract": "One language model over images and videos, aligned before projection.",
+        "reasons": ["trending: 52 upvotes"],
+        "on_hf": True,
+        "upvotes": 52,
+        "github_repo": "PKU-YuanGroup/Video-LLaVA",
+        "github_stars": 2300,
+    },
+    {
+        "paper_id": "2311.05556",
+        "title": "LCM-LoRA: A Universal Stable-Diffusion Acceleration Module",
+        "authors": ["Simian Luo", "Yiqin Tan", "Suraj Patil", "Daniel Gu"],
+        "abstract": "Latent consistency distillation as a LoRA that speeds up any SD model.",
+        "reasons": ["trending: 38 upvotes"],
+        "on_hf": True,
+        "upvotes": 38,
+    },
+]
+
 LONG_TITLE = "A Very Long Title About " + " ".join(["Scalable Transformer Architectures"] * 20)
 LONG_ABSTRACT = " ".join(
     ["We propose a method with $O(n \\log n)$ cost that scales to $10^{9}$ tokens."] * 60
@@ -138,11 +178,11 @@ LONG_ABSTRACT = " ".join(
 MANY_AUTHORS = [f"Author Withaverylongname{i:03d} Collaboration Consortium" for i in range(300)]
 
 
-def sample_papers(n: int, *, worst: bool = False) -> list[dict]:
-    """n paper records, cycling the samples; `worst` makes every field as long as possible."""
+def sample_papers(n: int, *, worst: bool = False, records: list[dict] = PAPERS) -> list[dict]:
+    """n paper records, cycling `records`; `worst` makes every field as long as possible."""
     papers = []
     for i in range(n):
-        paper = dict(PAPERS[i % len(PAPERS)], paper_id=f"2311.{14000 + i}")
+        paper = dict(records[i % len(records)], paper_id=f"2311.{14000 + i}")
         if worst:
             paper |= {
                 "title": f"{LONG_TITLE} {i}",
@@ -156,6 +196,7 @@ def sample_papers(n: int, *, worst: bool = False) -> list[dict]:
                 "comments": 9999,
                 "github_repo": "https://github.com/" + "a" * 39 + "/" + "b" * 100,
                 "github_stars": 999999,
+                "categories": [f"cs.{'X' * 30}{j}" for j in range(20)],
             }
         papers.append(paper)
     return papers
@@ -169,8 +210,10 @@ def sample_digest(
     secret: str = "sample-secret",
     base_url: str = "https://paperboy.example",
     to_email: str = "reader@example.org",
+    trending: int = len(TRENDING),
 ) -> DigestContext:
-    """A digest of n papers for one subscriber, with real signed links."""
+    """A digest of n papers and `trending` "Trending today" ones for one subscriber, with
+    real signed links."""
     version = 1
 
     def vote(paper_id: str, value: int) -> str:
@@ -178,10 +221,18 @@ def sample_digest(
             base_url, secret, "feedback", subscriber_id, version, paper_id=paper_id, vote=value
         )
 
-    cards: list[PaperCard] = [
-        paper_card(**p, more_url=vote(p["paper_id"], 1), less_url=vote(p["paper_id"], -1))
-        for p in sample_papers(n, worst=worst)
-    ]
+    cards, hot = (
+        [
+            paper_card(**p, more_url=vote(p["paper_id"], 1), less_url=vote(p["paper_id"], -1))
+            for p in records
+        ]
+        for records in (
+            sample_papers(n, worst=worst),
+            sample_papers(trending, worst=worst, records=TRENDING)
+            if worst
+            else TRENDING[:trending],
+        )
+    )
     unsubscribe = link(base_url, secret, "unsubscribe", subscriber_id, version)
     return DigestContext(
         to_email=to_email,
@@ -194,4 +245,5 @@ def sample_digest(
         postal_address="Paperboy Demo, 1 Example Street, 00000 Example City",
         list_id="Paperboy digest <digest.paperboy.example>",
         digest_ref="digest-4242",
+        trending=hot,
     )

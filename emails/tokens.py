@@ -1,8 +1,10 @@
-"""Signed, purpose-bound links: /u (unsubscribe), /p (preferences), /f (feedback), /c (confirm).
+"""Signed, purpose-bound links: /u (unsubscribe), /p (preferences), /f (feedback), /c (confirm),
+/e (confirm a change of email address), /d (a digest in the browser).
 
-A token names the subscriber, its purpose and the subscriber's token version; bumping
-the version revokes every link already sent. Unsubscribe tokens never expire (RFC 8058
-one-click must keep working from old emails); confirm tokens expire after a week.
+A token names the subscriber, its purpose and the subscriber's token version; bumping the
+version revokes every link already sent except unsubscribe links, which neither expire nor are
+revoked (RFC 8058 one-click must keep working from old emails; the web checks them by signature
+only). Confirm and email-change tokens expire after a week.
 """
 
 from __future__ import annotations
@@ -12,13 +14,27 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm"]
-PATHS: dict[str, str] = {"unsubscribe": "u", "preferences": "p", "feedback": "f", "confirm": "c"}
+Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm", "email", "digest"]
+PATHS: dict[str, str] = {
+    "unsubscribe": "u",
+    "preferences": "p",
+    "feedback": "f",
+    "confirm": "c",
+    "email": "e",
+    "digest": "d",
+}
 MAX_AGE: dict[str, int | None] = {
     "unsubscribe": None,
     "preferences": None,
     "feedback": 90 * 86400,
     "confirm": 7 * 86400,
+    "email": 7 * 86400,
+    "digest": None,
+}
+EXTRA: dict[str, tuple[str, ...]] = {  # what a purpose's token carries beyond who and version
+    "feedback": ("paper_id", "vote"),
+    "email": ("address",),
+    "digest": ("digest_id",),
 }
 
 
@@ -33,6 +49,8 @@ class TokenData:
     purpose: str
     paper_id: str | None = None
     vote: int | None = None
+    address: str | None = None  # the new address of an email change
+    digest_id: int | None = None
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
@@ -40,16 +58,9 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 
 
 def make_token(
-    secret: str,
-    purpose: Purpose,
-    subscriber_id: int,
-    version: int,
-    paper_id: str | None = None,
-    vote: int | None = None,
+    secret: str, purpose: Purpose, subscriber_id: int, version: int, **extra: object
 ) -> str:
-    payload: list = [subscriber_id, version]
-    if purpose == "feedback":
-        payload += [paper_id, vote]
+    payload: list = [subscriber_id, version, *(extra.get(k) for k in EXTRA.get(purpose, ()))]
     return _serializer(secret, purpose).dumps(payload)
 
 
@@ -60,10 +71,15 @@ def read_token(secret: str, purpose: Purpose, token: str) -> TokenData:
         raise InvalidToken(f"this {purpose} link has expired") from e
     except BadSignature as e:
         raise InvalidToken(f"this {purpose} link is not valid") from e
-    if not isinstance(data, list) or len(data) < 2:
+    names = EXTRA.get(purpose, ())
+    if not isinstance(data, list) or len(data) != 2 + len(names):
         raise InvalidToken(f"this {purpose} link is not valid")
-    extra = data[2:4] if purpose == "feedback" else [None, None]
-    return TokenData(int(data[0]), int(data[1]), purpose, *extra)
+    try:
+        return TokenData(
+            int(data[0]), int(data[1]), purpose, **dict(zip(names, data[2:], strict=True))
+        )
+    except (TypeError, ValueError) as e:  # signed by us, so only an old format lands here
+        raise InvalidToken(f"this {purpose} link is not valid") from e
 
 
 def link(

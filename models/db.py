@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from config import get_settings
@@ -24,7 +25,24 @@ def get_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    settings = get_settings()
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+
+
+@lru_cache
+def get_probe_engine(url: str | None = None) -> Engine:
+    """An engine outside the pool, for health checks: a storm that takes every pooled
+    connection must not make the process look dead."""
+    url = url or get_settings().db_url
+    if url.startswith("sqlite"):
+        return get_engine(url)
+    return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -38,13 +38,24 @@ def _find(session: Session, subscriber_id: int, paper_id: str) -> Feedback | Non
     ).first()
 
 
-def liked_papers(session: Session, subscriber_id: int, limit: int = 20) -> list[Paper]:
+def voted_papers(session: Session, subscriber_id: int, value: int, limit: int) -> list[Paper]:
+    """The papers a reader voted `value` on, latest first."""
     return list(
         session.exec(
             select(Paper)
             .join(Feedback, col(Feedback.paper_id) == Paper.id)
-            .where(Feedback.subscriber_id == subscriber_id, Feedback.value == 1)
+            .where(Feedback.subscriber_id == subscriber_id, Feedback.value == value)
             .order_by(col(Feedback.created_at).desc())
             .limit(limit)
         )
     )
+
+
+def clear(session: Session, subscriber_id: int, paper_id: str) -> bool:
+    """Un-like or un-dislike: the paper stops shaping the profile. False if there was no vote."""
+    row = _find(session, subscriber_id, paper_id)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True

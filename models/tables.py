@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
@@ -112,8 +112,12 @@ class Subscriber(SQLModel, table=True):
     muted_words: list[str] = _json()
     frequency: Frequency = Frequency.daily
     max_papers: int = 10
+    trending_count: int = 3  # "Trending today" papers after the picks; 0 = no such section
     send_hour: int = 7
+    send_weekday: int = 0  # weekly digests go out on this local weekday (0 = Monday)
     timezone: str = "UTC"
+    paused_until: date | None = None  # no digest before this local date; None = not paused
+    pending_email: str | None = Field(default=None, max_length=320)  # awaiting confirmation
     token_version: int = 1  # bump to revoke every link already sent
     created_at: datetime = _ts(nullable=False, default_factory=utcnow)
     confirmed_at: datetime | None = _ts()
@@ -171,6 +175,7 @@ class DigestItem(SQLModel, table=True):
     rank: int
     score: float
     reasons: list[str] = _json()
+    section: str = Field(default="picks", max_length=16)  # picks | trending
 
 
 class Suppression(SQLModel, table=True):

@@ -1,8 +1,15 @@
-"""Dependencies as `Annotated` aliases, so routes read like prose; signed-link checks live here."""
+"""Dependencies as `Annotated` aliases, so routes read like prose; signed-link checks live here.
+
+No dependency holds a database connection: a sync dependency and its route run in different
+worker threads, so a session opened in one and used in the other would keep a pooled
+connection while waiting for a free thread; under a burst every thread waits for a connection
+held by a request that waits for a thread. Routes open their session where they use it
+(`session_scope()`), in the one thread that does the work, and close it before answering.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,16 +18,14 @@ from sqlmodel import Session
 
 from config import Settings, get_settings
 from emails.tokens import InvalidToken, Purpose, TokenData, link, read_token
-from models import Subscriber, session_scope
+from models import Subscriber
 
 
-def get_session() -> Iterator[Session]:
-    with session_scope() as session:
-        yield session
+async def _settings() -> Settings:
+    return get_settings()  # async: no thread hop for a cached object
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 class BadLink(Exception):
@@ -34,31 +39,45 @@ class BadLink(Exception):
 
 @dataclass(frozen=True)
 class Link:
-    sub: Subscriber
+    """A link whose signature checked out; `subscriber` checks it was not revoked."""
+
     data: TokenData
     token: str
+    revocable: bool
+
+    @property
+    def purpose(self) -> str:
+        return self.data.purpose
+
+    def subscriber(self, session: Session, *, for_update: bool = False) -> Subscriber:
+        sub = session.get(Subscriber, self.data.subscriber_id, with_for_update=for_update)
+        if sub is None or (self.revocable and sub.token_version != self.data.version):
+            raise BadLink(self.purpose, f"this {self.purpose} link has been revoked")
+        return sub
 
 
-def _checked_link(purpose: Purpose) -> Callable[..., Link]:
-    def check(token: str, session: SessionDep, settings: SettingsDep) -> Link:
+def _signed_link(purpose: Purpose, *, revocable: bool = True) -> Callable[..., Link]:
+    async def check(token: str, settings: SettingsDep) -> Link:  # HMAC only: no thread, no DB
         try:
             data = read_token(settings.signing_key(), purpose, token)
         except InvalidToken as e:
             raise BadLink(purpose, str(e)) from e
-        sub = session.get(Subscriber, data.subscriber_id)
-        if sub is None or sub.token_version != data.version:
-            raise BadLink(purpose, f"this {purpose} link has been revoked")
-        return Link(sub, data, token)
+        return Link(data, token, revocable)
 
     return check
 
 
-ConfirmLink = Annotated[Link, Depends(_checked_link("confirm"))]
-UnsubscribeLink = Annotated[Link, Depends(_checked_link("unsubscribe"))]
-PreferencesLink = Annotated[Link, Depends(_checked_link("preferences"))]
-FeedbackLink = Annotated[Link, Depends(_checked_link("feedback"))]
+ConfirmLink = Annotated[Link, Depends(_signed_link("confirm"))]
+# RFC 8058 and the law expect an unsubscribe link in any email ever sent to keep working:
+# "revoke all my links" covers preferences and feedback links, never unsubscribe.
+UnsubscribeLink = Annotated[Link, Depends(_signed_link("unsubscribe", revocable=False))]
+PreferencesLink = Annotated[Link, Depends(_signed_link("preferences"))]
+FeedbackLink = Annotated[Link, Depends(_signed_link("feedback"))]
+EmailChangeLink = Annotated[Link, Depends(_signed_link("email"))]
+DigestLink = Annotated[Link, Depends(_signed_link("digest"))]
 
 
-def link_for(settings: Settings, purpose: Purpose, sub: Subscriber) -> str:
+def link_for(settings: Settings, purpose: Purpose, sub: Subscriber, **extra: object) -> str:
     """A fresh signed link for a page to show (same format the emails carry)."""
-    return link(settings.base_url, settings.signing_key(), purpose, sub.id, sub.token_version)
+    key = settings.signing_key()
+    return link(settings.base_url, key, purpose, sub.id, sub.token_version, **extra)

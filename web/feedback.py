@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from models import Paper, feedback
-from web.deps import FeedbackLink, Link, SessionDep, SettingsDep, link_for
+from models import Paper, feedback, session_scope
+from web.deps import FeedbackLink, Link, SettingsDep, link_for
 from web.pages import confirm_action, message
 
 router = APIRouter()
@@ -22,8 +22,10 @@ def _paper(link: Link, session: Session) -> Paper | None:
 
 
 @router.get("/f/{token}")
-def feedback_page(link: FeedbackLink, session: SessionDep) -> Response:
-    paper = _paper(link, session)
+def feedback_page(link: FeedbackLink) -> Response:
+    with session_scope() as session:
+        link.subscriber(session)
+        paper = _paper(link, session)
     if paper is None:
         return _unknown_paper()
     return confirm_action(
@@ -37,16 +39,17 @@ def feedback_page(link: FeedbackLink, session: SessionDep) -> Response:
 
 
 @router.post("/f/{token}")
-def record_feedback(link: FeedbackLink, session: SessionDep, settings: SettingsDep) -> Response:
-    paper = _paper(link, session)
-    if paper is None:
-        return _unknown_paper()
-    feedback.record(session, link.sub.id, paper.id, link.data.vote)
-    session.commit()
+def record_feedback(link: FeedbackLink, settings: SettingsDep) -> Response:
+    with session_scope() as session:
+        sub = link.subscriber(session)
+        paper = _paper(link, session)
+        if paper is None:
+            return _unknown_paper()
+        feedback.record(session, sub.id, paper.id, link.data.vote)
     return message(
         "Thanks, noted",
         f"You'll see {LABELS[link.data.vote]} papers like “{paper.title}”.",
-        link_url=link_for(settings, "preferences", link.sub),
+        link_url=link_for(settings, "preferences", sub),
         link_label="Your preferences and liked papers",
     )
 

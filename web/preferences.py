@@ -1,136 +1,233 @@
-"""Preferences page: the form, saving it, revoking every link, and resubscribing."""
+"""Preferences page: the form, saving it (only the fields sent), resuming a pause, un-liking
+papers, the last digests, revoking links, and resubscribing."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import calendar
+from datetime import date
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from config import Settings
 from emails.render import paper_url, why_line
-from models import Frequency, Paper, SubscriberStatus, feedback, subscribers, utcnow
-from web.deps import Link, PreferencesLink, SessionDep, SettingsDep, link_for
+from models import (
+    Digest,
+    DigestStatus,
+    Frequency,
+    Paper,
+    Subscriber,
+    SubscriberStatus,
+    feedback,
+    session_scope,
+    subscribers,
+    utcnow,
+)
+from web.deps import Link, PreferencesLink, SettingsDep, link_for
 from web.pages import message, page
 
 router = APIRouter()
 
-FIELD_LABELS = {
-    "interests": "Interests",
-    "authors": "Followed authors",
-    "categories": "Categories",
-    "muted_words": "Muted words",
-    "frequency": "How often",
-    "max_papers": "Papers per digest",
-    "send_hour": "Send hour",
-    "timezone": "Time zone",
-}
-FormText = Annotated[str, Form()]
+LIST_FIELDS = ("authors", "categories", "muted_words")
+RECENT_DIGESTS = 10
+
+
+@cache
+def time_zones() -> list[str]:
+    """IANA zones a reader would pick (Area/City), plus UTC."""
+    return ["UTC", *sorted(z for z in available_timezones() if "/" in z and z[0].isupper())]
 
 
 def _render(
     link: Link,
+    sub: Subscriber,
     session: Session,
     settings: Settings,
     *,
-    prefs: object,
+    prefs: Any,
     errors: list[str] | None = None,
-    saved: bool = False,
+    notice: str = "",
 ) -> Response:
-    sub = link.sub
+    base = f"/p/{link.token}"
+    zones = time_zones()
     return page(
         "preferences.html",
         status=422 if errors else 200,
         title="Your Paperboy preferences",
         email=sub.email,
+        pending_email=sub.pending_email,
         status_label=sub.status,
         prefs=prefs,
         errors=errors or [],
-        saved=saved,
-        base=f"/p/{link.token}",
+        notice=notice,
+        base=base,
         frequencies=[f.value for f in Frequency],
+        hours=range(24),
+        weekdays=list(enumerate(calendar.day_name)),
+        time_zones=zones if prefs.timezone in zones else [prefs.timezone, *zones],
+        paused=sub.paused_until is not None and sub.paused_until > _today(sub),
+        today=_today(sub).isoformat(),
         max_papers_limit=settings.max_papers_limit,
-        liked=[
-            {"title": p.title, "url": paper_url(p.id, p.abs_url)}
-            for p in feedback.liked_papers(session, sub.id)
-        ],
+        max_trending_count=settings.max_trending_count,
+        liked=_papers(session, sub, 1),
+        disliked=_papers(session, sub, -1),
+        digests=_recent_digests(session, sub, settings),
         can_resubscribe=sub.status == SubscriberStatus.unsubscribed,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
     )
 
 
+def _today(sub: Subscriber) -> date:
+    return utcnow().astimezone(ZoneInfo(sub.timezone or "UTC")).date()
+
+
+def _papers(session: Session, sub: Subscriber, value: int) -> list[dict[str, str]]:
+    return [
+        {"id": p.id, "title": p.title, "url": paper_url(p.id, p.abs_url)}
+        for p in feedback.voted_papers(session, sub.id, value, limit=50)
+    ]
+
+
+def _recent_digests(session: Session, sub: Subscriber, settings: Settings) -> list[dict]:
+    rows = session.exec(
+        select(Digest)
+        .where(Digest.subscriber_id == sub.id, Digest.status == DigestStatus.sent)
+        .order_by(col(Digest.id).desc())
+        .limit(RECENT_DIGESTS)
+    )
+    return [
+        {"edition": d.edition, "url": link_for(settings, "digest", sub, digest_id=d.id)}
+        for d in rows
+    ]
+
+
 @router.get("/p/{token}")
-def preferences_page(link: PreferencesLink, session: SessionDep, settings: SettingsDep) -> Response:
-    return _render(link, session, settings, prefs=subscribers.preferences_of(link.sub))
+def preferences_page(link: PreferencesLink, settings: SettingsDep) -> Response:
+    with session_scope() as session:
+        sub = link.subscriber(session)
+        return _render(link, sub, session, settings, prefs=subscribers.preferences_of(sub))
 
 
 @router.post("/p/{token}")
-def save_preferences(
-    link: PreferencesLink,
-    session: SessionDep,
-    settings: SettingsDep,
-    interests: FormText = "",
-    authors: FormText = "",
-    categories: FormText = "",
-    muted_words: FormText = "",
-    frequency: FormText = "daily",
-    max_papers: FormText = "10",
-    send_hour: FormText = "7",
-    timezone: FormText = "UTC",
+async def save_preferences(
+    request: Request, link: PreferencesLink, settings: SettingsDep
 ) -> Response:
+    """Only the fields sent change: a field missing from the request keeps its stored value,
+    a field sent empty is cleared."""
+    form = await request.form()
     submitted = {
-        "interests": interests,
-        "authors": authors,
-        "categories": categories,
-        "muted_words": muted_words,
-        "frequency": frequency,
-        "max_papers": max_papers,
-        "send_hour": send_hour,
-        "timezone": timezone,
+        name: value
+        for name in subscribers.Preferences.model_fields
+        if isinstance(value := form.get(name), str)
     }
-    try:
-        prefs = subscribers.Preferences.model_validate(submitted)
-    except ValidationError as e:
-        shown = {
-            k: subscribers.split_list(v) if k in LIST_FIELDS else v for k, v in submitted.items()
-        }
-        return _render(link, session, settings, prefs=shown, errors=readable_errors(e))
-    subscribers.apply_preferences(session, link.sub, prefs)
-    session.commit()
-    return _render(link, session, settings, prefs=prefs, saved=True)
+    return await run_in_threadpool(_save, link, settings, submitted, "preferences are saved")
 
 
-LIST_FIELDS = ("authors", "categories", "muted_words")
+def _save(link: Link, settings: Settings, submitted: dict[str, Any], what: str) -> Response:
+    with session_scope() as session:
+        sub = link.subscriber(session, for_update=True)
+        try:
+            subscribers.update_preferences(session, sub, submitted)
+        except ValidationError as e:
+            shown = subscribers.preferences_of(sub).model_dump() | {
+                k: subscribers.split_list(v) if k in LIST_FIELDS else v
+                for k, v in submitted.items()
+            }
+            errors = subscribers.readable_errors(e)
+            return _render(link, sub, session, settings, prefs=_Shown(shown), errors=errors)
+        prefs = subscribers.preferences_of(sub)
+        return _render(link, sub, session, settings, prefs=prefs, notice=f"Your {what}.")
 
 
-def readable_errors(error: ValidationError) -> list[str]:
-    """'Time zone: unknown time zone ...' rather than pydantic's internals."""
-    lines = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        text = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{FIELD_LABELS.get(field, field)}: {text}")
-    return lines
+class _Shown(dict):
+    """What the reader typed, shown back on a refused save (attribute access like the model)."""
+
+    __getattr__ = dict.__getitem__
+
+
+@router.post("/p/{token}/resume")
+def resume(link: PreferencesLink, settings: SettingsDep) -> Response:
+    return _save(link, settings, {"paused_until": None}, "digests are resumed")
+
+
+@router.post("/p/{token}/vote/clear")
+async def clear_vote(request: Request, link: PreferencesLink, settings: SettingsDep) -> Response:
+    """Un-like or un-dislike: the paper no longer shapes the ranking. The paper id is a form
+    field, not a path segment: old arXiv ids hold a slash (hep-th/9901001)."""
+    paper_id = str((await request.form()).get("paper_id") or "")
+    return await run_in_threadpool(_clear_vote, link, settings, paper_id)
+
+
+def _clear_vote(link: Link, settings: Settings, paper_id: str) -> Response:
+    with session_scope() as session:
+        sub = link.subscriber(session)
+        cleared = feedback.clear(session, sub.id, paper_id)
+        notice = "That paper no longer shapes your digest." if cleared else ""
+        return _render(
+            link, sub, session, settings, prefs=subscribers.preferences_of(sub), notice=notice
+        )
+
+
+@router.post("/p/{token}/revoke")
+def revoke_links(link: PreferencesLink) -> Response:
+    with session_scope() as session:
+        subscribers.revoke_links(session, link.subscriber(session, for_update=True))
+    return message(
+        "Your links are revoked",
+        "Every preferences, feedback and “view in browser” link in the emails we sent you, this "
+        "page's included, no longer works. Unsubscribe links keep working.",
+        "Your next email carries new links; or ask for one now with “Email me my link”.",
+        link_url="/#link",
+        link_label="Email me my link",
+    )
+
+
+@router.post("/p/{token}/resubscribe")
+def resubscribe(link: PreferencesLink, settings: SettingsDep) -> Response:
+    """The signed link proves the reader owns the mailbox, so no second opt-in is needed."""
+    with session_scope() as session:
+        sub = link.subscriber(session, for_update=True)
+        if sub.status != SubscriberStatus.unsubscribed:
+            return message(
+                "Nothing to do",
+                f"{sub.email} is {sub.status}; only an unsubscribed address can resubscribe here.",
+                status=409,
+            )
+        subscribers.confirm(session, sub, source="web:resubscribe")
+    return message(
+        "Welcome back",
+        f"Digests will go to {sub.email} again.",
+        link_url=link_for(settings, "preferences", sub),
+        link_label="Your preferences",
+    )
 
 
 @router.get("/p/{token}/picks")
-def preview_picks(link: PreferencesLink, session: SessionDep, settings: SettingsDep) -> Response:
+def preview_picks(link: PreferencesLink, settings: SettingsDep) -> Response:
     """What the next digest would hold if it went out now: the planner's own ranking, run for
     this one reader, so tuning interests shows its effect at once. Read-only. The ranking
     (numba, scikit-learn) is imported here, on first use, so the web process starts fast."""
     from worker.planning import pick_papers
 
-    picks = pick_papers(session, settings, [link.sub], utcnow())[link.sub.id]
-    papers = {
-        p.id: p
-        for p in session.exec(select(Paper).where(col(Paper.id).in_([x.paper_id for x in picks])))
-    }
+    with session_scope() as session:
+        sub = link.subscriber(session)
+        picks = pick_papers(session, settings, [sub], utcnow())[sub.id]
+        papers = {
+            p.id: p
+            for p in session.exec(
+                select(Paper).where(col(Paper.id).in_([x.paper_id for x in picks]))
+            )
+        }
     return page(
         "picks.html",
         title="Your next digest, if it went out now",
-        email=link.sub.email,
+        email=sub.email,
         base=f"/p/{link.token}",
         picks=[
             {
@@ -140,35 +237,4 @@ def preview_picks(link: PreferencesLink, session: SessionDep, settings: Settings
             }
             for x in picks
         ],
-    )
-
-
-@router.post("/p/{token}/revoke")
-def revoke_links(link: PreferencesLink, session: SessionDep) -> Response:
-    subscribers.revoke_links(session, link.sub)
-    session.commit()
-    return message(
-        "All your links are revoked",
-        "Every link in the emails we sent you, this page's included, no longer works.",
-        "Your next email carries new ones.",
-    )
-
-
-@router.post("/p/{token}/resubscribe")
-def resubscribe(link: PreferencesLink, session: SessionDep, settings: SettingsDep) -> Response:
-    """The signed link proves the reader owns the mailbox, so no second opt-in is needed."""
-    sub = link.sub
-    if sub.status != SubscriberStatus.unsubscribed:
-        return message(
-            "Nothing to do",
-            f"{sub.email} is {sub.status}; only an unsubscribed address can resubscribe here.",
-            status=409,
-        )
-    subscribers.confirm(session, sub, source="web:resubscribe")
-    session.commit()
-    return message(
-        "Welcome back",
-        f"Digests will go to {sub.email} again.",
-        link_url=link_for(settings, "preferences", sub),
-        link_label="Your preferences",
     )

@@ -1,114 +1,187 @@
-"""Double opt-in: the sign-up form, POST /subscribe (form or JSON) and the confirm link."""
+"""Double opt-in: the sign-up form, POST /subscribe (form or JSON), "email me my link", and the
+confirm link (a page with a button: link scanners open GET links).
+
+The answer to a sign-up never depends on whether the address is known: only its syntax and
+the rate limits are checked before answering; looking the address up, writing and enqueueing
+the email happen after the response is sent.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
-from config import Settings
-from models import SubscriberStatus, session_scope, subscribers, utcnow
-from web.deps import ConfirmLink, SessionDep, SettingsDep, link_for
+from config import Settings, get_settings
+from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers, utcnow
+from web.deps import ConfirmLink, SettingsDep, link_for
 from web.notify import enqueue_notice
-from web.pages import message, page
+from web.pages import confirm_action, message, page
+from web.ratelimit import check_mail_request, client_ip
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 CHECK_INBOX = (
-    "If this address can receive Paperboy, a confirmation link is on its way. "
-    "Nothing is sent until you click it."
+    "If this address can receive Paperboy, an email is on its way: a confirmation link for a "
+    "new subscription, or your preferences link if you already subscribe. Nothing else is "
+    "sent until you click it."
 )
-TRY_LATER = "We could not send the confirmation email just now. Nothing was lost: please try again."
+LINK_SENT = (
+    "If this address subscribes to Paperboy, a fresh link to your preferences is on its way."
+)
+SIGN_UP_FIELDS = ("interests", "categories", "frequency", "timezone")
 
 
-@dataclass(frozen=True)
-class SignUp:
-    email: str = ""
-    interests: str = ""
+def _form(**context: Any) -> dict[str, Any]:
+    return {
+        "title": "Subscribe to Paperboy",
+        "errors": [],
+        "link_errors": [],
+        "email": "",
+        "link_email": "",
+        "interests": "",
+        "categories": [],
+        "frequency": "daily",
+        "frequencies": [f.value for f in Frequency if f != Frequency.off],
+        "offered_categories": get_settings().arxiv_categories,
+        **context,
+    }
 
 
 @router.get("/")
 def home() -> Response:
-    return page("subscribe.html", title="Subscribe to Paperboy", errors=[], email="", interests="")
+    return page("subscribe.html", **_form())
 
 
 @router.post("/subscribe")
 async def subscribe(request: Request, settings: SettingsDep) -> Response:
     wants_json = request.headers.get("content-type", "").startswith("application/json")
-    form = SignUp()
+    data: dict[str, Any] = {}
     try:
-        form = await _read_sign_up(request, wants_json)
-        status, text = await run_in_threadpool(_request_subscription, form, settings)
-    except ValueError as e:
-        return _answer(wants_json, 422, str(e), form)
-    return _answer(wants_json, status, text, form)
-
-
-async def _read_sign_up(request: Request, wants_json: bool) -> SignUp:
-    if wants_json:
-        try:
-            data = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"the request body is not valid JSON: {e}") from e
-        if not isinstance(data, dict):
-            raise ValueError('send a JSON object like {"email": "...", "interests": "..."}')
-    else:
-        data = dict(await request.form())
-    interests = data.get("interests") or ""
-    if isinstance(interests, list):
-        interests = ", ".join(str(i) for i in interests)
-    return SignUp(email=str(data.get("email") or ""), interests=str(interests).strip())
-
-
-def _request_subscription(form: SignUp, settings: Settings) -> tuple[int, str]:
-    """The same answer whether the address is new, pending, active or rate-limited."""
-    if len(form.interests) > settings.max_interests_chars:
-        raise ValueError(f"interests must be at most {settings.max_interests_chars} characters")
-    try:
-        with session_scope() as session:
-            sub = subscribers.request_subscription(
-                session,
-                form.email,
-                interests=form.interests,
-                now=utcnow(),
-                resend_after=timedelta(minutes=settings.confirm_resend_minutes),
-            )
-            subscriber_id = sub.id if sub is not None else None
+        data = await _read(request, wants_json)
+        email = subscribers.normalize_email(str(data.get("email") or ""))
+        chosen = {k: data[k] for k in SIGN_UP_FIELDS if data.get(k) not in (None, "", [])}
+        preferences = subscribers.Preferences.model_validate(chosen).model_dump(include=set(chosen))
     except subscribers.InvalidEmail as e:
-        raise ValueError(f"{e}: enter an address like name@example.org") from e
-    if subscriber_id is not None and not enqueue_notice("confirm", subscriber_id):
+        return _invalid(wants_json, [f"{e}. Enter an address like name@example.org."], data)
+    except ValidationError as e:
+        return _invalid(wants_json, subscribers.readable_errors(e), data)
+    except ValueError as e:
+        return _invalid(wants_json, [str(e)], data)
+    check_mail_request(settings, client_ip(request), email)
+    task = BackgroundTask(_send_subscription_mail, email, preferences, settings)
+    if wants_json:
+        return JSONResponse({"message": CHECK_INBOX}, background=task)
+    response = message("Check your inbox", CHECK_INBOX)
+    response.background = task
+    return response
+
+
+@router.post("/link")
+async def email_my_link(request: Request, settings: SettingsDep) -> Response:
+    """A reader who lost (or revoked) every link gets a fresh one: same answer for any address."""
+    form = await request.form()
+    raw = str(form.get("email") or "")
+    try:
+        email = subscribers.normalize_email(raw)
+    except subscribers.InvalidEmail as e:
+        return page("subscribe.html", status=422, **_form(link_errors=[str(e)], link_email=raw))
+    check_mail_request(settings, client_ip(request), email)
+    response = message("Check your inbox", LINK_SENT)
+    response.background = BackgroundTask(_send_link_mail, email, settings)
+    return response
+
+
+async def _read(request: Request, wants_json: bool) -> dict[str, Any]:
+    if not wants_json:
+        form = await request.form()
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        return data | {"categories": [v for v in form.getlist("categories") if isinstance(v, str)]}
+    try:
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"the request body is not valid JSON: {e}") from e
+    except RecursionError:
+        raise ValueError("the request body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError('send a JSON object like {"email": "...", "interests": "..."}')
+    if isinstance(data.get("interests"), list):
+        data["interests"] = ", ".join(str(i) for i in data["interests"])
+    return data
+
+
+def _invalid(wants_json: bool, errors: list[str], data: dict[str, Any]) -> Response:
+    if wants_json:
+        return JSONResponse({"detail": "; ".join(errors)}, status_code=422)
+    shown: dict[str, Any] = {k: str(data.get(k) or "") for k in ("email", "interests")}
+    chosen = data.get("categories")
+    shown["categories"] = (
+        [c for c in chosen if isinstance(c, str)] if isinstance(chosen, list) else []
+    )
+    if data.get("frequency") in ("daily", "weekly"):
+        shown["frequency"] = str(data["frequency"])
+    return page("subscribe.html", status=422, **_form(errors=errors, **shown))
+
+
+def _send_subscription_mail(email: str, preferences: dict[str, Any], settings: Settings) -> None:
+    with session_scope() as session:
+        mail = subscribers.request_subscription(
+            session, email, preferences=preferences, now=utcnow(), resend_after=_interval(settings)
+        )
+    _enqueue(mail)
+
+
+def _send_link_mail(email: str, settings: Settings) -> None:
+    with session_scope() as session:
+        mail = subscribers.request_link(
+            session, email, now=utcnow(), resend_after=_interval(settings)
+        )
+    _enqueue(mail)
+
+
+def _interval(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.confirm_resend_minutes)
+
+
+def _enqueue(mail: tuple[str, int] | None) -> None:
+    """After the answer: a broker outage cannot change it, so free the slot (and log) for a
+    retry to work at once."""
+    if mail is None:
+        return
+    kind, subscriber_id = mail
+    if not enqueue_notice(kind, subscriber_id):
         with session_scope() as session:
             subscribers.release_confirm_slot(session, subscriber_id)
-        return 503, TRY_LATER
-    return 200, CHECK_INBOX
-
-
-def _answer(wants_json: bool, status: int, text: str, form: SignUp) -> Response:
-    if wants_json:
-        key = "message" if status == 200 else "detail"
-        return JSONResponse({key: text}, status_code=status)
-    if status == 200:
-        return message("Check your inbox", text)
-    return page(
-        "subscribe.html",
-        status=status,
-        title="Subscribe to Paperboy",
-        errors=[text],
-        email=form.email,
-        interests=form.interests,
-    )
 
 
 @router.get("/c/{token}")
-def confirm(link: ConfirmLink, session: SessionDep, settings: SettingsDep) -> Response:
+def confirm_page(link: ConfirmLink, settings: SettingsDep) -> Response:
+    with session_scope() as session:
+        sub = link.subscriber(session)
+    if sub.status == SubscriberStatus.active:
+        return _subscribed(sub, settings)
+    return confirm_action(
+        f"Confirm {sub.email}?",
+        "One click and your personalized research digest starts.",
+        action=f"/c/{link.token}",
+        button="Confirm my subscription",
+    )
+
+
+@router.post("/c/{token}")
+def confirm(link: ConfirmLink, settings: SettingsDep) -> Response:
     """Idempotent: the first click activates and sends the welcome email; later ones just say so."""
-    sub = link.sub
-    first = subscribers.confirm_requested(session, sub, source="web:confirm")
-    session.commit()
+    with session_scope() as session:
+        sub = link.subscriber(session, for_update=True)
+        first = subscribers.confirm_requested(session, sub, source="web:confirm")
     if first:
         enqueue_notice("welcome", sub.id)
     if sub.status != SubscriberStatus.active:
@@ -120,9 +193,29 @@ def confirm(link: ConfirmLink, session: SessionDep, settings: SettingsDep) -> Re
             link_url="/",
             link_label="Sign up",
         )
+    return _subscribed(sub, settings)
+
+
+def _subscribed(sub: Subscriber, settings: Settings) -> Response:
     return message(
         "You're subscribed",
-        f"Digests will go to {sub.email}. Tune your interests, authors and schedule any time.",
+        f"Digests will go to {sub.email}. {first_digest_line(sub, utcnow())}",
+        "Tune your interests, authors and schedule any time.",
         link_url=link_for(settings, "preferences", sub),
         link_label="Set your preferences",
     )
+
+
+def first_digest_line(sub: Subscriber, now: datetime) -> str:
+    """When the first digest arrives, in the reader's time zone; mirrors the planner's rule
+    (due from the send hour of the local day, on the chosen weekday for weekly)."""
+    if sub.frequency == Frequency.off:
+        return "You chose no digests for now: turn them on in your preferences."
+    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
+    day = max(local.date(), sub.paused_until or local.date())
+    while sub.frequency == Frequency.weekly and day.weekday() != sub.send_weekday:
+        day += timedelta(days=1)
+    if day == local.date() and local.hour >= sub.send_hour:
+        return "Your first digest goes out with the next edition, within about 15 minutes."
+    named = "today" if day == local.date() else f"on {day:%A} {day.day} {day:%B}"
+    return f"Your first digest arrives {named} at about {sub.send_hour:02d}:00 ({sub.timezone})."

@@ -18,7 +18,7 @@ the run pauses and the reaper resumes it after a cool-down. With no broker (embe
 the chunk itself waits out retries, up to a bounded total, so a run ends with every digest
 sent or failed with a reason.
 
-Transactional notices (confirm, welcome, unsubscribed) are not deduplicated like digests: a
+Transactional notices (confirm, welcome, link, email change) are not deduplicated like digests: a
 second confirm email on a second sign-up is expected. Previews render the same message and
 send nothing.
 """
@@ -68,7 +68,12 @@ from models import (
 from worker import ratelimit, runs
 
 log = logging.getLogger(__name__)
-NOTICE_LINK = {"confirm": "confirm", "welcome": "preferences", "unsubscribed": "preferences"}
+NOTICE_LINK = {
+    "confirm": "confirm",
+    "welcome": "preferences",
+    "link": "preferences",
+    "email_change": "email",
+}
 DIGESTS = Digest.__table__
 
 
@@ -110,6 +115,8 @@ def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -
 
 CARD_COLUMNS = (
     DigestItem.digest_id,
+    DigestItem.section,
+    DigestItem.rank,
     DigestItem.reasons,
     Paper.id,
     Paper.title,
@@ -122,6 +129,7 @@ CARD_COLUMNS = (
     Paper.num_comments,
     Paper.github_repo,
     Paper.github_stars,
+    Paper.categories,
 )
 
 
@@ -140,17 +148,17 @@ def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
 
 
 def _context(
-    digest: Digest, sub: Subscriber, rows: Iterable, secret: str, s: Settings
+    digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
 ) -> DigestContext:
-    base = s.base_url
+    base = settings.base_url
 
     def vote(paper_id: str, value: int) -> str:
         return link(
             base, secret, "feedback", sub.id, sub.token_version, paper_id=paper_id, vote=value
         )
 
-    cards = [
-        paper_card(
+    cards = {
+        (row.section, row.rank): paper_card(
             paper_id=row.id,
             title=row.title,
             abstract=row.abstract,
@@ -165,23 +173,35 @@ def _context(
             comments=row.num_comments,
             github_repo=row.github_repo,
             github_stars=row.github_stars,
+            categories=row.categories,
         )
         for row in rows
-    ]
-    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
-    domain = sender_domain(s.from_email)
+    }
     return DigestContext(
         to_email=sub.email,
         edition=edition_date(digest, sub),
-        papers=cards,
-        preferences_url=link(base, secret, "preferences", sub.id, sub.token_version),
-        unsubscribe_url=unsubscribe,
-        unsubscribe_mailto=f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
-        + unsubscribe.rsplit("/", 1)[1],
-        postal_address=s.postal_address,
-        list_id=f"Paperboy digest <digest.{domain}>",
+        papers=[card for (section, _), card in cards.items() if section == "picks"],
+        trending=[card for (section, _), card in cards.items() if section == "trending"],
+        postal_address=settings.postal_address,
         digest_ref=f"digest-{digest.id}",
+        archive_url=link(base, secret, "digest", sub.id, sub.token_version, digest_id=digest.id),
+        **list_links(settings, sub),
     )
+
+
+def list_links(settings: Settings, sub: Subscriber) -> dict[str, str]:
+    """The preferences and unsubscribe links, mailto and List-Id every email to a subscriber
+    carries (digests, welcome, link emails)."""
+    secret, base = settings.signing_key(), settings.base_url
+    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
+    domain = sender_domain(settings.from_email)
+    return {
+        "preferences_url": link(base, secret, "preferences", sub.id, sub.token_version),
+        "unsubscribe_url": unsubscribe,
+        "unsubscribe_mailto": f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
+        + unsubscribe.rsplit("/", 1)[1],
+        "list_id": f"Paperboy digest <digest.{domain}>",
+    }
 
 
 def edition_date(digest: Digest, sub: Subscriber) -> date:
@@ -503,16 +523,32 @@ def _give_up(retry_at: dict[int, datetime], waited: float) -> None:
 def send_notice(
     kind: str, subscriber_id: int, settings: Settings, backend: Backend | None = None
 ) -> str:
-    """Confirm / welcome / unsubscribed email. Raises MailError so the task can retry."""
+    """Confirm / welcome / link / email-change email. Raises MailError so the task can retry.
+
+    An email change goes to the new address, awaiting confirmation; emails to a proven
+    subscriber carry the unsubscribe link and one-click headers."""
     with session_scope() as session:
         sub = session.get(Subscriber, subscriber_id)
         if sub is None:
             raise LookupError(f"no subscriber {subscriber_id}")
+        to = sub.pending_email if kind == "email_change" else sub.email
+        if to is None:
+            raise LookupError(f"subscriber {subscriber_id} has no email change pending")
         action = link(
-            settings.base_url, settings.signing_key(), NOTICE_LINK[kind], sub.id, sub.token_version
+            settings.base_url,
+            settings.signing_key(),
+            NOTICE_LINK[kind],
+            sub.id,
+            sub.token_version,
+            **({"address": to} if kind == "email_change" else {}),
         )
+        proven = kind in ("welcome", "link")
         ctx = NoticeContext(
-            kind=kind, to_email=sub.email, action_url=action, postal_address=settings.postal_address
+            kind=kind,
+            to_email=to,
+            action_url=action,
+            postal_address=settings.postal_address,
+            **(list_links(settings, sub) if proven else {}),
         )
     now = utcnow()
     ref = f"notice-{kind}-{subscriber_id}-{int(now.timestamp())}"

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from sqlalchemy.exc import IntegrityError
+import redis
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from config import Settings
 from models import SourceRun, session_scope, utcnow
 from worker.ingest import IngestCounts, upsert_papers
 from worker.sources import arxiv, hf
-from worker.sources.http import PoliteClient, Politeness, SourceError
+from worker.sources.http import PoliteClient, Politeness, SharedPace, SourceError
 from worker.sources.page import SourcePage
 
 SOURCES = ("arxiv", "hf")
@@ -77,6 +78,8 @@ def _pages(
 
 
 def _client(source: str, settings: Settings, **inject) -> PoliteClient:
+    """The source's polite client; with Redis its spacing is shared by every process, on the
+    wall clock (unless a test injects its own clock and pace)."""
     interval = (
         settings.arxiv_min_interval_seconds
         if source == "arxiv"
@@ -87,18 +90,54 @@ def _client(source: str, settings: Settings, **inject) -> PoliteClient:
         max_attempts=settings.fetch_max_attempts,
         backoff=settings.fetch_backoff_seconds,
     )
-    return PoliteClient(source, politeness, timeout=settings.http_timeout_seconds, **inject)
+    if settings.redis_url and "pace" not in inject:
+        inject["pace"] = SharedPace(redis.Redis.from_url(settings.redis_url), source)
+    if inject.get("clock") is None:  # processes on other machines share only the wall clock
+        inject["clock"] = time.time if inject.get("pace") else time.monotonic
+    return PoliteClient(
+        source,
+        politeness,
+        timeout=settings.http_timeout_seconds,
+        max_bytes=settings.fetch_max_response_bytes,
+        **inject,
+    )
 
 
 def store_page(page: SourcePage, source: str) -> IngestCounts:
-    """Upsert one page in its own transaction; a concurrent insert of the same id is retried."""
-    try:
-        with session_scope() as session:
-            return upsert_papers(session, page.records, source)
-    except IntegrityError:
-        log.info("%s %s: a concurrent fetch inserted the same paper; merging", source, page.label)
-    with session_scope() as session:
-        return upsert_papers(session, page.records, source)
+    """Upsert one page in its own transaction. A concurrent insert of the same id is retried
+    (then it merges); a page the database still refuses is stored record by record, so one
+    bad record costs itself only, never the page or the run."""
+    for attempt in range(2):
+        try:
+            with session_scope() as session:
+                return upsert_papers(session, page.records, source)
+        except IntegrityError:
+            if attempt:
+                break
+            log.info(
+                "%s %s: a concurrent fetch inserted the same paper; merging", source, page.label
+            )
+        except DBAPIError as e:
+            log.warning("%s %s: the database refused the page (%s)", source, page.label, _why(e))
+            break
+    return _store_each(page, source)
+
+
+def _store_each(page: SourcePage, source: str) -> IngestCounts:
+    counts = IngestCounts()
+    for record in page.records:
+        try:
+            with session_scope() as session:
+                counts.add(upsert_papers(session, [record], source))
+        except DBAPIError as e:
+            log.warning("%s %s: skipped %s: %s", source, page.label, record.get("id"), _why(e))
+            counts.fetched += 1
+            counts.skip(f"refused by the database ({type(e.orig).__name__})")
+    return counts
+
+
+def _why(error: DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
 
 
 def run_source(
@@ -108,7 +147,7 @@ def run_source(
     since: datetime | None = None,
     now: datetime | None = None,
     on_page: Callable[[SourceRun, SourcePage], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     transport: httpx.BaseTransport | None = None,
 ) -> SourceRun:

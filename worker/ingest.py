@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,6 +56,12 @@ MAX_ID = 64
 # Only real tags (a name right after "<"), so LaTeX such as $a<b$ survives.
 TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 DROP_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# C0 and C1 controls (tab, newline and carriage return become spaces anyway) and lone
+# surrogates, which no database encoding accepts.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_TITLE, MAX_TEXT, MAX_NAME, MAX_LINK = 1_000, 20_000, 300, 2_000  # characters
+MAX_AUTHORS, MAX_ITEMS = 1_000, 100  # names per paper; categories or keywords per paper
+LINK_FIELDS = ("abs_url", "pdf_url", "github_repo", "project_page", "thumbnail")
 WITHDRAWN_RE = re.compile(r"\b(this (paper|article|submission) (has been|is) withdrawn)\b", re.I)
 
 
@@ -82,11 +89,24 @@ class IngestCounts:
         self.skip_reasons.update(other.skip_reasons)
 
 
-def clean_text(value) -> str:
-    """Plain text: no markup (script bodies dropped), entities decoded, whitespace collapsed."""
+def clean_text(value, limit: int = MAX_TEXT) -> str:
+    """Plain text: no markup (script bodies dropped), entities decoded, no control characters
+    (a NUL makes PostgreSQL refuse the whole page), Unicode NFC, whitespace collapsed, at
+    most `limit` characters."""
     text = DROP_RE.sub(" ", str(value or ""))
     text = html.unescape(TAG_RE.sub(" ", text))
-    return " ".join(text.split())
+    text = unicodedata.normalize("NFC", CONTROL_RE.sub(" ", text))
+    return " ".join(text.split())[:limit]
+
+
+def _clean_list(values, limit: int, item_limit: int = MAX_NAME) -> list[str]:
+    return [c for c in (clean_text(v, item_limit) for v in list(values)[:limit]) if c]
+
+
+def _clean_link(value) -> str | None:
+    """A URL or repository name: cleaned, and dropped rather than cut when too long."""
+    text = clean_text(value, MAX_LINK + 1)
+    return text if text and len(text) <= MAX_LINK else None
 
 
 def _parse_time(value) -> datetime | None:
@@ -106,21 +126,29 @@ def normalize(rec: dict) -> dict:
         raise Skip("missing id")
     if len(pid) > MAX_ID:
         raise Skip("id too long")
-    title = clean_text(rec.get("title"))
+    title = clean_text(rec.get("title"), MAX_TITLE)
     if not title:
         raise Skip("missing title")
     values = {k: rec.get(k) for k in TEXT_FIELDS + RISING_FIELDS + LATEST_FIELDS + FIRST_FIELDS}
     values = {k: v for k, v in values.items() if v is not None} | {"title": title}
     if "abstract" in values:
         values["abstract"] = clean_text(values["abstract"])
-    for key in ("comment", "journal_ref"):
+    for key in ("comment", "journal_ref", "ai_summary"):
         if key in values:
             values[key] = clean_text(values[key]) or None
+    for key in LINK_FIELDS:
+        if key in values:
+            values[key] = _clean_link(values[key])
+    for key in LATEST_FIELDS:  # nothing usable left: keep what is stored
+        if key in values and values[key] is None:
+            del values[key]
     if WITHDRAWN_RE.search(f"{values.get('comment') or ''} {values.get('abstract') or ''}"):
         raise Skip("withdrawn")
-    for key in ("authors", "categories", "ai_keywords"):
+    if "authors" in values:
+        values["authors"] = _clean_list(values["authors"], MAX_AUTHORS)
+    for key in ("categories", "ai_keywords"):
         if key in values:
-            values[key] = [c for c in (clean_text(v) for v in values[key]) if c]
+            values[key] = _clean_list(values[key], MAX_ITEMS)
     for key in TIME_FIELDS:
         if key in values:
             try:

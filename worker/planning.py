@@ -33,6 +33,7 @@ from models import (
     utcnow,
 )
 from worker.relevance import (
+    TRENDING_REASON,
     FitParams,
     PaperDoc,
     Pick,
@@ -40,7 +41,9 @@ from worker.relevance import (
     RankParams,
     artifact,
     rank_batches,
+    trending_score,
 )
+from worker.relevance.scoring import mentions_muted
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
@@ -68,7 +71,13 @@ def is_due(sub: Subscriber, now: datetime, ignore_send_hour: bool = False) -> bo
     if sub.status != SubscriberStatus.active or sub.frequency == Frequency.off:
         return False
     local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
-    if sub.frequency == Frequency.weekly and local.weekday() != 0 and not ignore_send_hour:
+    if sub.paused_until is not None and local.date() < sub.paused_until:
+        return False
+    if (
+        sub.frequency == Frequency.weekly
+        and local.weekday() != sub.send_weekday
+        and not ignore_send_hour
+    ):
         return False
     return ignore_send_hour or local.hour >= sub.send_hour
 
@@ -138,6 +147,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
     return RankParams(
         top_k=top_k,
         floor=settings.relevance_floor,
+        relative_floor=settings.relative_floor,
         trending_weight=settings.trending_weight,
         author_boost=settings.author_boost,
         category_boost=settings.category_boost,
@@ -177,31 +187,82 @@ def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
     return {sid: did for sid, did in session.connection().execute(statement, rows)}
 
 
-def pick_papers(
+@dataclass
+class Choice:
+    """Each subscriber's picks (best first, at most max_papers) and, after them, the day's
+    trending papers not among the picks nor sent before (at most trending_count)."""
+
+    picks: dict[int, list[Pick]] = field(default_factory=dict)
+    trending: dict[int, list[Pick]] = field(default_factory=dict)
+
+
+def trending_today(docs: list[PaperDoc]) -> list[Pick]:
+    """The candidates Hugging Face readers upvote, hottest first: the one `trending_score`
+    (upvotes decayed by age), each saying its upvotes."""
+    hot = [(trending_score(d.upvotes, d.age_days), d) for d in docs if d.upvotes > 0]
+    hot.sort(key=lambda x: (-x[0], -x[1].upvotes, x[1].id))
+    return [Pick(d.id, round(t, 6), (f"trending: {d.upvotes} upvotes",)) for t, d in hot]
+
+
+def _trending_for(
+    sub: Subscriber, n: int, picks: list[Pick], sent: set[str], hot: list[Pick], docs: dict
+) -> list[Pick]:
+    """A subscriber's "Trending today": none when the digest itself is the trending list
+    (no usable profile), else the first `n` hot papers they have not had and that say none
+    of their muted words."""
+    if n <= 0 or any(TRENDING_REASON in p.reasons for p in picks):
+        return []
+    had = sent | {p.paper_id for p in picks}
+    out: list[Pick] = []
+    for pick in hot:
+        if len(out) == n:
+            break
+        if pick.paper_id not in had and not (
+            sub.muted_words and mentions_muted(docs[pick.paper_id], sub.muted_words)
+        ):
+            out.append(pick)
+    return out
+
+
+def choose_papers(
     session: Session, settings: Settings, subs: list[Subscriber], now: datetime
-) -> dict[int, list[Pick]]:
-    """Each subscriber's picks from the current candidates, best first, at most their
-    max_papers: the one path from the database to `rank`, for the planner and the
-    preferences page's preview alike."""
+) -> Choice:
+    """Each subscriber's picks from the current candidates and their trending section: the
+    one path from the database to `rank`, for the planner and the preferences page alike."""
+    choice = Choice()
     if not subs:
-        return {}
+        return choice
     papers = candidate_papers(session, now, settings.candidate_window_days)
     docs = [paper_doc(p, now) for p in papers]
     corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
     model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
     params = rank_params(settings, max(limits.values()))
+    hot, by_id = trending_today(docs), {d.id: d for d in docs}
+    sent: dict[int, set[str]] = {}
 
     def profiles() -> Iterator[list[Profile]]:
         for page in pages(subs, settings.plan_page_size):
             ids = [s.id for s in page]
-            sent, feedback = _already_sent(session, ids), _feedback(session, ids)
-            yield [profile_for(s, sent[s.id], feedback[s.id]) for s in page]
+            page_sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            sent.update(page_sent)
+            yield [profile_for(s, page_sent[s.id], feedback[s.id]) for s in page]
 
-    picks: dict[int, list[Pick]] = {}
+    by_sub = {s.id: s for s in subs}
     for part in rank_batches(docs, profiles(), params, model, corpus):
-        picks.update(part)
-    return {sid: picks[sid][:limit] for sid, limit in limits.items()}
+        for sid, ranked in part.items():
+            picks = choice.picks[sid] = ranked[: limits[sid]]
+            sub = by_sub[sid]
+            n = min(sub.trending_count, settings.max_trending_count)
+            choice.trending[sid] = _trending_for(sub, n, picks, sent[sid], hot, by_id)
+    return choice
+
+
+def pick_papers(
+    session: Session, settings: Settings, subs: list[Subscriber], now: datetime
+) -> dict[int, list[Pick]]:
+    """Each subscriber's picks, best first, at most their max_papers (the preview's view)."""
+    return choose_papers(session, settings, subs, now).picks
 
 
 def plan_edition(
@@ -224,7 +285,8 @@ def plan_edition(
     result.already = len(subs) - len(todo)
     if not todo:
         return result
-    picks = pick_papers(session, settings, todo, now)
+    choice = choose_papers(session, settings, todo, now)
+    picks = choice.picks
     planned_at = utcnow()
     for page in pages(todo, settings.plan_page_size):
         created = _insert_digests(
@@ -249,9 +311,13 @@ def plan_edition(
                 "rank": i,
                 "score": pick.score,
                 "reasons": list(pick.reasons),
+                "section": section,
             }
             for sid, digest_id in created.items()
-            for i, pick in enumerate(picks[sid])
+            if picks[sid]  # nothing relevant: skipped, trending alone is no digest
+            for i, (section, pick) in enumerate(
+                [("picks", p) for p in picks[sid]] + [("trending", p) for p in choice.trending[sid]]
+            )
         ]
         if items:
             session.connection().execute(insert(DigestItem.__table__), items)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,9 @@ PROFILES = [
 ]
 
 
-def _run(tmp_path: Path, *extra: str, profiles_in=PROFILES) -> subprocess.CompletedProcess:
+def _run(
+    tmp_path: Path, *extra: str, profiles_in=PROFILES, env: dict | None = None
+) -> subprocess.CompletedProcess:
     papers, profiles = tmp_path / "p.jsonl", tmp_path / "s.jsonl"
     papers.write_text("\n".join(json.dumps(p) for p in PAPERS) + "\n")
     profiles.write_text("\n".join(json.dumps(p) for p in profiles_in) + "\n")
@@ -58,11 +61,12 @@ def _run(tmp_path: Path, *extra: str, profiles_in=PROFILES) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
 def test_rank_prints_one_json_line_per_profile_best_first(tmp_path: Path) -> None:
-    result = _run(tmp_path, "--top", "2")
+    result = _run(tmp_path, "--top", "2", env={"RELATIVE_FLOOR": "0"})
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["subscriber"] for line in lines] == ["mol", 7]
@@ -72,6 +76,15 @@ def test_rank_prints_one_json_line_per_profile_best_first(tmp_path: Path) -> Non
     assert mol[0]["score"] >= mol[1]["score"]
     assert set(mol[0]) == {"id", "score", "reasons"} and mol[0]["reasons"]
     assert lines[1]["papers"][0]["id"] == "2401.00002"
+
+
+def test_rank_sends_no_filler_below_half_the_best_match(tmp_path: Path) -> None:
+    """As the planner would send: the graph transformer paper is under half the score of the
+    graph neural network one for this reader, so it is left out (RELATIVE_FLOOR=0.5)."""
+    result = _run(tmp_path, "--top", "2")
+    assert result.returncode == 0, result.stderr
+    mol = json.loads(result.stdout.splitlines()[0])["papers"]
+    assert [p["id"] for p in mol] == ["2401.00001"]
 
 
 def test_rank_writes_batch_by_batch_in_input_order_with_progress(tmp_path: Path) -> None:

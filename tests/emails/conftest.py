@@ -32,12 +32,21 @@ def save(name: str, data: bytes) -> Path:
 
 
 def notice(kind: str) -> RenderedEmail:
+    """A notice as delivery sends it: emails to a subscriber (not the confirm email to an
+    address still to be proven) carry the unsubscribe link and one-click headers."""
+    to_subscriber = {
+        "preferences_url": ACTION_URL.replace("/c/", "/p/"),
+        "unsubscribe_url": ACTION_URL.replace("/c/", "/u/"),
+        "unsubscribe_mailto": "mailto:unsubscribe@paperboy.example?subject=unsubscribe",
+        "list_id": "Paperboy digest <digest.paperboy.example>",
+    }
     return build_notice(
         NoticeContext(
             kind=kind,
             to_email="reader@example.org",
             action_url=ACTION_URL,
             postal_address="Paperboy Demo, 1 Example Street, 00000 Example City",
+            **(to_subscriber if kind in ("welcome", "link") else {}),
         )
     )
 
@@ -50,7 +59,7 @@ def digest() -> RenderedEmail:
 @pytest.fixture(scope="session")
 def emls(digest: RenderedEmail) -> dict[str, Path]:
     """Every email we send, as the .eml a mail server would see."""
-    emails = {"digest": digest} | {k: notice(k) for k in ("confirm", "welcome", "unsubscribed")}
+    emails = {"digest": digest} | {k: notice(k) for k in ("confirm", "welcome", "link")}
     return {
         name: save(f"{name}.eml", as_message(email, name).as_bytes())
         for name, email in emails.items()

@@ -48,7 +48,7 @@ def test_subject_and_parts(emls: dict[str, Path], digest: RenderedEmail) -> None
 
 
 def test_every_notice_is_a_complete_message(emls: dict[str, Path]) -> None:
-    for name in ("confirm", "welcome", "unsubscribed"):
+    for name in ("confirm", "welcome", "link"):
         msg = parsed(emls[name])
         assert msg["Date"] and msg["Message-ID"] and msg["Subject"]
         assert msg.get_body(("plain",)).get_content().strip()

@@ -74,7 +74,7 @@ def card(**fields):
 
 
 def render_one(**fields) -> RenderedEmail:
-    ctx = sample_digest(1)
+    ctx = sample_digest(1, trending=0)
     return build_digest(replace(ctx, papers=[card(**fields)]))
 
 
@@ -180,8 +180,55 @@ def test_top_topic_prefers_the_phrase_its_words_point_at() -> None:
         card(reasons=["Image Segmentation"]),
         card(reasons=["segmentation", "image"]),
     ]
-    assert digest_subject(cards) == "3 new papers on Image Segmentation and more"
+    assert digest_subject(cards) == "3 new papers on image segmentation and more"
     assert digest_subject([card(reasons=["graphs", "LoRA"])]) == "1 new paper on graphs"
+
+
+def test_why_line_keeps_phrases_whole_and_names_the_liked_paper() -> None:
+    assert why_line(["Graph Neural", "Neural Networks", "node"]) == (
+        "matches “Graph Neural Networks”, “node”"
+    )
+    assert why_line(["message passing", "Message"]) == "matches “message passing”"
+    line = why_line(["like Junction Tree Variational Autoencoder for Molecular Graph Generation"])
+    assert line == (
+        "like “Junction Tree Variational Autoencoder for Molecular Graph Generation”, "
+        "which you liked"
+    )
+
+
+def test_subject_names_the_strongest_phrases_whole_in_natural_case() -> None:
+    cards = [
+        card(reasons=["Graph Neural Networks", "message passing"]),
+        card(reasons=["Graph Neural"]),  # the same topic, cut: counts for the whole phrase
+        card(reasons=["graph neural", "neural networks", "Message Passing"]),
+        card(reasons=["node classification"]),
+    ]
+    assert digest_subject(cards) == (
+        "4 new papers on graph neural networks, message passing and more"
+    )
+    assert digest_subject([card(reasons=["Policy gradient"])]) == "1 new paper on policy gradient"
+    assert digest_subject([card(reasons=["LoRA"]), card(reasons=["GNNs"])]).endswith(
+        "on LoRA and more"
+    )
+
+
+def test_cards_show_the_papers_arxiv_categories() -> None:
+    shown = render_one(categories=["cs.LG", "stat.ML", "cs.AI", "math.OC"])
+    assert "cs.LG · stat.ML · cs.AI" in shown.html and "math.OC" not in shown.html
+    assert "cs.LG · stat.ML · cs.AI" in shown.text
+
+
+def test_trending_today_follows_the_picks_with_its_upvotes() -> None:
+    email = build_digest(sample_digest(3))
+    for part in (email.html, email.text):
+        at = part.index("Trending today")
+        assert part.index("ZipLoRA") < at  # the picks first
+        assert at < part.index("Orca 2: Teaching Small Language Models How to Reason")
+    assert "▲\u00a071" in email.html and "71 upvotes" in email.text
+    assert email.html.count('class="card"') == 6
+    assert email.subject.startswith("3 new papers")  # the subject counts the picks
+    plain = build_digest(sample_digest(3, trending=0))
+    assert "Trending today" not in plain.html and "Trending today" not in plain.text
 
 
 def test_digest_header_preheader_and_footer(digest: RenderedEmail) -> None:
@@ -234,11 +281,11 @@ def test_feedback_links_name_their_own_paper(digest: RenderedEmail) -> None:
 
 
 def test_digest_html_fits_gmail_at_max_papers_with_longest_fields() -> None:
-    limit = Settings().max_papers_limit
-    ctx = sample_digest(limit, worst=True)
+    limit, trending = Settings().max_papers_limit, Settings().max_trending_count
+    ctx = sample_digest(limit, worst=True, trending=trending)
     assert len(ctx.papers) == limit and all(len(c.title) >= TITLE_LIMIT - 20 for c in ctx.papers)
     html = build_digest(ctx).html
-    assert html.count('class="card"') == limit
+    assert html.count('class="card"') == limit + trending
     assert len(html.encode("utf-8")) <= GMAIL_CLIP_BYTES
 
 
@@ -250,7 +297,7 @@ def test_size_check_would_catch_a_bloated_digest() -> None:
 
 
 def test_notices_share_the_layout_and_carry_their_action() -> None:
-    for kind in ("confirm", "welcome", "unsubscribed"):
+    for kind in ("confirm", "welcome", "link"):
         email = notice(kind)
         assert 'class="brand"' in email.html and "1 Example Street" in email.html
         assert ACTION_URL in email.text
@@ -268,7 +315,7 @@ def test_template_compiles_once_and_each_email_only_fills_it(
         raise AssertionError("MJML/premailer ran for an email")
 
     monkeypatch.setattr(compiled, "mjml_to_inlined_html", slow_path)
-    assert build_digest(sample_digest(3)).html.count('class="card"') == 3
+    assert build_digest(sample_digest(3, trending=0)).html.count('class="card"') == 3
 
 
 def test_template_cache_is_keyed_by_source_hash(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,7 +350,7 @@ def test_compact_counts_read_like_github(n: int | None, shown: str) -> None:
 @pytest.mark.parametrize("worst", [False, True])
 def test_plain_text_prose_wraps_at_78_columns_and_keeps_links_whole(worst: bool) -> None:
     email = build_digest(sample_digest(10, worst=worst))
-    texts = [email.text] + [notice(k).text for k in ("confirm", "welcome", "unsubscribed")]
+    texts = [email.text] + [notice(k).text for k in ("confirm", "welcome", "link")]
     for text in texts:
         for line in text.splitlines():
             if len(line) > 78:  # only an unbreakable word (a link, a long token) may overflow

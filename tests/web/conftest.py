@@ -20,13 +20,20 @@ from models import Paper, session_scope, subscribers, upgrade
 from tests.conftest import configure_celery
 from tests.emails.providers.sendgrid_standin import SendGridSigner
 from web.app import app
+from web.ratelimit import counter_for
 
 
 @pytest.fixture
 def client(paperboy_home: Path) -> Iterator[TestClient]:
     upgrade()
+    counter_for.cache_clear()  # every test starts with fresh in-process rate-limit windows
     with TestClient(app, follow_redirects=False) as test_client:
         yield test_client
+
+
+def path_of(url: str) -> str:
+    """A link from an email, as a path the test client can request."""
+    return url.removeprefix(get_settings().base_url)
 
 
 def notices(home: Path, kind: str) -> list[EmailMessage]:
@@ -79,3 +86,58 @@ def celery_broker(url: str) -> Iterator[None]:
         yield
     finally:
         configure_celery(get_settings().model_copy(update={"redis_url": None}))
+
+
+PORTS = range(18100, 18200)  # the range this machine sets aside for test servers
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18100-18199")
+
+
+@contextmanager
+def web_server(home: Path, port: int) -> Iterator[str]:
+    """The Procfile's `web` process (`uvicorn web.app:app ... --proxy-headers`), bound to
+    loopback, with this test's environment; yields its base URL once /health answers."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "web.log"
+    procfile = ["web.app:app", "--host", "127.0.0.1", "--port", str(port), "--proxy-headers"]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", *procfile],
+            cwd=REPO,
+            env=dict(os.environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the web process did not start in 30 s"
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)

@@ -11,27 +11,41 @@ from models import Feedback, Subscriber, SubscriberStatus, Suppression, session_
 from tests.web.conftest import active_subscriber, add_paper, token
 
 
-def _bad_tokens(sid: int, purpose: str) -> dict[str, str]:
-    good = token(purpose, sid)
-    tampered_payload = token(purpose, sid + 1).split(".")[0]
+def _bad_tokens(sid: int, purpose: str, **extra: object) -> dict[str, str]:
+    good = token(purpose, sid, **extra)
+    tampered_payload = token(purpose, sid + 1, **extra).split(".")[0]
     return {
-        "forged": make_token("not-our-secret", purpose, sid, 1),
+        "forged": make_token("not-our-secret", purpose, sid, 1, **extra),
         "tampered": tampered_payload + "." + ".".join(good.split(".")[1:]),
         "wrong-purpose": token("preferences" if purpose != "preferences" else "unsubscribe", sid),
-        "revoked": token(purpose, sid, version=0),
+        "revoked": token(purpose, sid, version=0, **extra),
         "garbage": "not-a-token",
     }
 
 
-@pytest.mark.parametrize("kind", ["forged", "tampered", "wrong-purpose", "revoked", "garbage"])
+ROUTES = [
+    ("post", "/u/", "unsubscribe"),
+    ("get", "/u/", "unsubscribe"),
+    ("post", "/u/{}/pause", "unsubscribe"),
+    ("post", "/p/", "preferences"),
+    ("post", "/p/{}/revoke", "preferences"),
+    ("post", "/p/{}/email", "preferences"),
+    ("get", "/c/", "confirm"),
+    ("post", "/c/", "confirm"),
+    ("post", "/e/", "email"),
+    ("get", "/d/", "digest"),
+    ("post", "/f/", "feedback"),
+]
+KINDS = ["forged", "tampered", "wrong-purpose", "revoked", "garbage"]
+
+
 @pytest.mark.parametrize(
-    ("method", "prefix", "purpose"),
+    ("kind", "method", "prefix", "purpose"),
     [
-        ("post", "/u/", "unsubscribe"),
-        ("get", "/u/", "unsubscribe"),
-        ("post", "/p/", "preferences"),
-        ("post", "/p/{}/revoke", "preferences"),
-        ("get", "/c/", "confirm"),
+        (kind, *route)
+        for route in ROUTES
+        for kind in KINDS
+        if not (route[2] == "unsubscribe" and kind == "revoked")  # never revoked: see below
     ],
 )
 def test_bad_link_is_refused_and_changes_nothing(
@@ -39,9 +53,17 @@ def test_bad_link_is_refused_and_changes_nothing(
 ) -> None:
     sid = active_subscriber()
     active_subscriber("other@example.org")
-    bad = _bad_tokens(sid, purpose)[kind]
+    paper = add_paper()
+    bad = _bad_tokens(sid, purpose, paper_id=paper, vote=1, address="new@example.org", digest_id=1)[
+        kind
+    ]
     path = prefix.format(bad) if "{}" in prefix else prefix + bad
-    data = {"List-Unsubscribe": "One-Click", "interests": "hijacked", "timezone": "UTC"}
+    data = {
+        "List-Unsubscribe": "One-Click",
+        "interests": "hijacked",
+        "timezone": "UTC",
+        "new_email": "thief@example.org",
+    }
     resp = client.request(method.upper(), path, data=data if method == "post" else None)
     assert resp.status_code == 400
     assert "This link doesn" in resp.text
@@ -51,7 +73,9 @@ def test_bad_link_is_refused_and_changes_nothing(
             assert sub.status == SubscriberStatus.active
             assert sub.interests == "graph neural networks"
             assert sub.token_version == 1
+            assert (sub.paused_until, sub.pending_email) == (None, None)
         assert session.exec(select(Suppression)).all() == []
+        assert session.exec(select(Feedback)).all() == []
 
 
 def test_feedback_get_confirms_and_post_records_one_vote(client: TestClient) -> None:

@@ -7,13 +7,15 @@ needed B x V scratch blocks and B x J masks that no cache holds (about 40 ms per
 profiles for the reasons alone); here one V-long row stays in L2 and the work is a few
 thousand multiply-adds per profile. `nogil` lets two threads rank two chunks at once.
 
-Sparse inputs are CSR triples (indptr, indices, data); "pairs" are CSR index lists per
-profile row (indptr, candidate columns).
+Inputs are grouped in named tuples (numba compiles them as plain tuples, so grouping costs
+nothing): sparse matrices as `Csr` (indptr, indices, data), per-profile candidate lists as
+`Pairs` (indptr, columns), the candidates' reason slots as `Slots`, the scalars as `Knobs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -29,29 +31,83 @@ def _compiled(fn: Callable) -> Callable:
         return njit(nogil=True)(fn)
 
 
+class Csr(NamedTuple):
+    """A sparse matrix as its CSR arrays."""
+
+    ptr: np.ndarray
+    idx: np.ndarray
+    val: np.ndarray
+
+
+class Pairs(NamedTuple):
+    """Per-row column lists: row r's columns are col[ptr[r]:ptr[r + 1]]."""
+
+    ptr: np.ndarray
+    col: np.ndarray
+
+
+class Slots(NamedTuple):
+    """Each candidate's W strongest terms, for reasons: J x W ids (-1 = none), weights, which
+    overlap (J x W x W), and which may be a reason as a lone word."""
+
+    vocab: np.ndarray
+    weights: np.ndarray
+    overlap: np.ndarray
+    ok: np.ndarray
+
+
+class Knobs(NamedTuple):
+    """The scalar settings of one ranking (see RankParams)."""
+
+    trending_weight: float
+    floor: float
+    relative_floor: float
+    author_boost: float
+    category_boost: float
+    min_profile_weight: float
+    like_share: float
+
+
 @_compiled
 def rank_chunk(
-    q_ptr, q_idx, q_val,  # B x V interests rows (already weighted)
-    w_ptr, w_idx, w_val,  # B x U Rocchio weights of referenced papers
-    ref_ptr, ref_idx, ref_val,  # U x V referenced papers' vectors
-    ref_scores,  # U x J: referenced papers . candidates
-    post_ptr, post_idx, post_val,  # V x J candidate vectors, by term
-    trend, trending_weight, floor,  # J, and the blend settings
-    author_ptr, author_col, author_boost,  # followed authors: boost, and pass the floor
-    cat_ptr, cat_col, category_boost,  # chosen categories: boost
-    ban_ptr, ban_col,  # muted, sent, liked, disliked: never picked
-    slot_vocab, slot_weights, slot_overlap,  # J x W strongest terms, for reasons
-    k, n_reasons, n_terms,
-):  # fmt: skip
-    """Return (top candidate, score, reason slots, by followed author, usable profile):
-    B x k (-1 where fewer eligible), B x k, B x k x n_reasons (-1 = none), B x k, B."""
+    interests: Csr,  # B x V interests rows (already weighted)
+    weights: Csr,  # B x U Rocchio weights of referenced papers
+    refs: Csr,  # U x V referenced papers' vectors
+    ref_scores: np.ndarray,  # U x J: referenced papers . candidates
+    postings: Csr,  # V x J candidate vectors, by term
+    trend: np.ndarray,  # J
+    authors: Pairs,  # followed authors' papers: boost, and pass the floor
+    categories: Pairs,  # papers in chosen categories: boost
+    banned: Pairs,  # muted, sent, liked, disliked: never picked
+    slots: Slots,  # for reasons
+    is_phrase: np.ndarray,  # V
+    knobs: Knobs,
+    k: int,
+    n_slots: int,
+    n_terms: int,
+):
+    """Return (top candidate, score, reason slots, by followed author, liked paper, usable
+    profile): B x k (-1 where fewer eligible), B x k, B x k x n_slots (-1 = none, best
+    first), B x k, B x k (the referenced paper the pick is most like, -1 = none), B."""
+    q_ptr, q_idx, q_val = interests
+    w_ptr, w_idx, w_val = weights
+    ref_ptr, ref_idx, ref_val = refs
+    post_ptr, post_idx, post_val = postings
+    author_ptr, author_col = authors
+    cat_ptr, cat_col = categories
+    ban_ptr, ban_col = banned
+    slot_vocab, slot_weights, slot_overlap, slot_ok = slots
+    trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
+    min_profile_weight, like_share = knobs[5:]
     b = q_ptr.size - 1
     n_cand = trend.size
     width = slot_vocab.shape[1]
     top = np.full((b, k), -1, np.int32)
     top_score = np.zeros((b, k), np.float64)
-    reasons = np.full((b, k, n_reasons), -1, np.int16)
+    reasons = np.full((b, k, n_slots), -1, np.int16)
     followed = np.zeros((b, k), np.bool_)
+    liked = np.full((b, k), -1, np.int64)
+    relevance = np.empty(n_cand, np.float64)
     usable = np.zeros(b, np.bool_)
     query = np.zeros(n_terms, np.float64)
     seen = np.zeros(n_terms, np.bool_)
@@ -60,6 +116,7 @@ def rank_chunk(
     eligible = np.empty(n_cand, np.bool_)
     hit_slot = np.empty(width, np.int64)
     hit_value = np.empty(width, np.float64)
+    hit_score = np.empty(width, np.float64)
     for r in range(b):
         # the profile vector q, dense: interests + sum of weighted papers. The two loops are
         # written out: through a shared inlined helper the kernel ran 1.5x slower (measured)
@@ -95,16 +152,26 @@ def rank_chunk(
             u, w = w_idx[p], w_val[p]
             for j in range(n_cand):
                 score[j] += w * ref_scores[u, j]
+        scale = 1.0 / np.sqrt(norm) if usable[r] else 0.0
         if usable[r]:
-            scale = 1.0 / np.sqrt(norm)
             for j in range(n_cand):
-                relevance = score[j] * scale
-                eligible[j] = relevance >= floor
-                score[j] = relevance + trending_weight * trend[j]
+                relevance[j] = score[j] * scale
+                eligible[j] = relevance[j] >= floor
+                score[j] = relevance[j] + trending_weight * trend[j]
         else:  # no usable profile: the trending papers
             for j in range(n_cand):
+                relevance[j] = 0.0
                 eligible[j] = trend[j] > 0
                 score[j] = trending_weight * trend[j]
+        for p in range(ban_ptr[r], ban_ptr[r + 1]):
+            eligible[ban_col[p]] = False
+        if usable[r] and relative_floor > 0.0:  # no filler: relative to this reader's best
+            best = 0.0
+            for j in range(n_cand):
+                if eligible[j] and relevance[j] > best:
+                    best = relevance[j]
+            for j in range(n_cand):
+                eligible[j] = eligible[j] and relevance[j] >= relative_floor * best
         for p in range(author_ptr[r], author_ptr[r + 1]):
             score[author_col[p]] += author_boost
             eligible[author_col[p]] = True
@@ -134,8 +201,16 @@ def rank_chunk(
                     followed[r, i] = True
             if not usable[r]:
                 continue
-            # reasons: greedily the slot with the largest q[t] * c[t] > 0, skipping overlaps;
-            # over the few slots the profile touches at all, not all `width`
+            # the liked paper this pick is most like, when it carries `like_share` of it
+            best_like = like_share * relevance[j] / scale
+            for p in range(w_ptr[r], w_ptr[r + 1]):
+                part = w_val[p] * ref_scores[w_idx[p], j]
+                if part > best_like:
+                    best_like = part
+                    liked[r, i] = w_idx[p]
+            # reasons: the slots with q[t] * c[t] > 0 (over the few the profile touches, not
+            # all `width`); a phrase is worth its words too, so it wins over them; a word
+            # alone must pass `slot_ok` and weigh `min_profile_weight` in the profile
             n_hit = 0
             for w in range(width):
                 t = slot_vocab[j, w]
@@ -143,10 +218,21 @@ def rank_chunk(
                     hit_slot[n_hit] = w
                     hit_value[n_hit] = query[t] * slot_weights[j, w]
                     n_hit += 1
-            for step in range(min(n_reasons, n_hit)):
+            for h in range(n_hit):
+                w = hit_slot[h]
+                t = slot_vocab[j, w]
+                hit_score[h] = 0.0
+                if is_phrase[t]:
+                    for g in range(n_hit):
+                        if slot_overlap[j, w, hit_slot[g]]:
+                            hit_score[h] += hit_value[g]
+                elif slot_ok[j, w] and query[t] * scale >= min_profile_weight:
+                    hit_score[h] = hit_value[h]
+            # greedily the best, skipping what overlaps a chosen one
+            for step in range(min(n_slots, n_hit)):
                 best = -1
                 for h in range(n_hit):
-                    if hit_value[h] > 0.0 and (best < 0 or hit_value[h] > hit_value[best]):
+                    if hit_score[h] > 0.0 and (best < 0 or hit_score[h] > hit_score[best]):
                         best = h
                 if best < 0:
                     break
@@ -154,9 +240,9 @@ def rank_chunk(
                 reasons[r, i, step] = chosen
                 for h in range(n_hit):
                     if slot_overlap[j, chosen, hit_slot[h]]:
-                        hit_value[h] = 0.0
+                        hit_score[h] = 0.0
 
         for i in range(n_touched):
             query[touched[i]] = 0.0
             seen[touched[i]] = False
-    return top, top_score, reasons, followed, usable
+    return top, top_score, reasons, followed, liked, usable

@@ -34,6 +34,9 @@ _LATEX = re.compile(r"\\[A-Za-z]+|[\\{}$^_~]")
 _WORD = re.compile(r"(?u)\b\w+\b")
 _TOKEN_FULL = re.compile(r"[a-z][a-z0-9]+")
 _SPACE = re.compile(r"\s+")
+_JOINED = re.compile(r"\s*-?\s*")
+MAX_PHRASE_WORDS = 4  # a reason phrase runs on to at most this many words
+COHESION = 0.3  # a set phrase is in this share of the papers with its rarer word, at least
 
 
 def preprocess(text: str) -> str:
@@ -119,6 +122,29 @@ class Model:
                 parts[i] = vocabulary.get(first, -1), vocabulary.get(second, -1)
         return parts
 
+    @cached_property
+    def is_phrase(self) -> np.ndarray:
+        """V, bool: the term is a 2-word phrase."""
+        return np.array([" " in str(t) for t in self.vocab], dtype=np.bool_)
+
+    @cached_property
+    def set_phrases(self) -> dict[str, bool]:
+        """The phrases whose words mostly come together: in at least COHESION of the papers
+        that have the rarer word ("neural networks", "passing neural"), not a chance
+        neighbour ("segmentation based", "learning approach")."""
+        if not self.vectorizer:
+            return {}
+        share = np.exp(1.0 - self._idf)  # df / n, read back from the idf
+        parts = self.phrase_parts
+        rarer = np.minimum(share[parts[:, 0]], share[parts[:, 1]])
+        found = self.is_phrase & (parts >= 0).all(axis=1) & (share >= COHESION * rarer)
+        return dict.fromkeys(self.vocab[found].tolist(), True)
+
+    def generic(self, share: float) -> np.ndarray:
+        """V, bool: the term is in more than `share` of the corpus papers (read back from the
+        idf, ln((1 + n) / (1 + df)) + 1): too common to be a reason on its own."""
+        return np.exp(1.0 - self._idf) > share if self.vectorizer else np.zeros(0, np.bool_)
+
     def embed_texts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """L2-normalized sublinear tf-idf rows (zero for text with no known term): the
         vectorizer's own transform, done in bulk (tests check it equals `transform`).
@@ -129,9 +155,19 @@ class Model:
         return self._weigh(self._counts(list(unique)))[doc].tocsr()
 
     def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
+        return self.embed_counts(self.paper_counts(papers))
+
+    def paper_counts(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
+        """Term counts per paper, a title word counting (1 + title_weight) times."""
         titles = self._counts([p.title for p in papers])
         abstracts = self._counts([p.abstract for p in papers])
-        return self._weigh((1.0 + self.title_weight) * titles + abstracts)
+        counts = ((1.0 + self.title_weight) * titles + abstracts).tocsr()
+        counts.eliminate_zeros()
+        return counts
+
+    def embed_counts(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Paper vectors from `paper_counts`, entry for entry (the same sparsity)."""
+        return self._weigh(counts)
 
     def _counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Term counts per text (float32)."""
@@ -160,8 +196,13 @@ class Model:
 
     def surfaces(self, paper: PaperDoc, wanted: Iterable[int]) -> dict[int, str]:
         """Term id -> the words as they appear in the paper (title first), for reasons: the
-        `wanted` terms only, scanning until all are found."""
+        `wanted` terms only, scanning until all are found. A phrase counts only where it is
+        written as one ("node classification", not "classification, and graph"), and runs on
+        through the set phrases that follow it there, up to MAX_PHRASE_WORDS words, so it is
+        not shown cut: "Graph Neural" reads "Graph Neural Networks" ("neural networks" is a set
+        phrase), but "Semantic Segmentation" not "... Segmentation Based"."""
         left = {t for t in wanted if 0 <= t < self.n_terms}
+        set_phrase = self.set_phrases
         firsts = {str(self.vocab[t]).split(" ")[0] for t in left if " " in self.vocab[t]}
         vocabulary = self.vectorizer.vocabulary_ if self.vectorizer else {}
         out: dict[int, str] = {}
@@ -186,9 +227,21 @@ class Model:
                 if term in left:
                     out[term] = text[start:end]
                     left.discard(term)
-                if norm in firsts and i + 1 < len(kept):
+                if (
+                    norm in firsts
+                    and i + 1 < len(kept)
+                    and _JOINED.fullmatch(text, end, kept[i + 1][1])
+                ):  # written as one phrase: only a space or a hyphen between the words
                     term = vocabulary.get(f"{norm} {kept[i + 1][0]}")
                     if term in left:
-                        out[term] = _SPACE.sub(" ", text[start : kept[i + 1][2]])
+                        last = i + 1
+                        while (
+                            last + 1 < len(kept)
+                            and last - i + 1 < MAX_PHRASE_WORDS
+                            and _JOINED.fullmatch(text, kept[last][2], kept[last + 1][1])
+                            and set_phrase.get(f"{kept[last][0]} {kept[last + 1][0]}", False)
+                        ):
+                            last += 1
+                        out[term] = _SPACE.sub(" ", text[start : kept[last][2]])
                         left.discard(term)
         return out

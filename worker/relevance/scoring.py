@@ -51,6 +51,8 @@ from worker.relevance.types import (
 )
 
 REASON_SLOTS = 64  # reasons are looked for among each paper's 64 strongest terms
+SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phrase the paper
+# splits with punctuation ("classification, and graph") is dropped once its text is looked up
 
 
 @lru_cache(maxsize=65536)
@@ -68,13 +70,11 @@ class Candidates:
     matrix: sparse.csr_matrix  # J x V
     matrix_t: sparse.csr_matrix  # V x J
     trend: np.ndarray  # J
-    slot_weights: np.ndarray  # J x W
-    slot_vocab: np.ndarray  # J x W, the terms' ids in the model (-1 = none)
+    slots: kernels.Slots  # J x W: each paper's strongest terms, for reasons
     slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
     has_text: np.ndarray  # J, bool: slot_text filled in
     text_lock: threading.Lock
     model: Model
-    slot_overlap: np.ndarray  # J x W x W: the terms overlap (same, or a word of the phrase)
     ids: np.ndarray  # J, object
     trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
     texts: list[str]  # preprocessed title + abstract, for muted words
@@ -83,8 +83,9 @@ class Candidates:
 
     @classmethod
     def build(cls, papers: Sequence[PaperDoc], model: Model, params: RankParams) -> Candidates:
-        matrix = model.embed_papers(papers)
-        slot_vocab, slot_weights, slot_overlap = _slots(matrix, model)
+        counts = model.paper_counts(papers)
+        matrix = model.embed_counts(counts)
+        slots = _slots(matrix, counts, model, params)
         authors: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
         for j, paper in enumerate(papers):
@@ -99,13 +100,11 @@ class Candidates:
             matrix=matrix,
             matrix_t=matrix.T.tocsr(),
             trend=trend,
-            slot_weights=slot_weights,
-            slot_vocab=slot_vocab,
-            slot_text=np.full(slot_vocab.shape, "", dtype=object),
+            slots=slots,
+            slot_text=np.full(slots.vocab.shape, "", dtype=object),
             has_text=np.zeros(len(papers), dtype=bool),
             text_lock=threading.Lock(),
             model=model,
-            slot_overlap=slot_overlap,
             ids=np.array([p.id for p in papers], dtype=object),
             trending_text=np.array(
                 [
@@ -122,23 +121,27 @@ class Candidates:
         )
 
     def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """The slots' terms as written in the papers; a paper's words are looked up the first
+        """The slots' terms as written in the papers ("" for a phrase the paper never writes
+        as one: split by punctuation or a stop word); a paper's words are looked up the first
         time one of its slots is asked for (a planning run seldom picks every candidate)."""
         if not self.has_text[rows].all():
             with self.text_lock:  # the other thread would otherwise scan the same papers
                 for j in np.unique(rows[~self.has_text[rows]]).tolist():
-                    terms = self.slot_vocab[j].tolist()
+                    terms = self.slots.vocab[j].tolist()
                     surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
-                    self.slot_text[j] = [
-                        surfaces.get(t, str(self.model.vocab[t])) if t >= 0 else "" for t in terms
-                    ]
+                    self.slot_text[j] = [surfaces.get(t, "") if t >= 0 else "" for t in terms]
                     self.has_text[j] = True
         return self.slot_text[rows, slots]
 
 
-def _slots(matrix: sparse.csr_matrix, model: Model) -> tuple:
-    """Each paper's strongest terms (model id, -1 = none), their weights, and which of them
-    overlap (a phrase and its own words), for all papers at once."""
+def _slots(
+    matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params: RankParams
+) -> kernels.Slots:
+    """Each paper's strongest terms (model id, -1 = none), their weights, which of them
+    overlap (a phrase and its own words), and which may be a reason as a lone word: one the
+    paper says in its title or at least twice, and not in over `generic_share` of the corpus
+    (a "large" or "model" explains nothing). All papers at once; `counts` is `matrix`'s raw
+    term counts, entry for entry."""
     n = matrix.shape[0]
     lengths = np.diff(matrix.indptr)
     longest = int(lengths.max(initial=0))
@@ -149,6 +152,8 @@ def _slots(matrix: sparse.csr_matrix, model: Model) -> tuple:
     data[rows, at] = matrix.data
     ids = np.full(data.shape, -1, np.int64)
     ids[rows, at] = matrix.indices
+    said = np.zeros(data.shape, np.float32)
+    said[rows, at] = counts.data  # a title word counts 1 + title_weight, an abstract one 1
     order = np.argsort(-data, axis=1, kind="stable")[:, :width]
     weights = np.take_along_axis(data, order, axis=1)
     terms = np.where(np.isfinite(weights), np.take_along_axis(ids, order, axis=1), -1)
@@ -158,7 +163,9 @@ def _slots(matrix: sparse.csr_matrix, model: Model) -> tuple:
     overlap = ((parts[:, :, :, None] == terms[:, None, None, :]) & (parts >= 0)[..., None]).any(2)
     overlap |= overlap.transpose(0, 2, 1)
     overlap[:, np.arange(width), np.arange(width)] = True
-    return terms, weights, overlap
+    weighty = np.take_along_axis(said, order, axis=1) >= min(1.0 + model.title_weight, 2.0)
+    common = np.r_[model.generic(params.generic_share), True][terms]
+    return kernels.Slots(terms, weights, overlap, weighty & ~common)
 
 
 class _Incidence:
@@ -217,13 +224,24 @@ def _muted_key(word: str) -> str:
     return " ".join(preprocess(word).split())
 
 
+def _muted_pattern(key: str) -> re.Pattern:
+    return re.compile(r"\b" + r"\s+".join(map(re.escape, key.split())) + r"\b")
+
+
 def _muted_lookup(texts: list[str]):
     def lookup(word: str) -> list[int]:
         first = word.split()[0]  # a plain substring test first: most texts lack the word
-        pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, word.split())) + r"\b")
+        pattern = _muted_pattern(word)
         return [j for j, t in enumerate(texts) if first in t and pattern.search(t)]
 
     return lookup
+
+
+def mentions_muted(paper: PaperDoc, muted: Sequence[str]) -> bool:
+    """The paper says one of the muted words, matched as the ranking matches them."""
+    text = preprocess(f"{paper.title} {paper.abstract}")
+    keys = (k for k in map(_muted_key, muted) if k)
+    return any(_muted_pattern(k).search(text) for k in keys)
 
 
 def rank(
@@ -301,10 +319,21 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
     ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
 
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
+    knobs = kernels.Knobs(
+        params.trending_weight,
+        params.floor,
+        params.relative_floor,
+        params.author_boost,
+        params.category_boost,
+        params.min_profile_weight,
+        params.like_share,
+    )
     interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
 
     k = min(params.top_k, len(cand.papers))
-    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 2)
+    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 3)
+    liked_titles = [cand.papers[j].title for j in among] + [known[i].title for i in others]
+    like_text = np.array([*(f"like {t}" for t in liked_titles), None], dtype=object)  # -1: none
 
     def one(start: int) -> None:
         chunk = profiles[start : start + params.chunk_size]
@@ -317,20 +346,29 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
             _flat_index(chunk, ("exclude", "liked", "disliked"), cand.index),
             strict=True,
         )
-        top, score, slots, followed, usable = kernels.rank_chunk(
-            *_csr(interests[start : start + b]), *_csr(weights), *refs, ref_scores, *postings,
-            cand.trend, params.trending_weight, params.floor,
-            *_by_row(b, author_rows, author_cols), params.author_boost,
-            *_by_row(b, *categories.pairs(chunk, "categories")), params.category_boost,
-            *_by_row(b, *map(np.concatenate, banned)),
-            cand.slot_vocab, cand.slot_weights, cand.slot_overlap,
-            k, params.n_reasons, model.n_terms,
-        )  # fmt: skip
+        top, score, slots, followed, liked, usable = kernels.rank_chunk(
+            _csr(interests[start : start + b]),
+            _csr(weights),
+            refs,
+            ref_scores,
+            postings,
+            cand.trend,
+            _by_row(b, author_rows, author_cols),
+            _by_row(b, *categories.pairs(chunk, "categories")),
+            _by_row(b, *map(np.concatenate, banned)),
+            cand.slots,
+            model.is_phrase,
+            knobs,
+            k,
+            params.n_reasons + SPARE_SLOTS,
+            model.n_terms,
+        )
         rows = slice(start, start + b)
         out.counts[rows] = (top >= 0).sum(axis=1)
         out.scores[rows] = np.round(score, 6)
         picked = np.where(top >= 0, top, 0)
         out.paper_ids[rows] = cand.ids[picked]
+        out.reasons[rows, :, -3] = like_text[liked]
         _reasons(out.reasons[rows], chunk, picked, slots, followed, usable, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
@@ -338,20 +376,20 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
     return out
 
 
-def _csr(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _csr(matrix: sparse.csr_matrix) -> kernels.Csr:
     """One dtype per array, so the kernel is compiled once."""
     matrix = matrix.tocsr()
-    return (
+    return kernels.Csr(
         matrix.indptr.astype(np.int64, copy=False),
         matrix.indices.astype(np.int64, copy=False),
         matrix.data.astype(np.float32, copy=False),
     )
 
 
-def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> kernels.Pairs:
     """(row, column) pairs as per-row column lists: indptr over rows, columns by row."""
     order = np.argsort(rows, kind="stable")
-    return np.r_[0, np.cumsum(np.bincount(rows, minlength=b))], cols[order]
+    return kernels.Pairs(np.r_[0, np.cumsum(np.bincount(rows, minlength=b))], cols[order])
 
 
 def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
@@ -378,12 +416,18 @@ def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sp
 
 
 def _reasons(reasons, chunk, picked, slots, followed, usable, cand: Candidates) -> None:
-    """Fill B x k x (R + 2) `reasons` from the kernel's slots: the terms as written in the
-    paper, "by <author>" (column -2), "trending: N upvotes" (column -1), or TRENDING_REASON
-    for a pick made without a usable profile."""
+    """Fill B x k x (R + 3) `reasons` from the kernel's slots (best first, a few spare): the
+    first R terms the paper writes as the profile does, as written there; "by <author>"
+    (column -2), "trending: N upvotes" (column -1), or TRENDING_REASON for a pick made
+    without a usable profile. Column -3 ("like <title>") is the caller's."""
     found = slots >= 0
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
-    reasons[:, :, :-2][found] = cand.words(papers[found], slots[found])
+    words = np.full(slots.shape, "", dtype=object)
+    words[found] = cand.words(papers[found], slots[found])
+    shown = np.not_equal(words, "")
+    first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 3]
+    terms = np.take_along_axis(words, first, axis=2)
+    reasons[:, :, :-3] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
     reasons[:, :, -1] = cand.trending_text[picked]
     if not usable.all():
         fallback = ~usable[:, None] & ~followed

@@ -100,11 +100,12 @@ class Ranking(Mapping):
     @property
     def n_with_reasons(self) -> int:
         """Picks with at least one reason. Term reasons fill from the first column and the
-        last two hold "by <author>" and the trending line, so those three columns tell."""
+        last three hold "like <title>", "by <author>" and the trending line, so those four
+        columns tell."""
         if not self.reasons.size:
             return 0
         valid = np.arange(self.reasons.shape[1])[None, :] < self.counts[:, None]
-        has = np.not_equal(self.reasons[:, :, [0, -2, -1]], None).any(axis=2)
+        has = np.not_equal(self.reasons[:, :, [0, -3, -2, -1]], None).any(axis=2)
         return int(has[valid].sum())
 
 
@@ -114,11 +115,14 @@ class RankParams:
 
     Profile = interests_weight * interests + liked_weight * mean(liked) - disliked_weight *
     mean(disliked) (Rocchio), L2-normalized. Score = cosine + trending_weight * trending +
-    boosts; only papers with cosine >= floor (or by a followed author) are eligible.
+    boosts; only papers with cosine >= floor and >= relative_floor * the profile's best
+    cosine (or by a followed author) are eligible: a narrow interest gets its few good papers,
+    not those and filler.
     """
 
     top_k: int = 10
     floor: float = 0.05
+    relative_floor: float = 0.5
     trending_weight: float = 0.1
     author_boost: float = 0.15
     category_boost: float = 0.03
@@ -128,6 +132,9 @@ class RankParams:
     chunk_size: int = 1000
     threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3
+    min_profile_weight: float = 0.1  # a lone word is a reason only with this weight in |q|
+    generic_share: float = 0.15  # ...and if in at most this share of the corpus papers
+    like_share: float = 0.4  # "like <title>" when that liked paper gives this share of it
     trending_reason_at: float = 0.3  # trending_score from which "trending: N upvotes" is said
 
 

@@ -12,7 +12,8 @@ from worker.relevance import Model, PaperDoc, Profile, RankParams, rank, rank_ba
 
 def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: RankParams):
     """The ranking's definition, written the slow obvious way: a dense Rocchio vector, the
-    cosine against every paper, the floor, sent papers out, a stable sort."""
+    cosine against every paper, sent papers out, the floors (absolute, and relative to the
+    profile's best), a stable sort."""
     matrix = model.embed_papers(corpus).toarray()
     at = {p.id: j for j, p in enumerate(corpus)}
     query = params.interests_weight * model.embed_texts([prof.interests]).toarray()[0]
@@ -22,8 +23,9 @@ def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: R
         query -= params.disliked_weight * matrix[[at[i] for i in prof.disliked]].mean(axis=0)
     relevance = matrix @ query / np.linalg.norm(query)
     relevance[[at[i] for i in (*prof.exclude, *prof.liked, *prof.disliked)]] = -np.inf
+    cut = max(params.floor, params.relative_floor * relevance.max())
     order = np.argsort(-relevance, kind="stable")[: params.top_k]
-    return [(corpus[j].id, round(float(relevance[j]), 6)) for j in order if relevance[j] >= 0.05]
+    return [(corpus[j].id, round(float(relevance[j]), 6)) for j in order if relevance[j] >= cut]
 
 
 def test_compiled_ranking_matches_the_dense_definition(

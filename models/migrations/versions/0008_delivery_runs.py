@@ -1,7 +1,7 @@
 """delivery: send_run table; digest.run_id, fail_reason, next_attempt_at, queued_at
 
-Revision ID: 0005
-Revises: 0003
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 22:40:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0005'
-down_revision: Union[str, Sequence[str], None] = '0003'
+revision: str = '0008'
+down_revision: Union[str, Sequence[str], None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

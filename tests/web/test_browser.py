@@ -1,0 +1,163 @@
+"""The reader's whole path in a real browser (Playwright driving Debian's Chromium) against the
+Procfile's web process: sign up -> confirm from the outbox -> a digest is sent -> "view in
+browser" and the preferences link from that .eml -> change interests, time zone and pause ->
+the next plan follows them -> unsubscribe from the page -> no more email.
+
+Screenshots at 375 px land in tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import email
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from config import get_settings
+from models import Subscriber, SubscriberStatus, session_scope, subscribers, upgrade, utcnow
+from tests.conftest import reset_caches, service_unavailable
+from tests.web.conftest import REPO, free_port, link_in, web_server
+from worker import tasks
+from worker.fetch import load_sample
+from worker.planning import is_due, plan_edition
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE = {"width": 375, "height": 812}
+
+
+@pytest.fixture
+def site(paperboy_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The web process on the embedded default (SQLite, in-process tasks, file outbox), its
+    emails' links pointing at it; this test process shares its database and outbox."""
+    port = free_port()
+    monkeypatch.setenv("BASE_URL", f"http://127.0.0.1:{port}")
+    reset_caches()
+    upgrade()
+    get_settings().signing_key()  # created once here, read by both processes
+    with web_server(paperboy_home, port) as base:
+        yield base
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    binary = shutil.which("chromium")
+    if binary is None:
+        service_unavailable("chromium", "the binary is not installed (Debian `chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _outbox(home: Path, prefix: str, wait: bool = True) -> list[EmailMessage]:
+    """The emails whose file name starts with `prefix`; sign-up mail is written after the
+    page answers, so wait (bounded) for the first one."""
+    deadline = time.monotonic() + (10 if wait else 0)
+    while not (paths := sorted((home / "outbox").glob(f"{prefix}*.eml"))):
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    return [email.message_from_bytes(p.read_bytes(), policy=default) for p in paths]
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}-375px.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} scrolls sideways at 375 px ({width} px)"
+
+
+def _plan(when_days: int = 0) -> list[int]:
+    """Plan (and, in-process, send) the edition `when_days` from now; the planned digest ids."""
+    with session_scope() as session:
+        later = utcnow() + timedelta(days=when_days)
+        return plan_edition(session, get_settings(), later, ignore_send_hour=True).planned
+
+
+def _reader() -> Subscriber:
+    with session_scope() as session:
+        return subscribers.find(session, "phone.reader@example.org")
+
+
+def test_a_reader_from_sign_up_to_unsubscribe(site: str, browser, paperboy_home: Path) -> None:
+    context = browser.new_context(viewport=PHONE, timezone_id="Europe/Berlin")
+    page = context.new_page()
+
+    page.goto(f"{site}/")
+    assert page.evaluate("document.querySelector('img.sample').naturalWidth") > 0
+    _shot(page, "subscribe")
+    page.fill("#email", "phone.reader@example.org")
+    page.fill("#interests", "graph neural networks for molecules")
+    page.check("input[value='cs.LG']")
+    page.click("button:has-text('Subscribe')")
+    page.wait_for_selector("text=Check your inbox")
+
+    (confirm,) = _outbox(paperboy_home, "notice-confirm")
+    page.goto(link_in(confirm, "/c/"))
+    _shot(page, "confirm")
+    page.click("button:has-text('Confirm my subscription')")
+    page.wait_for_selector("text=You're subscribed")
+    assert "Europe/Berlin" in page.content() or "next edition" in page.content()
+    sub = _reader()
+    assert (sub.status, sub.timezone, sub.categories) == (
+        SubscriberStatus.active,
+        "Europe/Berlin",  # the browser's zone, filled in by the page's script
+        ["cs.LG"],
+    )
+
+    load_sample()
+    assert tasks.plan_due(ignore_send_hour=True)["planned"] == 1  # planned and sent
+    (digest,) = _outbox(paperboy_home, "digest-")
+    page.goto(link_in(digest, "/d/"))
+    assert page.locator(".card").count() > 0  # the digest itself, in the browser
+    _shot(page, "digest")
+
+    page.goto(link_in(digest, "/p/"))
+    until = (utcnow() + timedelta(days=20)).date()
+    page.fill("#interests", "protein structure prediction")
+    page.select_option("#timezone", "America/New_York")
+    page.fill("#paused_until", until.isoformat())
+    page.click("button:has-text('Save preferences')")
+    page.wait_for_selector("text=Your preferences are saved")
+    assert page.locator("text=Your last digests").count() == 1
+    _shot(page, "preferences")
+    sub = _reader()
+    assert (sub.interests, sub.timezone, sub.paused_until) == (
+        "protein structure prediction",
+        "America/New_York",
+        until,
+    )
+    assert _plan(when_days=2) == []  # paused: the next plan leaves this reader out
+    assert is_due(_reader(), utcnow() + timedelta(days=21))  # and takes them back after
+
+    page.click("a:text-is('Unsubscribe')")
+    page.wait_for_url("**/u/**")
+    assert page.locator("text=Pause for a month").count() == 1  # the gentler choices first
+    _shot(page, "unsubscribe")
+    page.click("button:has-text('Unsubscribe')")
+    page.wait_for_selector("text=You're unsubscribed")
+    sent = len(list((paperboy_home / "outbox").glob("*.eml")))
+    assert _reader().status == SubscriberStatus.unsubscribed
+    assert not is_due(_reader(), utcnow() + timedelta(days=21))
+    assert tasks.send_due()["enqueued"] == 0
+    assert len(list((paperboy_home / "outbox").glob("*.eml"))) == sent  # no more email
+    context.close()
