@@ -352,6 +352,7 @@ def main() -> None:
         redis.Redis.from_url(REDIS).flushdb()
         from config import get_settings
         from models import session_scope, upgrade, utcnow
+        from tests.worker.processes import start_worker, stop
         from worker import runs, tasks
         from worker.planning import plan_edition
 
@@ -361,29 +362,9 @@ def main() -> None:
         with session_scope() as session:
             planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
         plan_s = time.perf_counter() - t
-        log = home / "worker.log"
-        with log.open("wb") as out:
-            worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker.app",
-                    "worker",
-                    "--loglevel=INFO",
-                    f"--concurrency={args.workers}",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                cwd=ROOT,
-                env={**os.environ, "LOG_LEVEL": "INFO"},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        while b"ready." not in log.read_bytes():
-            time.sleep(0.2)
+        worker = start_worker(  # the Procfile's worker, as the fault tests start it
+            {"LOG_LEVEL": "INFO"}, home / "worker.log", f"--concurrency={args.workers}"
+        )
         with session_scope() as session:
             run = runs.start(session, planned)
         cpu_before = {g: group_cpu(p.pid) for g, p in (("worker", worker), ("stand-in", standin))}
@@ -395,8 +376,7 @@ def main() -> None:
         }
         with session_scope() as session:
             counts = runs.counts(session, runs.get(session, run.id))
-        worker.terminate()
-        worker.wait(30)
+        stop(worker)
         worker = None
 
         sample = planned[: args.legacy]
@@ -413,7 +393,7 @@ def main() -> None:
         http = clients(api_url, 200)
     finally:
         if worker is not None:
-            worker.terminate()
+            stop(worker)
         standin.send_signal(2)
         tail = standin.communicate(timeout=30)[0]
         with admin.connect() as conn:

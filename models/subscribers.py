@@ -363,20 +363,15 @@ class Preferences(BaseModel):
             raise ValueError(f"at most {limit} characters")
         return plain_text(value).strip()
 
-    @field_validator("max_papers")
+    @field_validator("max_papers", "trending_count")
     @classmethod
-    def _max_papers(cls, value: int) -> int:
-        limit = get_settings().max_papers_limit
+    def _at_most(cls, value: int, info: ValidationInfo) -> int:
+        limit, what = {
+            "max_papers": (get_settings().max_papers_limit, "papers per digest"),
+            "trending_count": (get_settings().max_trending_count, "trending papers"),
+        }[info.field_name]
         if value > limit:
-            raise ValueError(f"at most {limit} papers per digest")
-        return value
-
-    @field_validator("trending_count")
-    @classmethod
-    def _trending_count(cls, value: int) -> int:
-        limit = get_settings().max_trending_count
-        if value > limit:
-            raise ValueError(f"at most {limit} trending papers")
+            raise ValueError(f"at most {limit} {what}")
         return value
 
     @field_validator("timezone")

@@ -123,3 +123,14 @@ def redis_url() -> str:
     except redis.RedisError as e:
         service_unavailable("Redis", str(e))
     return REDIS_TEST_URL
+
+
+@pytest.fixture
+def production(postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The production configuration on this machine's services: a throwaway PostgreSQL
+    database, the Redis broker and a SECRET_KEY. Returns the database URL."""
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-for-the-production-configuration")
+    reset_caches()
+    return postgres_url

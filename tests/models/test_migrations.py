@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
@@ -49,24 +48,18 @@ def test_migrations_match_the_models(paperboy_home: Path) -> None:
 
 
 def test_read_only_commands_run_no_ddl_on_a_production_database(
-    postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    production: str,
 ) -> None:
     """Migrations reach PostgreSQL only through `paperboy db upgrade` (the Procfile's release)."""
-    from sqlalchemy import create_engine, inspect
     from typer.testing import CliRunner
 
     from cli.main import app
-    from tests.conftest import reset_caches
 
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
-    reset_caches()
     runner = CliRunner()
     for command in (["sources", "status"], ["preview", "reader@example.org"]):
         result = runner.invoke(app, command)
         assert result.exit_code == 2 and "paperboy db upgrade" in result.output, result.output
-    engine = create_engine(postgres_url)
+    engine = create_engine(production)
     try:
         assert inspect(engine).get_table_names() == []
     finally:

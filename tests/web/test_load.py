@@ -23,7 +23,6 @@ from sqlmodel import select
 from config import get_settings
 from emails.tokens import make_token
 from models import Subscriber, SubscriberStatus, Suppression, session_scope, upgrade
-from tests.conftest import reset_caches
 from tests.web.conftest import REPO, free_port, web_server
 
 pytestmark = pytest.mark.services
@@ -33,14 +32,8 @@ STORM = 500
 
 
 @pytest.fixture
-def web_process(
-    postgres_url: str, redis_url: str, paperboy_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def web_process(production: str, paperboy_home: Path) -> Iterator[str]:
     """The Procfile's web process on PostgreSQL, with Redis as in production."""
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("SECRET_KEY", "load-test-secret")
-    reset_caches()
     upgrade()
     with web_server(paperboy_home, free_port()) as base:
         yield base

@@ -26,14 +26,11 @@ class TestOnPostgres:
     @pytest.fixture
     def pg_client(
         self,
-        postgres_url: str,
+        production: str,
         redis_url: str,
         signer: SendGridSigner,
         monkeypatch: pytest.MonkeyPatch,
     ) -> Iterator[TestClient]:
-        monkeypatch.setenv("DATABASE_URL", postgres_url)
-        monkeypatch.setenv("REDIS_URL", redis_url)
-        monkeypatch.setenv("SECRET_KEY", "postgres-test-secret")
         monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", signer.public_key)
         reset_caches()
         upgrade()

@@ -130,18 +130,26 @@ def test_breaker_pauses_after_transient_failures_and_resumes_by_itself(
     assert _run(run_id).state == RunState.running
 
 
+def _sending_until_accepted(
+    standin: StandIn, run_id: int, planned: list[int], accepted: int
+) -> threading.Thread:
+    """The chunk sending in a thread; returns once the stand-in has accepted that many."""
+    sender = threading.Thread(target=delivery.send_chunk, args=(run_id, planned, get_settings()))
+    sender.start()
+    deadline = time.monotonic() + 30
+    while len(standin.accepted()) < accepted:
+        assert time.monotonic() < deadline and sender.is_alive()
+        time.sleep(0.01)
+    return sender
+
+
 def test_pause_mid_run_stops_sending_and_resume_sends_nobody_twice(
     standin: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fast(monkeypatch, SEND_CONCURRENCY="4")
     run_id, planned = plan_run(40)
     standin.behaviour.delay = 0.05
-    sender = threading.Thread(target=delivery.send_chunk, args=(run_id, planned, get_settings()))
-    sender.start()
-    deadline = time.monotonic() + 30
-    while len(standin.accepted()) < 8:
-        assert time.monotonic() < deadline and sender.is_alive()
-        time.sleep(0.01)
+    sender = _sending_until_accepted(standin, run_id, planned, 8)
     assert runner.invoke(app, ["runs", "pause"]).exit_code == 0
     sender.join(timeout=30)
     assert not sender.is_alive()
@@ -162,12 +170,7 @@ def test_unsubscribe_mid_run_means_no_email_afterwards(
     _fast(monkeypatch, SEND_CONCURRENCY="2")
     run_id, planned = plan_run(20)
     standin.behaviour.delay = 0.03
-    sender = threading.Thread(target=delivery.send_chunk, args=(run_id, planned, get_settings()))
-    sender.start()
-    deadline = time.monotonic() + 30
-    while len(standin.accepted()) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    sender = _sending_until_accepted(standin, run_id, planned, 2)
     leaving = address(19)
     with session_scope() as session:
         subscribers.unsubscribe(session, subscribers.find(session, leaving), source="test")

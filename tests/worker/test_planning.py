@@ -98,13 +98,6 @@ def test_a_concurrent_planners_digest_wins_without_error(
 
 @pytest.mark.services
 def test_a_concurrent_planners_digest_wins_on_postgresql(
-    paperboy_home: Path, postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    paperboy_home: Path, production: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in {
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "planning-test-secret",
-    }.items():
-        monkeypatch.setenv(key, value)
-    reset_caches()
     test_a_concurrent_planners_digest_wins_without_error(paperboy_home, monkeypatch)

@@ -76,14 +76,7 @@ def parse_feed(body: bytes, label: str) -> tuple[SourcePage, int]:
         total = int(total_text) if total_text is not None else len(entries)
     except ValueError as e:
         raise SourceError(SOURCE, f"{label}: totalResults is {total_text!r}") from e
-    page = SourcePage(label=label, received=len(entries))
-    for entry in entries:
-        record = _entry(entry)
-        if isinstance(record, str):
-            page.skip(record)
-        else:
-            page.records.append(record)
-    return page, total
+    return SourcePage.parse(label, entries, _entry), total
 
 
 def _entry(entry: Element) -> dict | str:

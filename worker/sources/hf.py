@@ -36,14 +36,7 @@ def parse_page(body: bytes, label: str) -> SourcePage:
         raise SourceError(SOURCE, f"{label}: malformed or truncated JSON ({e})") from e
     if not isinstance(items, list):
         raise SourceError(SOURCE, f"{label}: expected a JSON list, got {type(items).__name__}")
-    page = SourcePage(label=label, received=len(items))
-    for item in items:
-        record = _item(item)
-        if isinstance(record, str):
-            page.skip(record)
-        else:
-            page.records.append(record)
-    return page
+    return SourcePage.parse(label, items, _item)
 
 
 def _pick(item: dict, paper: dict, key: str):

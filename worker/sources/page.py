@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -12,6 +13,19 @@ class SourcePage:
     records: list[dict] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     received: int = 0  # entries in the response, skipped ones included
+
+    @classmethod
+    def parse(cls, label: str, entries: Sequence, one: Callable[..., dict | str]) -> SourcePage:
+        """Every entry through the source's own `one` (a record, or why it is unusable): a bad
+        entry is counted with its reason and never stops the page."""
+        page = cls(label=label, received=len(entries))
+        for entry in entries:
+            record = one(entry)
+            if isinstance(record, str):
+                page.skip(record)
+            else:
+                page.records.append(record)
+        return page
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1

@@ -69,10 +69,7 @@ def test_a_nul_title_is_cleaned_and_the_page_and_next_run_go_on(
     providers, clock, request, monkeypatch, on_postgres: bool
 ) -> None:
     if on_postgres:  # PostgreSQL is the database that refused the whole page
-        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("postgres_url"))
-        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
-        monkeypatch.setenv("SECRET_KEY", "test-secret-key-for-postgres-run")
-        reset_caches()
+        request.getfixturevalue("production")
     upgrade()
     body, items = _page_with(title="Diffusion\x00 Models\x00 for\x07 Proteins")
     providers.respond(DAY, body=body)
@@ -86,16 +83,9 @@ def test_a_nul_title_is_cleaned_and_the_page_and_next_run_go_on(
 
 @pytest.mark.services
 def test_a_record_the_database_refuses_is_skipped_with_its_reason(
-    providers, clock, postgres_url, redis_url, monkeypatch
+    providers, clock, production
 ) -> None:
     """An upvote count past PostgreSQL's integer: that record alone is skipped, every run."""
-    for key, value in {
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "test-secret-key-for-postgres-run",
-    }.items():
-        monkeypatch.setenv(key, value)
-    reset_caches()
     upgrade()
     body, items = _page_with(upvotes=10**12)
     providers.respond(DAY, body=body)

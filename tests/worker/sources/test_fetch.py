@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from config import get_settings
 from models import Paper, SourceRun, session_scope, upgrade
-from tests.conftest import reset_caches
 from tests.worker.sources.conftest import NOW, SINCE
 from tests.worker.sources.fake_providers import FIXTURES
 from worker.fetch import run_source
@@ -151,13 +150,7 @@ def test_since_far_back_is_clamped_to_the_max_days(db, clock) -> None:
 
 
 @pytest.mark.services
-def test_run_source_merges_on_postgresql(
-    providers, clock, postgres_url, redis_url, monkeypatch
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("SECRET_KEY", "test-secret-key-for-postgres-run")
-    reset_caches()
+def test_run_source_merges_on_postgresql(providers, clock, production) -> None:
     upgrade()
     first = _both(clock)
     second = _both(clock)
