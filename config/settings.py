@@ -117,7 +117,6 @@ class Settings(BaseSettings):
     mail_requests_overall: int = 1000
     mail_requests_window_seconds: int = 3600
     max_body_bytes: int = 64 * 1024  # any request body but a webhook's, refused before reading
-    max_webhook_body_bytes: int = 8 * 1024 * 1024  # SendGrid posts up to thousands of events
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

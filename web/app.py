@@ -95,7 +95,7 @@ def create_app() -> FastAPI:
     )
     for module in (subscribe, unsubscribe, preferences, address, archive, feedback, health):
         app.include_router(module.router)
-    app.include_router(webhooks.router, max_body_size=settings.max_webhook_body_bytes)
+    app.include_router(webhooks.router, max_body_size=settings.webhook_max_body_bytes)
     static = StaticFiles(directory=Path(__file__).parent / "static", follow_symlink=True)
     app.mount("/static", static, name="static")  # the sample picture is docs/digest-phone.png
 

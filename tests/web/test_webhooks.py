@@ -13,6 +13,7 @@ from emails.providers.base import EventType
 from models import DeliveryEvent, Subscriber, SubscriberStatus, Suppression, session_scope
 from tests.conftest import reset_caches
 from tests.web.conftest import SendGridSigner, active_subscriber
+from web.app import create_app
 
 URL = "/webhooks/sendgrid"
 
@@ -189,7 +190,8 @@ def test_oversized_body_is_refused_before_it_is_read(
     monkeypatch.setenv("WEBHOOK_MAX_BODY_BYTES", "1000")
     reset_caches()
     events = [_event("delivered", f"r{i}@x.org", f"e{i}") for i in range(20)]
-    resp = _post(client, keyed, events)
+    with TestClient(create_app()) as small_limit:  # the limit is the app's, set when it is made
+        resp = _post(small_limit, keyed, events)
     assert resp.status_code == 413
     with session_scope() as session:
         assert session.exec(select(DeliveryEvent)).all() == []
