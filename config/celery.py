@@ -9,8 +9,10 @@ from kombu import Queue
 
 from config.settings import Settings
 
-# `control` carries the send reaper: never stuck behind a backlog of send chunks.
-QUEUES = ("ingest", "rank", "send", "control", "webhooks")
+# `control` carries the send reaper: never stuck behind a backlog of send chunks. Provider
+# events have no queue: the webhook stores them in its own short, idempotent transaction and
+# answers 2xx only then, so SendGrid retries anything we did not keep.
+QUEUES = ("ingest", "rank", "send", "control")
 ROUTES = {
     "paperboy.fetch_source": {"queue": "ingest"},
     "paperboy.plan_due": {"queue": "rank"},
