@@ -18,13 +18,6 @@ def serve(
     """Run the web app (subscribe, preferences, archive, unsubscribe, feedback, webhooks)."""
     import uvicorn
 
-    from config.logging import uvicorn_log_config
-
     settings()
-    uvicorn.run(
-        "web.app:app",
-        host=host,
-        port=port,
-        log_config=uvicorn_log_config(),
-        proxy_headers=True,
-    )
+    # uvicorn's own logging, as under the Procfile: web.app adds the token redaction to it.
+    uvicorn.run("web.app:app", host=host, port=port, proxy_headers=True)

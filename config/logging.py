@@ -71,26 +71,3 @@ def configure_logging(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())
-
-
-def uvicorn_log_config() -> dict:
-    """uvicorn's own dictConfig, with our one-line, token-free formatter on its handlers."""
-    formatter = {"()": OneLineFormatter, "fmt": FORMAT}
-    handler = {
-        "class": "logging.StreamHandler",
-        "formatter": "line",
-        "filters": ["redact"],
-        "stream": "ext://sys.stderr",
-    }
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactTokens}},
-        "formatters": {"line": formatter},
-        "handlers": {"line": handler},
-        "loggers": {
-            "uvicorn": {"handlers": ["line"], "level": "INFO", "propagate": False},
-            "uvicorn.error": {"level": "INFO"},
-            "uvicorn.access": {"handlers": ["line"], "level": "INFO", "propagate": False},
-        },
-    }
