@@ -71,7 +71,6 @@ class Settings(BaseSettings):
     phrase_min_df: int = 2  # a 2-word phrase must be in this many corpus papers (words: 1)
     tfidf_max_df: float = 0.5  # ...and in at most this share of them (20+ papers)
     title_weight: float = 0.3  # a title word counts 1 + this times an abstract word
-    default_max_papers: int = 10
     max_papers_limit: int = 25
     max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
     relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
