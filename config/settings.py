@@ -152,18 +152,22 @@ class Settings(BaseSettings):
         return not self.redis_url
 
     def signing_key(self) -> str:
-        """SECRET_KEY, or one generated once into PAPERBOY_HOME for the embedded default."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.paperboy_home / SECRET_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two processes starting at once still agree on one key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
+        """SECRET_KEY, or one generated once into PAPERBOY_HOME for the embedded default (read
+        from disk once per process: every link signed and checked asks for it)."""
+        return self.secret_key or _generated_key(self.paperboy_home.resolve())
+
+
+@lru_cache
+def _generated_key(home: Path) -> str:
+    path = home / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: two processes starting at once still agree on one key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
         return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 @lru_cache

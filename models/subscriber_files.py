@@ -17,7 +17,12 @@ from typing import IO, Any, Literal
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from models.subscribers import InvalidEmail, Preferences, normalize_email, readable_errors
+from models.subscribers import (
+    InvalidEmail,
+    normalize_email,
+    readable_errors,
+    validate_preferences,
+)
 from models.tables import Subscriber, SubscriberStatus, Suppression, utcnow
 
 Format = Literal["csv", "jsonl"]
@@ -84,7 +89,7 @@ def _checked(line: int, record: dict[str, Any]) -> Row:
             for k in COLUMNS[1:]
             if record.get(k) not in (None, "", [])
         }
-        prefs = Preferences.model_validate(given).model_dump(include=set(given))
+        prefs = validate_preferences(given)
     except InvalidEmail as e:
         return Row(line, error=str(e))
     except ValidationError as e:

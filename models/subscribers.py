@@ -448,12 +448,22 @@ def preferences_of(sub: Subscriber) -> Preferences:
     )
 
 
+def validate_preferences(given: dict[str, Any]) -> dict[str, Any]:
+    """The given fields only, validated by the rules of `Preferences` (raises ValidationError):
+    forms, imports and partial saves check what they were sent and nothing else."""
+    return Preferences.model_validate(given).model_dump(include=set(given))
+
+
+def local_today(sub: Subscriber) -> date:
+    """The date now in the subscriber's own time zone (their pause dates are in it)."""
+    return utcnow().astimezone(ZoneInfo(sub.timezone or "UTC")).date()
+
+
 def update_preferences(session: Session, sub: Subscriber, submitted: dict[str, Any]) -> None:
     """Validate and store only the submitted fields: a field missing from a request keeps its
     value (a partial POST must never wipe the rest), and a stored value that today's rules
     would refuse never blocks an unrelated change. Raises ValidationError."""
-    changes = Preferences.model_validate(submitted).model_dump(include=set(submitted))
-    for name, value in changes.items():
+    for name, value in validate_preferences(submitted).items():
         setattr(sub, name, value)
     session.add(sub)
     session.flush()

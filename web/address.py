@@ -26,7 +26,7 @@ async def change_email(request: Request, link: PreferencesLink, settings: Settin
         address = subscribers.normalize_email(new)
     except subscribers.InvalidEmail as e:
         return _not_changed(link, e)
-    check_mail_request(settings, client_ip(request), address)
+    await run_in_threadpool(check_mail_request, settings, client_ip(request), address)
     return await run_in_threadpool(_request_change, link, address)
 
 

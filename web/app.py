@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -76,18 +74,11 @@ class SecurityHeaders:
         return await self.app(scope, receive, with_headers)
 
 
-@asynccontextmanager
-async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    get_settings()  # a broken configuration stops start-up with its ConfigError
-    yield
-
-
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Paperboy",
-        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,

@@ -4,10 +4,9 @@ papers, the last digests, revoking links, and resubscribing."""
 from __future__ import annotations
 
 import calendar
-from datetime import date
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -56,6 +55,7 @@ def _render(
 ) -> Response:
     base = f"/p/{link.token}"
     zones = time_zones()
+    today = subscribers.local_today(sub)
     return page(
         "preferences.html",
         status=422 if errors else 200,
@@ -71,8 +71,8 @@ def _render(
         hours=range(24),
         weekdays=list(enumerate(calendar.day_name)),
         time_zones=zones if prefs.timezone in zones else [prefs.timezone, *zones],
-        paused=sub.paused_until is not None and sub.paused_until > _today(sub),
-        today=_today(sub).isoformat(),
+        paused=sub.paused_until is not None and sub.paused_until > today,
+        today=today.isoformat(),
         max_papers_limit=settings.max_papers_limit,
         max_trending_count=settings.max_trending_count,
         liked=_papers(session, sub, 1),
@@ -81,10 +81,6 @@ def _render(
         can_resubscribe=sub.status == SubscriberStatus.unsubscribed,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
     )
-
-
-def _today(sub: Subscriber) -> date:
-    return utcnow().astimezone(ZoneInfo(sub.timezone or "UTC")).date()
 
 
 def _papers(session: Session, sub: Subscriber, value: int) -> list[dict[str, str]]:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from config import Settings, get_settings
 from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers, utcnow
@@ -69,14 +70,14 @@ async def subscribe(request: Request, settings: SettingsDep) -> Response:
         data = await _read(request, wants_json)
         email = subscribers.normalize_email(str(data.get("email") or ""))
         chosen = {k: data[k] for k in SIGN_UP_FIELDS if data.get(k) not in (None, "", [])}
-        preferences = subscribers.Preferences.model_validate(chosen).model_dump(include=set(chosen))
+        preferences = subscribers.validate_preferences(chosen)
     except subscribers.InvalidEmail as e:
         return _invalid(wants_json, [f"{e}. Enter an address like name@example.org."], data)
     except ValidationError as e:
         return _invalid(wants_json, subscribers.readable_errors(e), data)
     except ValueError as e:
         return _invalid(wants_json, [str(e)], data)
-    check_mail_request(settings, client_ip(request), email)
+    await run_in_threadpool(check_mail_request, settings, client_ip(request), email)
     task = BackgroundTask(_send_subscription_mail, email, preferences, settings)
     if wants_json:
         return JSONResponse({"message": CHECK_INBOX}, background=task)
@@ -94,7 +95,7 @@ async def email_my_link(request: Request, settings: SettingsDep) -> Response:
         email = subscribers.normalize_email(raw)
     except subscribers.InvalidEmail as e:
         return page("subscribe.html", status=422, **_form(link_errors=[str(e)], link_email=raw))
-    check_mail_request(settings, client_ip(request), email)
+    await run_in_threadpool(check_mail_request, settings, client_ip(request), email)
     response = message("Check your inbox", LINK_SENT)
     response.background = BackgroundTask(_send_link_mail, email, settings)
     return response

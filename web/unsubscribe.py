@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import calendar
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers, utcnow
+from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers
 from web.deps import BadLink, Link, UnsubscribeLink
 from web.pages import message, page
 
@@ -75,9 +74,9 @@ def weekly_instead(link: UnsubscribeLink) -> Response:
 @router.post("/u/{token}/pause")
 def pause_a_month(link: UnsubscribeLink) -> Response:
     with session_scope() as session:
-        sub = link.subscriber(session)
-        until = utcnow().astimezone(ZoneInfo(sub.timezone or "UTC")).date() + PAUSE
-    sub = _change(link, {"paused_until": until})
+        sub = link.subscriber(session, for_update=True)
+        until = subscribers.local_today(sub) + PAUSE
+        subscribers.update_preferences(session, sub, {"paused_until": until})
     return message(
         "Paused for a month",
         f"No digests to {sub.email} until {until:%A} {until.day} {until:%B}; then they resume.",
