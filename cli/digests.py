@@ -36,8 +36,7 @@ def send() -> None:
     mode_line()
     ready_database()
     with session_scope() as session:
-        run = runs.adopt_planned(session)
-        ids = runs.planned_ids(session, run.id) if run else []
+        run, ids = runs.adopt_planned(session)
         latest = run or runs.get(session)
     if run is not None:
         watch(run.id, lambda: tasks.dispatch(run.id, ids))

@@ -39,6 +39,7 @@ def rank(
     """Offline ranking, no database: one JSON line per profile, best papers first."""
     from worker import relevance
     from worker.planning import fit_params, rank_params
+    from worker.runs import pages
 
     config = settings()
     now = time.time()
@@ -49,7 +50,7 @@ def rank(
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
     model = relevance.Model.fit(docs, fit_params(config))
-    batches = (profs[i : i + RANK_BATCH] for i in range(0, len(profs), RANK_BATCH))
+    batches = pages(profs, RANK_BATCH)
     done = 0
     for part in relevance.rank_batches(docs, batches, rank_params(config, top), model=model):
         for profile_id, picks in part.items():  # written as each batch is ranked

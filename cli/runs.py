@@ -31,12 +31,12 @@ def _run(run_id: int | None):
     return run
 
 
-def _counts(run_id: int):
+def _counts(run_id: int, detail: bool = True):
     from models import session_scope
     from worker import runs
 
     with session_scope() as session:
-        return runs.counts(session, runs.get(session, run_id))
+        return runs.counts(session, runs.get(session, run_id), detail)
 
 
 def show(run_id: int) -> None:
@@ -97,7 +97,7 @@ def watch(run_id: int, work: Callable[[], object]) -> None:
     ) as progress:
         bar = progress.add_task("sending", total=None)
         while True:
-            c = _counts(run_id)
+            c = _counts(run_id, detail=False)
             progress.update(
                 bar,
                 total=c.planned,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import time
+from email.utils import parsedate_to_datetime
 
 from celery.schedules import crontab
 from kombu import Queue
@@ -50,6 +52,21 @@ def backoff_seconds(
         spread = min(max(retry_after, 1.0), delay)
         return retry_after + (random.uniform(0, spread) if jitter else 0.0)
     return random.uniform(delay / 2, delay) if jitter else float(delay)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (either form the RFC allows), or None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
 
 
 def celery_config(settings: Settings) -> dict:

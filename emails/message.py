@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 
 from emails.render import RenderedEmail
 
@@ -68,5 +69,6 @@ def to_mime(envelope) -> EmailMessage:
     )
 
 
+@lru_cache(maxsize=8)  # asked per email, of the one FROM_EMAIL
 def sender_domain(from_email: str) -> str:
     return parseaddr(from_email)[1].rpartition("@")[2] or "paperboy.example"

@@ -497,27 +497,19 @@ def _waiting(digest_ids: list[int]) -> dict[int, datetime]:
 def _unqueue(digest_ids: list[int]) -> None:
     """These are no longer in any queue: a resume (or the reaper) hands them out again."""
     with session_scope() as session:
-        for page in runs.pages(digest_ids):
-            session.exec(
-                update(Digest)
-                .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
-                .values(queued_at=None)
-            )
+        runs.update_planned(session, digest_ids, queued_at=None)
 
 
 def _give_up(retry_at: dict[int, datetime], waited: float) -> None:
     with session_scope() as session:
-        for page in runs.pages(sorted(retry_at)):
-            session.exec(
-                update(Digest)
-                .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
-                .values(
-                    status=DigestStatus.failed,
-                    fail_reason="gave_up",
-                    last_error=func.coalesce(Digest.last_error, "")
-                    + f" (gave up after {waited:.0f}s of retries in process: no broker)",
-                )
-            )
+        runs.update_planned(
+            session,
+            sorted(retry_at),
+            status=DigestStatus.failed,
+            fail_reason="gave_up",
+            last_error=func.coalesce(Digest.last_error, "")
+            + f" (gave up after {waited:.0f}s of retries in process: no broker)",
+        )
 
 
 def send_notice(

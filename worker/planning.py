@@ -44,6 +44,7 @@ from worker.relevance import (
     trending_score,
 )
 from worker.relevance.scoring import mentions_muted
+from worker.runs import pages
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
@@ -164,11 +165,6 @@ def fit_params(settings: Settings) -> FitParams:
         max_df=settings.tfidf_max_df,
         title_weight=settings.title_weight,
     )
-
-
-def pages(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:

@@ -93,12 +93,13 @@ def settle_stale(session: Session, settings: Settings, now: datetime, result: Re
         evidence: dict[int, DeliveryEvent] = {}
         for event in session.exec(
             select(DeliveryEvent)
-            .where(col(DeliveryEvent.ref).in_(list(refs)))
+            .where(
+                col(DeliveryEvent.ref).in_(list(refs)),
+                col(DeliveryEvent.event_type).in_([*HAS_IT, EventType.rejected]),
+            )
             .order_by(DeliveryEvent.occurred_at)
         ):
-            digest_id = refs[event.ref]
-            if event.event_type in HAS_IT or event.event_type == EventType.rejected:
-                evidence.setdefault(digest_id, event)
+            evidence.setdefault(refs[event.ref], event)  # the first evidence settles it
         for digest_id, event in evidence.items():
             if event.event_type == EventType.rejected:
                 values = {

@@ -56,9 +56,21 @@ class RunCounts:
         )
 
 
-def pages(ids: list[int], size: int = PAGE) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def pages(items: list, size: int = PAGE) -> Iterable[list]:
+    """Consecutive slices of at most `size`: no statement carries more bound parameters than
+    a database accepts."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def update_planned(session: Session, digest_ids: list[int], **values) -> None:
+    """Set `values` on those of these digests still planned (a claimed one is left alone)."""
+    for page in pages(digest_ids):
+        session.exec(
+            update(Digest)
+            .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
+            .values(**values)
+        )
 
 
 def start(session: Session, digest_ids: list[int]) -> SendRun:
@@ -71,8 +83,9 @@ def start(session: Session, digest_ids: list[int]) -> SendRun:
     return run
 
 
-def adopt_planned(session: Session) -> SendRun | None:
-    """A run for planned digests no run owns (planned before runs existed, or by hand)."""
+def adopt_planned(session: Session) -> tuple[SendRun | None, list[int]]:
+    """A run for planned digests no run owns (planned before runs existed, or by hand), and
+    those digests' ids."""
     ids = list(
         session.exec(
             select(Digest.id)
@@ -80,7 +93,7 @@ def adopt_planned(session: Session) -> SendRun | None:
             .order_by(Digest.id)
         )
     )
-    return start(session, ids) if ids else None
+    return (start(session, ids) if ids else None), ids
 
 
 def get(session: Session, run_id: int | None = None) -> SendRun | None:
@@ -155,7 +168,9 @@ def finish_if_done(session: Session, run_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def counts(session: Session, run: SendRun) -> RunCounts:
+def counts(session: Session, run: SendRun, detail: bool = True) -> RunCounts:
+    """The run's counts from its digests. `detail=False` stops at the counts by status (what
+    a progress bar polls), skipping the bounce, rate and unresolved queries."""
     rows = session.exec(
         select(Digest.status, Digest.fail_reason, func.count())
         .where(Digest.run_id == run.id)
@@ -170,6 +185,8 @@ def counts(session: Session, run: SendRun) -> RunCounts:
             result.failed_by_reason[reason or "other"] = n
         if status == DigestStatus.skipped and reason in ("suppressed", "inactive"):
             result.suppressed += n
+    if not detail:
+        return result
     ref = literal("digest-") + cast(Digest.id, String)
     result.bounced = session.exec(
         select(func.count(func.distinct(DeliveryEvent.ref)))

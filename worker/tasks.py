@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from config import get_settings
 from config.celery import backoff_seconds
 from emails.providers import MailError, is_retryable
-from models import Digest, DigestStatus, session_scope, utcnow
+from models import session_scope, utcnow
 from worker import delivery, reaper, runs
 from worker.app import app
 from worker.fetch import run_source
@@ -26,14 +23,8 @@ def dispatch(run_id: int, digest_ids: list[int]) -> int:
     knows they are in a queue); in-process, this sends them. Returns the number of chunks."""
     settings = get_settings()
     with session_scope() as session:
-        for page in runs.pages(digest_ids):
-            session.exec(
-                update(Digest)
-                .where(col(Digest.id).in_(page), col(Digest.status) == DigestStatus.planned)
-                .values(queued_at=utcnow())
-            )
-    size = settings.send_chunk_size
-    chunks = [digest_ids[i : i + size] for i in range(0, len(digest_ids), size)]
+        runs.update_planned(session, digest_ids, queued_at=utcnow())
+    chunks = list(runs.pages(digest_ids, settings.send_chunk_size))
     for chunk in chunks:  # after commit: the rows are marked before any worker sees the chunk
         send_chunk.delay(run_id, chunk)
     return len(chunks)
@@ -69,8 +60,7 @@ def send_chunk(run_id: int, digest_ids: list[int]) -> dict:
 def send_due() -> dict:
     """A run for every planned digest no run owns yet (beat, and `paperboy send`)."""
     with session_scope() as session:
-        run = runs.adopt_planned(session)
-        ids = runs.planned_ids(session, run.id) if run else []
+        run, ids = runs.adopt_planned(session)
     if run is not None:
         dispatch(run.id, ids)
     return {"run": run.id if run else None, "enqueued": len(ids)}

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, To
 
+from config.celery import parse_retry_after
 from emails.providers.base import Envelope, EventType, MailError, TrackingEvent
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -98,9 +99,9 @@ os.register_at_fork(after_in_child=client.cache_clear)  # a pool is never shared
 
 def retry_after(headers: httpx.Headers) -> float | None:
     """Seconds to wait from Retry-After (seconds) or X-RateLimit-Reset (epoch seconds)."""
+    if "Retry-After" in headers:
+        return parse_retry_after(headers["Retry-After"])
     try:
-        if "Retry-After" in headers:
-            return max(float(headers["Retry-After"]), 0.0)
         if "X-RateLimit-Reset" in headers:
             return max(float(headers["X-RateLimit-Reset"]) - time.time(), 0.0)
     except ValueError:

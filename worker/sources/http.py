@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 import httpx
 import redis
+
+from config.celery import parse_retry_after
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_ERROR_BODY = 300
@@ -128,7 +129,7 @@ class PoliteClient:
                 last = f"HTTP {response.status_code} from {response.url}: {body}"
                 if response.status_code not in RETRYABLE_STATUS:
                     raise SourceError(self.source, last, response.status_code)
-                retry_after = _retry_after(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if attempt < p.max_attempts:
                 delay = min(p.backoff * 2 ** (attempt - 1), p.max_backoff)
                 self.sleep(min(max(delay, retry_after or 0.0), p.max_backoff))
@@ -160,18 +161,3 @@ class PoliteClient:
             "(FETCH_MAX_RESPONSE_BYTES); not read further",
             response.status_code,
         )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (either form the RFC allows), or None if absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
