@@ -131,12 +131,16 @@ def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tupl
     return float(np.mean([cat in cats[i] for i in ranked])), len(ranked)
 
 
-def evaluate(docs, cats, queries, keyword_texts) -> dict[str, dict[str, tuple[float, ...]]]:
+def fit(docs: list[PaperDoc]) -> tuple:
+    """Both recipes fitted once on the papers: every evaluation below reuses them."""
+    return sanity_lite(docs), Model.fit(docs)
+
+
+def evaluate(docs, cats, queries, keyword_texts, fitted) -> dict[str, dict[str, tuple[float, ...]]]:
     n = len(docs)
     size = Counter(c for cs in cats for c in cs)
     rng = np.random.default_rng(1)
-    vectorizer, svm_scores = sanity_lite(docs)
-    model = Model.fit(docs)
+    (vectorizer, svm_scores), model = fitted
     sent = RankParams(top_k=K, trending_weight=0.0)  # as the planner sends, every floor on
     params = replace(sent, relative_floor=0.0)  # the ranking's first 10
     liked_profiles = [Profile(q, liked=tuple(map(str, ids))) for q, (_, ids) in enumerate(queries)]
@@ -167,12 +171,11 @@ def evaluate(docs, cats, queries, keyword_texts) -> dict[str, dict[str, tuple[fl
     }
 
 
-def click_curves(docs, cats, keyword_texts, shuffles: int = 3) -> dict[str, list[float]]:
+def click_curves(docs, cats, keyword_texts, fitted, shuffles: int = 3) -> dict[str, list[float]]:
     """(c): mean P@10 per edition over the keyword readers and `shuffles` orders of the
     papers, for Paperboy and the SVM. Each edition is a fifth of the papers, new that day
     (as a real edition is): the clicks, not a shrinking pool, make the difference."""
-    vectorizer, svm_scores = sanity_lite(docs)
-    model = Model.fit(docs)
+    (vectorizer, svm_scores), model = fitted
     params = RankParams(top_k=K, trending_weight=0.0, relative_floor=0.0)
     curves: dict[str, list[list[float]]] = {SANITY: [], "Paperboy": []}
     for shuffle in range(shuffles):
@@ -210,7 +213,8 @@ def main() -> None:
     args = parser.parse_args()
     docs, cats = load()
     queries = liked_queries(cats, seed=0)
-    result = evaluate(docs, cats, queries, KEYWORDS)
+    fitted = fit(docs)
+    result = evaluate(docs, cats, queries, KEYWORDS, fitted)
     print(f"{len(docs)} papers; (a) {len(queries)} liked-paper profiles; (b) {len(KEYWORDS)}")
     print(f"{'':34} {'(a) P@10':>9} {'nDCG@10':>8} {'(b) P@10':>9} {'nDCG@10':>8}")
     for name in NAMES:
@@ -223,7 +227,7 @@ def main() -> None:
         f"Paperboy / arxiv-sanity-lite P@10: (a) {ours['a'][0] / base['a'][0]:.2f}x, "
         f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
     )
-    curves = click_curves(docs, cats, KEYWORDS)
+    curves = click_curves(docs, cats, KEYWORDS, fitted)
     print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
     for name, curve in curves.items():
         rise = curve[-1] - curve[0]
@@ -231,7 +235,7 @@ def main() -> None:
         print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
     pairs = [(base["a"][0], ours["a"][0])]
     for seed in range(1, args.seeds + 1):
-        r = evaluate(docs, cats, liked_queries(cats, seed), {})
+        r = evaluate(docs, cats, liked_queries(cats, seed), {}, fitted)
         pairs.append((r[SANITY]["a"][0], r["Paperboy"]["a"][0]))
         print(f"seed {seed}: (a) P@10 sanity {pairs[-1][0]:.3f}, Paperboy {pairs[-1][1]:.3f}")
     if args.seeds:

@@ -91,20 +91,17 @@ def _show_trending(n: int = 3) -> None:
     from sqlmodel import col, select
 
     from models import Paper, session_scope, utcnow
-    from worker.planning import paper_doc
-    from worker.relevance import trending_score
+    from worker.planning import paper_doc, trending_today
 
     now = utcnow()
     with session_scope() as session:
         papers = session.exec(
             select(Paper).where(Paper.upvotes > 0).order_by(col(Paper.upvotes).desc()).limit(50)
         ).all()
-        scored = sorted(
-            ((trending_score(p.upvotes, paper_doc(p, now).age_days), p) for p in papers),
-            key=lambda sp: -sp[0],
-        )[:n]
-    for score, p in scored:
-        out.print(f"trending {score:.2f}: {p.title} ({p.upvotes} upvotes)", markup=False)
+    by_id = {p.id: p for p in papers}
+    for pick in trending_today([paper_doc(p, now) for p in papers])[:n]:
+        p = by_id[pick.paper_id]
+        out.print(f"trending {pick.score:.2f}: {p.title} ({p.upvotes} upvotes)", markup=False)
 
 
 @app.command("status")

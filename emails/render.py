@@ -200,12 +200,13 @@ def paper_card(
     categories: Sequence[str] = (),
 ) -> PaperCard:
     """A paper's display card from its stored fields and the ranking's reasons."""
+    topics = term_reasons(reasons)
     return PaperCard(
         title=clip(readable(title), TITLE_LIMIT),
         url=paper_url(paper_id, abs_url),
         authors=short_authors([readable(a) for a in authors]),
         teaser=teaser(ai_summary or abstract),
-        why=clip(why_line(reasons), WHY_LIMIT),
+        why=clip(why_line(reasons, topics), WHY_LIMIT),
         more_url=more_url,
         less_url=less_url,
         hf_url=f"https://huggingface.co/papers/{paper_id}" if on_hf else None,
@@ -214,7 +215,7 @@ def paper_card(
         github_url=github_url(github_repo),
         github_stars=compact(github_stars),
         stats=stats_line(upvotes, comments, compact(github_stars)),
-        topics=term_reasons(reasons),
+        topics=topics,
         categories=" · ".join(clip(c, CATEGORY_LIMIT) for c in categories[:CATEGORIES_SHOWN]),
     )
 
@@ -306,9 +307,10 @@ def build_digest(ctx: DigestContext) -> RenderedEmail:
     )
 
 
-def why_line(reasons: Sequence[str]) -> str:
-    """Turn the ranking's reasons into one readable line."""
-    terms = term_reasons(reasons)
+def why_line(reasons: Sequence[str], terms: Sequence[str] | None = None) -> str:
+    """Turn the ranking's reasons into one readable line (`terms`: their `term_reasons`, when
+    the caller has them already)."""
+    terms = term_reasons(reasons) if terms is None else terms
     parts = []
     if terms:
         parts.append("matches " + ", ".join(f"“{t}”" for t in terms))

@@ -79,7 +79,7 @@ def _pages(
 
 def _client(source: str, settings: Settings, **inject) -> PoliteClient:
     """The source's polite client; with Redis its spacing is shared by every process, on the
-    wall clock (unless a test injects its own clock and pace)."""
+    wall clock (unless a test injects its own clock)."""
     interval = (
         settings.arxiv_min_interval_seconds
         if source == "arxiv"
@@ -90,7 +90,7 @@ def _client(source: str, settings: Settings, **inject) -> PoliteClient:
         max_attempts=settings.fetch_max_attempts,
         backoff=settings.fetch_backoff_seconds,
     )
-    if settings.redis_url and "pace" not in inject:
+    if settings.redis_url:
         inject["pace"] = SharedPace(redis.Redis.from_url(settings.redis_url), source)
     if inject.get("clock") is None:  # processes on other machines share only the wall clock
         inject["clock"] = time.time if inject.get("pace") else time.monotonic

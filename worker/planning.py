@@ -208,23 +208,30 @@ def _trending_for(
     of their muted words."""
     if n <= 0 or any(TRENDING_REASON in p.reasons for p in picks):
         return []
-    had = sent | {p.paper_id for p in picks}
+    picked = {p.paper_id for p in picks}
     out: list[Pick] = []
     for pick in hot:
         if len(out) == n:
             break
-        if pick.paper_id not in had and not (
-            sub.muted_words and mentions_muted(docs[pick.paper_id], sub.muted_words)
+        if (
+            pick.paper_id not in sent
+            and pick.paper_id not in picked
+            and not (sub.muted_words and mentions_muted(docs[pick.paper_id], sub.muted_words))
         ):
             out.append(pick)
     return out
 
 
 def choose_papers(
-    session: Session, settings: Settings, subs: list[Subscriber], now: datetime
+    session: Session,
+    settings: Settings,
+    subs: list[Subscriber],
+    now: datetime,
+    trending: bool = True,
 ) -> Choice:
-    """Each subscriber's picks from the current candidates and their trending section: the
-    one path from the database to `rank`, for the planner and the preferences page alike."""
+    """Each subscriber's picks from the current candidates and (unless `trending` is False)
+    their trending section: the one path from the database to `rank`, for the planner and
+    the preferences page alike."""
     choice = Choice()
     if not subs:
         return choice
@@ -234,7 +241,7 @@ def choose_papers(
     model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
     params = rank_params(settings, max(limits.values()))
-    hot, by_id = trending_today(docs), {d.id: d for d in docs}
+    hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
     sent: dict[int, set[str]] = {}
 
     def profiles() -> Iterator[list[Profile]]:
@@ -249,8 +256,9 @@ def choose_papers(
         for sid, ranked in part.items():
             picks = choice.picks[sid] = ranked[: limits[sid]]
             sub = by_sub[sid]
-            n = min(sub.trending_count, settings.max_trending_count)
-            choice.trending[sid] = _trending_for(sub, n, picks, sent[sid], hot, by_id)
+            n = min(sub.trending_count, settings.max_trending_count) if trending else 0
+            # each subscriber's history is read once: popped, so memory stays one page's
+            choice.trending[sid] = _trending_for(sub, n, picks, sent.pop(sid), hot, by_id)
     return choice
 
 
@@ -258,7 +266,7 @@ def pick_papers(
     session: Session, settings: Settings, subs: list[Subscriber], now: datetime
 ) -> dict[int, list[Pick]]:
     """Each subscriber's picks, best first, at most their max_papers (the preview's view)."""
-    return choose_papers(session, settings, subs, now).picks
+    return choose_papers(session, settings, subs, now, trending=False).picks
 
 
 def plan_edition(

@@ -128,22 +128,22 @@ class Model:
         return np.array([" " in str(t) for t in self.vocab], dtype=np.bool_)
 
     @cached_property
-    def set_phrases(self) -> dict[str, bool]:
+    def set_phrases(self) -> frozenset[str]:
         """The phrases whose words mostly come together: in at least COHESION of the papers
         that have the rarer word ("neural networks", "passing neural"), not a chance
         neighbour ("segmentation based", "learning approach")."""
         if not self.vectorizer:
-            return {}
-        share = np.exp(1.0 - self._idf)  # df / n, read back from the idf
+            return frozenset()
+        share = self._df_share
         parts = self.phrase_parts
         rarer = np.minimum(share[parts[:, 0]], share[parts[:, 1]])
         found = self.is_phrase & (parts >= 0).all(axis=1) & (share >= COHESION * rarer)
-        return dict.fromkeys(self.vocab[found].tolist(), True)
+        return frozenset(self.vocab[found].tolist())
 
     def generic(self, share: float) -> np.ndarray:
         """V, bool: the term is in more than `share` of the corpus papers (read back from the
         idf, ln((1 + n) / (1 + df)) + 1): too common to be a reason on its own."""
-        return np.exp(1.0 - self._idf) > share if self.vectorizer else np.zeros(0, np.bool_)
+        return self._df_share > share if self.vectorizer else np.zeros(0, np.bool_)
 
     def embed_texts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """L2-normalized sublinear tf-idf rows (zero for text with no known term): the
@@ -194,6 +194,11 @@ class Model:
     def _idf(self) -> np.ndarray:
         return self.vectorizer.idf_.astype(np.float32)
 
+    @cached_property
+    def _df_share(self) -> np.ndarray:
+        """V: each term's document frequency / n, read back from the idf."""
+        return np.exp(1.0 - self._idf)
+
     def surfaces(self, paper: PaperDoc, wanted: Iterable[int]) -> dict[int, str]:
         """Term id -> the words as they appear in the paper (title first), for reasons: the
         `wanted` terms only, scanning until all are found. A phrase counts only where it is
@@ -239,7 +244,7 @@ class Model:
                             last + 1 < len(kept)
                             and last - i + 1 < MAX_PHRASE_WORDS
                             and _JOINED.fullmatch(text, kept[last][2], kept[last + 1][1])
-                            and set_phrase.get(f"{kept[last][0]} {kept[last + 1][0]}", False)
+                            and f"{kept[last][0]} {kept[last + 1][0]}" in set_phrase
                         ):
                             last += 1
                         out[term] = _SPACE.sub(" ", text[start : kept[last][2]])

@@ -220,10 +220,12 @@ class _Incidence:
         return hits.row.astype(np.int64), hits.col.astype(np.int64)
 
 
+@lru_cache(maxsize=4096)
 def _muted_key(word: str) -> str:
     return " ".join(preprocess(word).split())
 
 
+@lru_cache(maxsize=4096)
 def _muted_pattern(key: str) -> re.Pattern:
     return re.compile(r"\b" + r"\s+".join(map(re.escape, key.split())) + r"\b")
 
@@ -237,9 +239,16 @@ def _muted_lookup(texts: list[str]):
     return lookup
 
 
+@lru_cache(maxsize=1024)
+def _muted_text(title: str, abstract: str) -> str:
+    return preprocess(f"{title} {abstract}")
+
+
 def mentions_muted(paper: PaperDoc, muted: Sequence[str]) -> bool:
-    """The paper says one of the muted words, matched as the ranking matches them."""
-    text = preprocess(f"{paper.title} {paper.abstract}")
+    """The paper says one of the muted words, matched as the ranking matches them. The same
+    few trending papers are asked about for every subscriber: their text, the keys and the
+    patterns are each worked out once."""
+    text = _muted_text(paper.title, paper.abstract)
     keys = (k for k in map(_muted_key, muted) if k)
     return any(_muted_pattern(k).search(text) for k in keys)
 
