@@ -37,7 +37,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-from worker.relevance import Model, PaperDoc, Profile, RankParams, rank
+from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_ml_sample.csv"
 MIN_PAPERS, DRAWS, LIKED, K, EDITIONS = 15, 5, 3, 10, 5

@@ -1,6 +1,6 @@
 """Ranking speed: 100k subscribers x 1,000 candidate papers, top-10 with reasons.
 
-Compares `worker.relevance.rank_batches` (chunks of profiles prepared as flat arrays, one
+Compares `worker.ranking.rank_batches` (chunks of profiles prepared as flat arrays, one
 compiled loop scoring, top-k and reasons, on two threads; the result is columnar, with every
 pick's id, score and reason strings) with the naive per-subscriber loop (one
 cosine_similarity and argsort per subscriber, given the same profile vectors, no reasons),
@@ -29,8 +29,8 @@ import numpy as np
 from sklearn.metrics.pairwise import cosine_similarity
 
 from bench.bench_quality import load
-from worker.relevance import Model, PaperDoc, Profile, RankParams
-from worker.relevance.scoring import rank_batches
+from worker.ranking import Model, PaperDoc, Profile, RankParams
+from worker.ranking.scoring import rank_batches
 
 BATCH = 100_000
 NAIVE_SAMPLE = 2_000

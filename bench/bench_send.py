@@ -171,7 +171,7 @@ def legacy_send(digest_ids: list[int]) -> int:
     from emails.message import build_message
     from emails.render import build_digest
     from models import Digest, DigestStatus, Subscriber, Suppression, get_engine, session_scope
-    from worker.delivery import digest_context
+    from worker.delivery.send import digest_context
 
     get_engine.cache_clear()  # a fresh pool in this forked process
     settings = get_settings()
@@ -240,7 +240,8 @@ def cpu_split(ids: list[int], wave: int) -> dict[str, float]:
     from config import get_settings
     from emails.providers import get_backend, sendgrid
     from models import session_scope
-    from worker import delivery, runs
+    from worker.delivery import runs
+    from worker.delivery import send as delivery
 
     settings = get_settings()
     backend = get_backend(settings)
@@ -353,8 +354,9 @@ def main() -> None:
         from config import get_settings
         from models import session_scope, upgrade, utcnow
         from tests.worker.processes import start_worker, stop
-        from worker import runs, tasks
-        from worker.planning import plan_edition
+        from worker import tasks
+        from worker.delivery import runs
+        from worker.ranking.planning import plan_edition
 
         upgrade()
         seed(args.n)

@@ -29,7 +29,7 @@ def demo(
     from cli.sources import fetch_sources
     from models import session_scope, subscribers
     from worker import tasks
-    from worker.fetch import load_sample
+    from worker.ingest.fetch import load_sample
 
     started = time.perf_counter()
     mode_line()

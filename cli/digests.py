@@ -31,7 +31,8 @@ def send() -> None:
     rounds (stale sends settled, retries and lost work handed out again)."""
     from cli.runs import watch
     from models import RunState, session_scope
-    from worker import runs, tasks
+    from worker import tasks
+    from worker.delivery import runs
 
     mode_line()
     ready_database()
@@ -52,7 +53,7 @@ def preview(
 ) -> None:
     """Render EMAIL's latest digest to HTML and .eml without sending; print both paths."""
     from models import session_scope
-    from worker.delivery import preview_digest
+    from worker.delivery.send import preview_digest
 
     settings = ready_database()
     try:

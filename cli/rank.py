@@ -37,22 +37,22 @@ def rank(
     top: Annotated[int, typer.Option(min=1, help="Papers per profile.")] = 10,
 ) -> None:
     """Offline ranking, no database: one JSON line per profile, best papers first."""
-    from worker import relevance
-    from worker.planning import fit_params, rank_params
-    from worker.runs import pages
+    from worker import ranking
+    from worker.delivery.runs import pages
+    from worker.ranking.planning import fit_params, rank_params
 
     config = settings()
     now = time.time()
     try:
-        docs = [relevance.doc_from_json(d, now) for d in read_jsonl(papers, "--papers")]
-        profs = [relevance.profile_from_json(d) for d in read_jsonl(profiles, "--profiles")]
+        docs = [ranking.doc_from_json(d, now) for d in read_jsonl(papers, "--papers")]
+        profs = [ranking.profile_from_json(d) for d in read_jsonl(profiles, "--profiles")]
     except ValueError as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
-    model = relevance.Model.fit(docs, fit_params(config))
+    model = ranking.Model.fit(docs, fit_params(config))
     batches = pages(profs, RANK_BATCH)
     done = 0
-    for part in relevance.rank_batches(docs, batches, rank_params(config, top), model=model):
+    for part in ranking.rank_batches(docs, batches, rank_params(config, top), model=model):
         for profile_id, picks in part.items():  # written as each batch is ranked
             line = {
                 "subscriber": profile_id,

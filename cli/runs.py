@@ -21,7 +21,7 @@ POLL_SECONDS = 0.5
 
 def _run(run_id: int | None):
     from models import session_scope
-    from worker import runs
+    from worker.delivery import runs
 
     with session_scope() as session:
         run = runs.get(session, run_id)
@@ -33,7 +33,7 @@ def _run(run_id: int | None):
 
 def _counts(run_id: int, detail: bool = True):
     from models import session_scope
-    from worker import runs
+    from worker.delivery import runs
 
     with session_scope() as session:
         return runs.counts(session, runs.get(session, run_id), detail)
@@ -124,7 +124,7 @@ def status(run: RunArg = None) -> None:
 def pause(run: RunArg = None) -> None:
     """Stop sending: workers take nothing more from this run (within a wave, ~a second)."""
     from models import session_scope
-    from worker import runs
+    from worker.delivery import runs
 
     ready_database()
     target = _run(run)
@@ -137,7 +137,8 @@ def pause(run: RunArg = None) -> None:
 def resume(run: RunArg = None) -> None:
     """Continue a paused run: its planned digests are handed out again (nobody twice)."""
     from models import session_scope
-    from worker import runs, tasks
+    from worker import tasks
+    from worker.delivery import runs
 
     mode_line()
     ready_database()
@@ -155,7 +156,7 @@ def resume(run: RunArg = None) -> None:
 def cancel(run: RunArg = None) -> None:
     """Stop the run for good: what it has not sent is recorded as skipped."""
     from models import session_scope
-    from worker import runs
+    from worker.delivery import runs
 
     ready_database()
     target = _run(run)
@@ -168,7 +169,8 @@ def cancel(run: RunArg = None) -> None:
 def resend(run: RunArg = None) -> None:
     """Send the run's unresolved digests (interrupted, no provider event) after all."""
     from models import session_scope
-    from worker import runs, tasks
+    from worker import tasks
+    from worker.delivery import runs
 
     mode_line()
     ready_database()

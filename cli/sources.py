@@ -33,7 +33,7 @@ def _parse_since(value: str | None) -> datetime | None:
 
 def fetch_sources(sources: list[str], since: datetime | None = None) -> list:
     """Run each source with a live progress line; returns the recorded runs."""
-    from worker.fetch import run_source
+    from worker.ingest.fetch import run_source
 
     config = settings()
     runs = []
@@ -91,7 +91,7 @@ def _show_trending(n: int = 3) -> None:
     from sqlmodel import col, select
 
     from models import Paper, session_scope, utcnow
-    from worker.planning import paper_doc, trending_today
+    from worker.ranking.planning import paper_doc, trending_today
 
     now = utcnow()
     with session_scope() as session:
@@ -110,7 +110,7 @@ def status(
 ) -> None:
     """The last fetch runs: what each source fetched, added, skipped and why, and errors."""
     from models import session_scope
-    from worker.fetch import last_runs
+    from worker.ingest.fetch import last_runs
 
     ready_database()
     with session_scope() as session:

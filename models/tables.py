@@ -210,7 +210,7 @@ class DeliveryEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=32)
     event_id: str = Field(max_length=128)
-    event_type: str = Field(max_length=32, index=True)  # worker.events.EventType value
+    event_type: str = Field(max_length=32, index=True)  # worker.delivery.events.EventType value
     occurred_at: datetime = _ts(nullable=False)
     message_id: str | None = None
     recipient: str = Field(default="", max_length=320, index=True)

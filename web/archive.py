@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.get("/d/{token}")
 def view_digest(link: DigestLink, settings: SettingsDep) -> Response:
-    from worker.delivery import digest_context  # the mail providers load on first view
+    from worker.delivery.send import digest_context  # the mail providers load on first view
 
     with session_scope() as session:
         sub = link.subscriber(session)

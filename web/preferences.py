@@ -209,7 +209,7 @@ def preview_picks(link: PreferencesLink, settings: SettingsDep) -> Response:
     """What the next digest would hold if it went out now: the planner's own ranking, run for
     this one reader, so tuning interests shows its effect at once. Read-only. The ranking
     (numba, scikit-learn) is imported here, on first use, so the web process starts fast."""
-    from worker.planning import pick_papers
+    from worker.ranking.planning import pick_papers
 
     with session_scope() as session:
         sub = link.subscriber(session)

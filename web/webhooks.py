@@ -21,7 +21,7 @@ from emails.providers import sendgrid
 from emails.providers.base import TrackingEvent
 from models import session_scope
 from web.deps import SettingsDep
-from worker import events
+from worker.delivery import events
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from config import get_settings
 from config.celery import backoff_seconds
 from emails.providers import MailError, is_retryable
 from models import session_scope, utcnow
-from worker import delivery, reaper, runs
 from worker.app import app
-from worker.fetch import run_source
-from worker.planning import PlanResult, plan_edition
+from worker.delivery import reaper, runs, send
+from worker.ingest.fetch import run_source
+from worker.ranking.planning import PlanResult, plan_edition
 
 
 def dispatch(run_id: int, digest_ids: list[int]) -> int:
@@ -49,7 +49,7 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
 @app.task(name="paperboy.send_chunk")
 def send_chunk(run_id: int, digest_ids: list[int]) -> dict:
     in_process = bool(send_chunk.app.conf.task_always_eager)
-    results = delivery.send_chunk(run_id, digest_ids, get_settings(), in_process=in_process)
+    results = send.send_chunk(run_id, digest_ids, get_settings(), in_process=in_process)
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
@@ -86,7 +86,7 @@ def reap_sends() -> dict:
 def send_notice(self, kind: str, subscriber_id: int) -> str:
     """Confirm / welcome / unsubscribed email; retryable provider errors back off and retry."""
     try:
-        return delivery.send_notice(kind, subscriber_id, get_settings())
+        return send.send_notice(kind, subscriber_id, get_settings())
     except MailError as e:
         # Not autoretry_for: only the retryable MailErrors retry, and never in-process.
         if is_retryable(e) and not self.app.conf.task_always_eager:

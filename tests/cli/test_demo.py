@@ -12,8 +12,8 @@ from cli.demo import DEMO_SUBSCRIBERS
 from cli.main import app
 from config import get_settings
 from emails.tokens import read_token
-from worker.relevance import Model, PaperDoc
-from worker.sources.sample import sample_papers
+from worker.ingest.sources.sample import sample_papers
+from worker.ranking import Model, PaperDoc
 
 runner = CliRunner()
 

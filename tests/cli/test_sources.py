@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from config.celery import ROUTES, celery_config
 from tests.conftest import reset_caches
-from tests.worker.sources.conftest import NOW
-from worker import fetch
+from tests.worker.ingest.conftest import NOW
+from worker.ingest import fetch
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from cli.demo import DEMO_SUBSCRIBERS
 from cli.main import app
 from config import get_settings
 from models import Digest, DigestItem, Paper, session_scope, subscribers, upgrade
-from worker.delivery import digest_context
+from worker.delivery.send import digest_context
 
 
 def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Path) -> None:

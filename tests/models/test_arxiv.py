@@ -7,7 +7,7 @@ import re
 import pytest
 
 from models.arxiv import CATEGORIES, canonical_category
-from worker.sources.sample import sample_papers
+from worker.ingest.sources.sample import sample_papers
 
 ARXIV_CODE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 

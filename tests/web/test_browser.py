@@ -24,8 +24,8 @@ from models import Subscriber, SubscriberStatus, session_scope, subscribers, upg
 from tests.conftest import reset_caches, service_unavailable
 from tests.web.conftest import REPO, free_port, link_in, web_server
 from worker import tasks
-from worker.fetch import load_sample
-from worker.planning import is_due, plan_edition
+from worker.ingest.fetch import load_sample
+from worker.ranking.planning import is_due, plan_edition
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = [

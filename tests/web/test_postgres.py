@@ -17,7 +17,7 @@ from models import DeliveryEvent, Subscriber, SubscriberStatus, Suppression, ses
 from tests.conftest import reset_caches
 from tests.web.conftest import SendGridSigner, active_subscriber, celery_broker, token
 from web.app import app
-from worker import events
+from worker.delivery import events
 
 pytestmark = pytest.mark.services
 

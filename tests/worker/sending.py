@@ -6,9 +6,9 @@ from sqlmodel import select
 
 from config import get_settings
 from models import Digest, session_scope, subscribers, upgrade, utcnow
-from worker import runs
-from worker.fetch import load_sample
-from worker.planning import plan_edition
+from worker.delivery import runs
+from worker.ingest.fetch import load_sample
+from worker.ranking.planning import plan_edition
 
 INTERESTS = (
     "graph neural networks, message passing",

@@ -13,7 +13,7 @@ from config import get_settings
 from models import Digest, session_scope, subscribers, upgrade, utcnow
 from tests.conftest import reset_caches
 from tests.worker.processes import start_worker, stop
-from worker.fetch import load_sample
+from worker.ingest.fetch import load_sample
 
 pytestmark = pytest.mark.services
 
@@ -48,7 +48,7 @@ def celery_worker(production_env: dict[str, str], paperboy_home: Path) -> Iterat
 
 def test_send_chunk_task_runs_on_real_worker(celery_worker: Path, paperboy_home: Path) -> None:
     from worker import tasks
-    from worker.planning import plan_edition
+    from worker.ranking.planning import plan_edition
 
     settings = get_settings()
     assert not settings.tasks_in_process

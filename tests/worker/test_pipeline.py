@@ -23,9 +23,10 @@ from models import (
     upgrade,
     utcnow,
 )
-from worker import delivery, runs, tasks
-from worker.fetch import load_sample
-from worker.planning import plan_edition
+from worker import tasks
+from worker.delivery import runs, send
+from worker.ingest.fetch import load_sample
+from worker.ranking.planning import plan_edition
 
 
 def _setup() -> None:
@@ -57,7 +58,7 @@ def test_send_chunk_twice_does_not_resend(paperboy_home: Path) -> None:
     run_id = tasks.plan_due(ignore_send_hour=True)["run"]
     with session_scope() as session:
         ids = list(session.exec(select(Digest.id)))
-    assert delivery.send_chunk(run_id, ids, get_settings()) == []  # nothing left to claim
+    assert send.send_chunk(run_id, ids, get_settings()) == []  # nothing left to claim
     assert len(list((paperboy_home / "outbox").glob("*.eml"))) == 3
 
 
@@ -88,7 +89,7 @@ def test_unsubscribed_before_send_is_skipped(paperboy_home: Path) -> None:
         digest = session.get(Digest, planned[0])
         sub = session.get(Subscriber, digest.subscriber_id)
         subscribers.unsubscribe(session, sub, source="test")
-    results = {r.digest_id: r for r in delivery.send_chunk(run.id, planned, get_settings())}
+    results = {r.digest_id: r for r in send.send_chunk(run.id, planned, get_settings())}
     assert results[planned[0]].outcome == "skipped"
     assert [results[d].outcome for d in planned[1:]] == ["sent", "sent"]
     assert not list((paperboy_home / "outbox").glob(f"digest-{planned[0]}.eml"))
@@ -112,7 +113,7 @@ def test_local_date_names_the_edition(paperboy_home: Path) -> None:
         digest = session.get(Digest, digest_id)
         sub = session.get(Subscriber, digest.subscriber_id)
         digest.planned_at = evening
-        rendered = build_digest(delivery.digest_context(session, digest, sub, get_settings()))
+        rendered = build_digest(send.digest_context(session, digest, sub, get_settings()))
     assert digest.edition == "2026-11-22"
     assert "Sunday, 22 November 2026" in rendered.text
     assert "Saturday" not in rendered.text

@@ -1,6 +1,6 @@
 """Mail backends against real peers: an aiosmtpd SMTP server and the SendGrid stand-in.
 
-The production code path (delivery.send_chunk -> backend) is the one under test; each
+The production code path (send.send_chunk -> backend) is the one under test; each
 provider failure ends in a retry, a recorded failure or a paused run, never a silent drop or
 a duplicate.
 """
@@ -21,13 +21,13 @@ from models import Digest, DigestStatus, session_scope, utcnow
 from tests.conftest import reset_caches
 from tests.emails.providers.sendgrid_standin import StandIn, standin
 from tests.worker.sending import address, digest, plan_run
-from worker import delivery
+from worker.delivery import send
 
 __all__ = ["standin"]
 
 
 def _send(run_id: int, ids: list[int]) -> list[str]:
-    results = delivery.send_chunk(run_id, ids, get_settings())
+    results = send.send_chunk(run_id, ids, get_settings())
     return [r.outcome for r in sorted(results, key=lambda r: r.digest_id)]
 
 
@@ -79,7 +79,7 @@ def test_smtp_delivers_a_chunk_once_over_one_connection(smtp_server: Recorder) -
 def test_smtp_transient_4xx_is_retried_later(smtp_server: Recorder) -> None:
     run_id, (digest_id,) = plan_run(1)
     smtp_server.rcpt_reply = "451 4.3.0 try again later"
-    (result,) = delivery.send_chunk(run_id, [digest_id], get_settings())
+    (result,) = send.send_chunk(run_id, [digest_id], get_settings())
     assert result.outcome == "retry" and result.retry_at
     row = digest(digest_id)
     assert row.status == DigestStatus.planned and "451" in row.last_error
@@ -123,7 +123,7 @@ def test_sendgrid_retryable_status_then_success_sends_once(standin: StandIn, sta
     standin.behaviour.script = [status]
     standin.behaviour.retry_after = 0.2
     settings = get_settings().model_copy(update={"send_retry_base_seconds": 0.2})
-    results = delivery.send_chunk(run_id, [digest_id], settings, in_process=True)
+    results = send.send_chunk(run_id, [digest_id], settings, in_process=True)
     assert [r.outcome for r in results] == ["sent"]
     assert [r.status for r in standin.requests] == [status, 202]
     row = digest(digest_id)
@@ -155,7 +155,7 @@ def test_sendgrid_retries_stop_after_max_attempts(standin: StandIn, monkeypatch)
     reset_caches()
     run_id, (digest_id,) = plan_run(1)
     standin.behaviour.script = [503, 503]
-    results = delivery.send_chunk(run_id, [digest_id], get_settings(), in_process=True)
+    results = send.send_chunk(run_id, [digest_id], get_settings(), in_process=True)
     assert [r.outcome for r in results] == ["failed"]
     assert digest(digest_id).fail_reason == "attempts"
     assert standin.accepted() == []
@@ -167,7 +167,7 @@ def test_sendgrid_unreachable_is_retried(monkeypatch) -> None:
     monkeypatch.setenv("SENDGRID_API_URL", "http://127.0.0.1:9")  # discard port: refused
     reset_caches()
     run_id, (digest_id,) = plan_run(1)
-    (result,) = delivery.send_chunk(run_id, [digest_id], get_settings())
+    (result,) = send.send_chunk(run_id, [digest_id], get_settings())
     assert result.outcome == "retry" and "request failed" in result.detail
 
 

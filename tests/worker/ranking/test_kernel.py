@@ -1,0 +1,90 @@
+"""The compiled ranking loop against the definition it implements, and its columnar result."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from worker.ranking import Model, PaperDoc, Profile, RankParams, rank, rank_batches
+
+
+def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: RankParams):
+    """The ranking's definition, written the slow obvious way: a dense Rocchio vector, the
+    cosine against every paper, sent papers out, the floors (absolute, and relative to the
+    profile's best), a stable sort."""
+    matrix = model.embed_papers(corpus).toarray()
+    at = {p.id: j for j, p in enumerate(corpus)}
+    query = params.interests_weight * model.embed_texts([prof.interests]).toarray()[0]
+    if prof.liked:
+        query += params.liked_weight * matrix[[at[i] for i in prof.liked]].mean(axis=0)
+    if prof.disliked:
+        query -= params.disliked_weight * matrix[[at[i] for i in prof.disliked]].mean(axis=0)
+    relevance = matrix @ query / np.linalg.norm(query)
+    relevance[[at[i] for i in (*prof.exclude, *prof.liked, *prof.disliked)]] = -np.inf
+    cut = max(params.floor, params.relative_floor * relevance.max())
+    order = np.argsort(-relevance, kind="stable")[: params.top_k]
+    return [(corpus[j].id, round(float(relevance[j]), 6)) for j in order if relevance[j] >= cut]
+
+
+def test_compiled_ranking_matches_the_dense_definition(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    rng = np.random.default_rng(7)
+    profiles = []
+    for i in range(30):
+        picks = rng.choice(len(corpus), 16, replace=False)
+        profiles.append(
+            Profile(
+                i,
+                interests=corpus[picks[0]].title,
+                liked=tuple(corpus[j].id for j in picks[1 : 1 + i % 4]),
+                disliked=(corpus[picks[5]].id,) if i % 3 == 0 else (),
+                exclude=frozenset(corpus[j].id for j in picks[6:16]),
+            )
+        )
+    params = RankParams(top_k=10, trending_weight=0.0, chunk_size=8)
+    ranked = rank(corpus, profiles, params, model=model)
+    for prof in profiles:
+        got = [(p.paper_id, p.score) for p in ranked[prof.id]]
+        want = reference_top(corpus, model, prof, params)
+        assert [i for i, _ in got] == [i for i, _ in want]
+        assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+
+
+def test_equal_scores_keep_the_earlier_candidate_first() -> None:
+    twin = "Sparse attention for long documents"
+    papers = [PaperDoc(str(i), twin, "Attention over long documents.") for i in range(5)]
+    picks = rank(papers, [Profile(1, interests="sparse attention")], RankParams(top_k=3))[1]
+    assert [p.paper_id for p in picks] == ["0", "1", "2"]
+
+
+def test_a_batch_result_is_columnar_and_builds_the_same_picks(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    profiles = [Profile(i, interests=p.title) for i, p in enumerate(corpus[:25])]
+    profiles.append(Profile("nothing", interests="the and of"))  # no usable words: trending
+    [batch] = rank_batches(corpus, [profiles], RankParams(top_k=5, chunk_size=10), model=model)
+    picks = dict(batch)
+    assert list(batch) == [p.id for p in profiles] and len(batch) == len(profiles)
+    assert batch.n_picks == sum(map(len, picks.values())) > 0
+    assert batch.n_with_reasons == sum(bool(p.reasons) for v in picks.values() for p in v)
+    assert picks["nothing"] == []  # the sample has no upvotes: nothing is trending
+    assert all(pick.reasons for i in range(25) for pick in picks[i])
+
+
+def test_ranking_works_where_numba_has_nowhere_to_cache() -> None:
+    """A read-only image run without a home: numba cannot cache and would fail the import."""
+    script = (
+        "import numba.core.caching as caching\n"
+        "caching.CacheImpl._locator_classes = []  # no writable place anywhere\n"
+        "from worker.ranking import PaperDoc, Profile, rank\n"
+        "papers = [PaperDoc('1', 'Graph neural networks', 'Message passing.')]\n"
+        "print(rank(papers, [Profile(1, interests='graph networks')])[1][0].paper_id)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"

@@ -1,0 +1,66 @@
+"""The planner ranks with the shared model artifact and refits it only when the corpus changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import select
+
+from config import get_settings
+from models import (
+    DigestItem,
+    Feedback,
+    Paper,
+    Subscriber,
+    session_scope,
+    subscribers,
+    upgrade,
+    utcnow,
+)
+from worker.ingest.fetch import load_sample
+from worker.ranking import artifact
+from worker.ranking.planning import plan_edition
+
+
+def _artifact(home: Path) -> Path:
+    return get_settings().artifacts_path / artifact.ARTIFACT
+
+
+def test_plan_fits_the_model_once_and_reuses_it(paperboy_home: Path) -> None:
+    upgrade()
+    load_sample()
+    with session_scope() as session:
+        subscribers.subscribe(
+            session, "a@example.com", interests="semantic segmentation", confirmed=True
+        )
+    now = utcnow()
+    with session_scope() as session:
+        assert plan_edition(session, get_settings(), now, ignore_send_hour=True).planned
+    path = _artifact(paperboy_home)
+    stamp = path.stat().st_mtime_ns
+    with session_scope() as session:
+        plan_edition(session, get_settings(), now + timedelta(days=1), ignore_send_hour=True)
+    assert path.stat().st_mtime_ns == stamp  # same corpus: loaded, not refit
+    with session_scope() as session:
+        session.add(Paper(id="2999.00001", title="Brand new topic", abstract="Quokkas."))
+    with session_scope() as session:
+        plan_edition(session, get_settings(), now + timedelta(days=2), ignore_send_hour=True)
+    assert path.stat().st_mtime_ns != stamp
+
+
+def test_plan_uses_liked_papers_and_never_repeats_them(paperboy_home: Path) -> None:
+    upgrade()
+    load_sample()
+    with session_scope() as session:
+        sub = subscribers.subscribe(session, "b@example.com", confirmed=True)
+        liked = session.exec(select(Paper).where(Paper.title.contains("Segmentation"))).first()
+        session.add(Feedback(subscriber_id=sub.id, paper_id=liked.id, value=1))
+    with session_scope() as session:
+        plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True)
+    with session_scope() as session:
+        items = session.exec(select(DigestItem)).all()
+        sub = session.exec(select(Subscriber)).one()
+    assert items and liked.id not in {i.paper_id for i in items}
+    assert sum("egmentation" in " ".join(i.reasons) for i in items) >= 3
+    assert sub.interests == ""  # the picks came from the liked paper alone

@@ -1,0 +1,103 @@
+"""Planning at scale: pages of subscribers, bulk writes, and a concurrent planner's rows winning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from config import get_settings
+from models import Digest, DigestItem, DigestStatus, session_scope, subscribers, upgrade, utcnow
+from tests.conftest import reset_caches
+from worker.ingest.fetch import load_sample
+from worker.ranking import planning
+
+INTERESTS = [
+    "graph neural networks, message passing",
+    "image segmentation, medical imaging",
+    "reinforcement learning, policy gradient",
+    "language models, machine translation",
+    "bayesian inference, gaussian processes",
+]
+
+
+def _subscribers(n: int) -> list[int]:
+    upgrade()
+    load_sample()
+    with session_scope() as session:
+        return [
+            subscribers.subscribe(
+                session, f"reader{i}@example.org", interests=INTERESTS[i % 5], confirmed=True
+            ).id
+            for i in range(n)
+        ]
+
+
+def _plan():
+    with session_scope() as session:
+        return planning.plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True)
+
+
+def _items_by_subscriber() -> dict[int, list[str]]:
+    with session_scope() as session:
+        rows = session.exec(
+            select(Digest.subscriber_id, DigestItem.paper_id, DigestItem.rank)
+            .join(DigestItem, DigestItem.digest_id == Digest.id)
+            .order_by(Digest.subscriber_id, DigestItem.rank)
+        ).all()
+    out: dict[int, list[str]] = {}
+    for sid, pid, _ in rows:
+        out.setdefault(sid, []).append(pid)
+    return out
+
+
+def test_pages_of_subscribers_plan_the_same_as_one_page(
+    paperboy_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _subscribers(7)
+    with session_scope() as session:
+        subs = [subscribers.find(session, f"reader{i}@example.org") for i in range(7)]
+        whole = planning.pick_papers(session, get_settings(), subs, utcnow())
+    monkeypatch.setenv("PLAN_PAGE_SIZE", "2")
+    reset_caches()
+    result = _plan()
+    assert sorted(result.edition_by_subscriber) == ids and len(result.planned) == 7
+    planned = _items_by_subscriber()
+    assert planned == {sid: [p.paper_id for p in whole[sid]] for sid in ids}
+    assert all(0 < len(papers) <= 10 for papers in planned.values())  # no filler past 10
+    again = _plan()
+    assert (again.already, again.planned) == (7, [])
+
+
+def test_a_concurrent_planners_digest_wins_without_error(
+    paperboy_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another planner writes one subscriber's digest between our check and our insert."""
+    ids = _subscribers(3)
+    real_choose = planning.choose_papers
+
+    def choose_then_race(session, settings, subs, now):
+        choice = real_choose(session, settings, subs, now)
+        with session_scope() as other:
+            other.add(Digest(subscriber_id=ids[1], edition=now.date().isoformat()))
+        return choice
+
+    monkeypatch.setattr(planning, "choose_papers", choose_then_race)
+    result = _plan()
+    assert result.already == 1 and len(result.planned) == 2
+    assert ids[1] not in result.edition_by_subscriber
+    with session_scope() as session:
+        theirs = session.exec(select(Digest).where(Digest.subscriber_id == ids[1])).one()
+        mixed_in = session.exec(
+            select(func.count()).select_from(DigestItem).where(DigestItem.digest_id == theirs.id)
+        ).one()
+    assert theirs.status == DigestStatus.planned and mixed_in == 0  # none of our items in it
+    assert sorted(_items_by_subscriber()) == [ids[0], ids[2]]
+
+
+@pytest.mark.services
+def test_a_concurrent_planners_digest_wins_on_postgresql(
+    paperboy_home: Path, production: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    test_a_concurrent_planners_digest_wins_without_error(paperboy_home, monkeypatch)

@@ -1,0 +1,580 @@
+"""Delivery: every email Paperboy sends, assembled one way (render -> Envelope -> backend).
+
+Digests go out in chunks (one task each). A chunk is sent in waves of SEND_CONCURRENCY
+digests: claim the wave (one conditional UPDATE planned -> sending, only while
+the run is running), load it with three queries, render, draw tokens from the global rate
+limit, send concurrently over the process's pooled connections (SMTP: one connection, in turn),
+record every outcome in batched UPDATEs. The claim commits with the render, so a worker killed
+before sending leaves its wave `planned`; only requests in flight can be left `sending`.
+Between waves the run's state is the switch: paused or cancelled, and the next claim takes
+nothing.
+
+Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim); a transient
+error (network, 429, 5xx) puts the digest back to `planned` with its own retry time (429: the
+provider's Retry-After, also held by every sender); a permanent one (400, 413, SMTP 5xx)
+fails only that digest, with the provider's message; a refused credential (401/403) pauses
+the run without counting an attempt. Transient failures in a row trip the circuit breaker:
+the run pauses and the reaper resumes it after a cool-down. With no broker (embedded mode)
+the chunk itself waits out retries, up to a bounded total, so a run ends with every digest
+sent or failed with a reason.
+
+Transactional notices (confirm, welcome, link, email change) are not deduplicated like digests: a
+second confirm email on a second sign-up is expected. Previews render the same message and
+send nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, func, update
+from sqlmodel import Session, col, select
+
+from config import Settings
+from config.celery import backoff_seconds
+from emails.message import sender_domain, to_mime
+from emails.providers import Backend, Envelope, MailError, get_backend, is_retryable
+from emails.render import (
+    DigestContext,
+    NoticeContext,
+    RenderedEmail,
+    build_digest,
+    build_notice,
+    paper_card,
+)
+from emails.tokens import link
+from models import (
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Paper,
+    RunState,
+    SendRun,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    session_scope,
+    subscribers,
+    utcnow,
+)
+from worker.delivery import ratelimit, runs
+
+log = logging.getLogger(__name__)
+NOTICE_LINK = {
+    "confirm": "confirm",
+    "welcome": "preferences",
+    "link": "preferences",
+    "email_change": "email",
+}
+DIGESTS = Digest.__table__
+
+
+@dataclass(frozen=True)
+class SendResult:
+    digest_id: int
+    outcome: str  # sent | skipped | retry | failed | paused | not_claimed
+    detail: str = ""
+    retry_at: datetime | None = None
+    provider_id: str | None = None
+    reason: str | None = None  # short code for failed / skipped digests
+
+
+@dataclass(frozen=True)
+class Job:
+    digest_id: int
+    attempts: int
+    envelope: Envelope
+
+
+def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
+    """planned -> sending for those of `digest_ids` that are due, while their run is running;
+    one statement, so two workers never both take a digest."""
+    running = select(SendRun.id).where(SendRun.id == run_id, SendRun.state == RunState.running)
+    rows = session.exec(
+        update(Digest)
+        .where(
+            col(Digest.id).in_(digest_ids),
+            col(Digest.run_id) == run_id,
+            col(Digest.status) == DigestStatus.planned,
+            col(Digest.next_attempt_at).is_(None) | (col(Digest.next_attempt_at) <= now),
+            running.exists(),
+        )
+        .values(status=DigestStatus.sending, claimed_at=now, attempts=Digest.attempts + 1)
+        .returning(Digest.id)
+    )
+    return sorted(rows.scalars())
+
+
+CARD_COLUMNS = (
+    DigestItem.digest_id,
+    DigestItem.section,
+    DigestItem.rank,
+    DigestItem.reasons,
+    Paper.id,
+    Paper.title,
+    Paper.abstract,
+    Paper.authors,
+    Paper.abs_url,
+    Paper.ai_summary,
+    Paper.first_seen_by,
+    Paper.upvotes,
+    Paper.num_comments,
+    Paper.github_repo,
+    Paper.github_stars,
+    Paper.categories,
+)
+
+
+def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
+    """Each digest's papers in rank order, as plain rows of what a card shows (no ORM objects:
+    a wave reads hundreds)."""
+    out: dict[int, list] = defaultdict(list)
+    for row in session.exec(
+        select(*CARD_COLUMNS)
+        .join(Paper, col(Paper.id) == DigestItem.paper_id)
+        .where(col(DigestItem.digest_id).in_(digest_ids))
+        .order_by(DigestItem.digest_id, DigestItem.rank)
+    ):
+        out[row.digest_id].append(row)
+    return out
+
+
+def _context(
+    digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
+) -> DigestContext:
+    base = settings.base_url
+
+    def vote(paper_id: str, value: int) -> str:
+        return link(
+            base, secret, "feedback", sub.id, sub.token_version, paper_id=paper_id, vote=value
+        )
+
+    cards = {
+        (row.section, row.rank): paper_card(
+            paper_id=row.id,
+            title=row.title,
+            abstract=row.abstract,
+            authors=row.authors,
+            reasons=row.reasons,
+            more_url=vote(row.id, 1),
+            less_url=vote(row.id, -1),
+            abs_url=row.abs_url,
+            ai_summary=row.ai_summary,
+            on_hf="hf" in row.first_seen_by,
+            upvotes=row.upvotes,
+            comments=row.num_comments,
+            github_repo=row.github_repo,
+            github_stars=row.github_stars,
+            categories=row.categories,
+        )
+        for row in rows
+    }
+    return DigestContext(
+        to_email=sub.email,
+        edition=edition_date(digest, sub),
+        papers=[card for (section, _), card in cards.items() if section == "picks"],
+        trending=[card for (section, _), card in cards.items() if section == "trending"],
+        postal_address=settings.postal_address,
+        digest_ref=f"digest-{digest.id}",
+        archive_url=link(base, secret, "digest", sub.id, sub.token_version, digest_id=digest.id),
+        **list_links(settings, sub),
+    )
+
+
+def list_links(settings: Settings, sub: Subscriber) -> dict[str, str]:
+    """The preferences and unsubscribe links, mailto and List-Id every email to a subscriber
+    carries (digests, welcome, link emails)."""
+    secret, base = settings.signing_key(), settings.base_url
+    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
+    domain = sender_domain(settings.from_email)
+    return {
+        "preferences_url": link(base, secret, "preferences", sub.id, sub.token_version),
+        "unsubscribe_url": unsubscribe,
+        "unsubscribe_mailto": f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
+        + unsubscribe.rsplit("/", 1)[1],
+        "list_id": f"Paperboy digest <digest.{domain}>",
+    }
+
+
+def edition_date(digest: Digest, sub: Subscriber) -> date:
+    """The reader's local date: a daily edition is named by it; a weekly one ("2026-W48") is
+    dated by the local day it was planned."""
+    try:
+        return date.fromisoformat(digest.edition)
+    except ValueError:
+        return digest.planned_at.astimezone(ZoneInfo(sub.timezone or "UTC")).date()
+
+
+def digest_context(
+    session: Session, digest: Digest, sub: Subscriber, settings: Settings
+) -> DigestContext:
+    rows = card_rows(session, [digest.id])[digest.id]
+    return _context(digest, sub, rows, settings.signing_key(), settings)
+
+
+def envelope(
+    rendered: RenderedEmail,
+    *,
+    to: str,
+    ref: str,
+    key: str,
+    settings: Settings,
+    when: datetime | None = None,
+    category: str = "",
+) -> Envelope:
+    """`key` makes the Message-ID unique and stable (derived from our digest or notice ref),
+    so a resend can be spotted."""
+    domain = sender_domain(settings.from_email)
+    return Envelope(
+        rendered=rendered,
+        to=to,
+        sender=settings.from_email,
+        ref=ref,
+        message_id=f"<{key}@{domain}>",
+        when=when,
+        category=category,
+    )
+
+
+def load(
+    session: Session, digest_ids: list[int], settings: Settings, now: datetime
+) -> tuple[list[Job], list[SendResult]]:
+    """Claimed digests as rendered envelopes (three queries for the wave), and the ones settled
+    here: skipped because the reader left or the address is suppressed since planning, or
+    failed because they cannot be rendered."""
+    pairs = session.exec(
+        select(Digest, Subscriber)
+        .join(Subscriber, col(Subscriber.id) == Digest.subscriber_id)
+        .where(col(Digest.id).in_(digest_ids))
+        .order_by(Digest.id)
+    ).all()
+    suppressed = set(
+        session.exec(
+            select(Suppression.email).where(col(Suppression.email).in_([s.email for _, s in pairs]))
+        )
+    )
+    items = card_rows(session, digest_ids)
+    secret = settings.signing_key()
+    jobs, settled = [], []
+    for digest, sub in pairs:
+        if sub.status != SubscriberStatus.active or sub.email in suppressed:
+            reason = "suppressed" if sub.email in suppressed else "inactive"
+            settled.append(
+                SendResult(digest.id, "skipped", f"subscriber is {sub.status}", reason=reason)
+            )
+            continue
+        try:
+            ctx = _context(digest, sub, items[digest.id], secret, settings)
+            message = envelope(
+                build_digest(ctx),
+                to=ctx.to_email,
+                ref=ctx.digest_ref,
+                key=f"{ctx.digest_ref}.{digest.edition}",
+                settings=settings,
+                when=now,
+                category="digest",
+            )
+        except Exception as e:  # one digest that cannot be rendered must not stall the run
+            log.exception("digest %s could not be rendered", digest.id)
+            settled.append(
+                SendResult(digest.id, "failed", f"render failed: {e!r}", reason="render")
+            )
+            continue
+        jobs.append(Job(digest.id, digest.attempts, message))
+    return jobs, settled
+
+
+def _send(backend: Backend, job: Job) -> str | MailError:
+    try:
+        return backend.send(job.envelope)
+    except MailError as e:
+        return e
+    except Exception as e:  # a bug building this one request fails it, not the whole wave
+        log.exception("digest %s: sending raised", job.digest_id)
+        return MailError(backend.name, f"could not send: {e!r}", transient=False)
+
+
+def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime) -> SendResult:
+    """What one send's result means for its digest (pure)."""
+    if isinstance(result, str):
+        return SendResult(job.digest_id, "sent", provider_id=result)
+    error, detail = result, str(result)
+    if error.auth:
+        return SendResult(job.digest_id, "paused", detail)
+    if not is_retryable(error):
+        code = f"{error.provider}_{error.status or 'error'}"
+        return SendResult(job.digest_id, "failed", detail, reason=code)
+    if job.attempts >= settings.send_max_attempts:
+        return SendResult(job.digest_id, "failed", detail, reason="attempts")
+    delay = backoff_seconds(
+        job.attempts - 1, base=settings.send_retry_base_seconds, retry_after=error.retry_after
+    )
+    kind = "rate_limited" if error.status == 429 else "transient"  # 429 is rate, not health
+    return SendResult(
+        job.digest_id, "retry", detail, retry_at=now + timedelta(seconds=delay), reason=kind
+    )
+
+
+def _bulk(session: Session, rows: list[dict], **fixed) -> None:
+    """One executemany UPDATE by primary key: per-row values in `rows` (`_id` is the key)."""
+    if not rows:
+        return
+    values = {k: bindparam(k) for k in rows[0] if k != "_id"} | fixed
+    statement = update(DIGESTS).where(DIGESTS.c.id == bindparam("_id")).values(**values)
+    session.connection().execute(statement, rows)
+
+
+def record(
+    session: Session, run_id: int, results: list[SendResult], settings: Settings, now: datetime
+) -> None:
+    """Every outcome of a wave in a few batched UPDATEs; then the run's heartbeat, the breaker,
+    and a pause when the provider refused our credentials."""
+    by: dict[str, list[SendResult]] = defaultdict(list)
+    for r in results:
+        by[r.outcome].append(r)
+    _bulk(
+        session,
+        [{"_id": r.digest_id, "provider_message_id": r.provider_id} for r in by["sent"]],
+        status=DigestStatus.sent,
+        sent_at=now,
+        last_error=None,
+        fail_reason=None,
+    )
+    for kind in ("failed", "skipped"):
+        _bulk(
+            session,
+            [
+                {"_id": r.digest_id, "last_error": r.detail, "fail_reason": r.reason}
+                for r in by[kind]
+            ],
+            status=DigestStatus(kind),
+        )
+    _bulk(
+        session,
+        [
+            {"_id": r.digest_id, "last_error": r.detail, "next_attempt_at": r.retry_at}
+            for r in by["retry"]
+        ],
+        status=DigestStatus.planned,
+        queued_at=None,
+    )
+    _bulk(  # a refused credential is ours to fix: the attempt does not count
+        session,
+        [{"_id": r.digest_id, "last_error": r.detail} for r in by["paused"]],
+        status=DigestStatus.planned,
+        queued_at=None,
+        attempts=DIGESTS.c.attempts - 1,
+    )
+    transient = [r for r in by["retry"] if r.reason == "transient"]
+    streak = session.exec(  # one atomic UPDATE: every worker's waves count into the same run
+        update(SendRun)
+        .where(col(SendRun.id) == run_id)
+        .values(
+            heartbeat_at=now,
+            transient_streak=0 if by["sent"] else SendRun.transient_streak + len(transient),
+        )
+        .returning(SendRun.transient_streak)
+    ).scalar_one()
+    if by["paused"]:
+        runs.pause(
+            session,
+            run_id,
+            f"the provider refused our credentials: {by['paused'][0].detail}; {runs.AUTH_HINT}",
+        )
+    elif transient and streak >= settings.send_breaker_threshold:
+        resume_at = now + timedelta(seconds=settings.send_breaker_cooldown_seconds)
+        runs.pause(
+            session,
+            run_id,
+            f"circuit breaker: {streak} transient failures in a row "
+            f"(last: {transient[-1].detail}); resumes by itself at {resume_at:%H:%M:%S} UTC",
+            resume_at=resume_at,
+        )
+
+
+def send_wave(
+    run_id: int,
+    digest_ids: list[int],
+    settings: Settings,
+    backend: Backend,
+    pool: ThreadPoolExecutor,
+) -> list[SendResult] | None:
+    """Claim, render, send and record one wave; None when the run is no longer running."""
+    now = utcnow()
+    with session_scope() as session:
+        claimed = claim(session, run_id, digest_ids, now)
+        if not claimed:
+            run = session.get(SendRun, run_id)
+            return None if run is None or run.state != RunState.running else []
+        jobs, settled = load(session, claimed, settings, now)
+        if settled:
+            record(session, run_id, settled, settings, now)
+    limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
+    limiter.acquire(len(jobs))
+    sent = list(pool.map(lambda job: _send(backend, job), jobs))
+    done = utcnow()
+    results = [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
+    holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
+    if holds:
+        limiter.hold(max(holds))
+    with session_scope() as session:
+        record(session, run_id, results, settings, done)
+    return settled + results
+
+
+def send_chunk(
+    run_id: int,
+    digest_ids: list[int],
+    settings: Settings,
+    backend: Backend | None = None,
+    in_process: bool = False,
+) -> list[SendResult]:
+    """Send a chunk of a run's digests, wave by wave. `in_process` (no broker): wait out the
+    retries here, for at most SEND_IN_PROCESS_MAX_WAIT_SECONDS in all, then fail what is left."""
+    backend = backend or get_backend(settings)
+    size = settings.send_concurrency  # a wave: what is in flight at once (SMTP: one by one)
+    final: dict[int, SendResult] = {}
+    todo, waited = sorted(digest_ids), 0.0
+    try:
+        with ThreadPoolExecutor(backend.concurrency, thread_name_prefix="send") as pool:
+            while True:
+                progress = False
+                for start in range(0, len(todo), size):
+                    wave = todo[start : start + size]
+                    results = send_wave(run_id, wave, settings, backend, pool)
+                    if results is None:  # paused or cancelled: the rest is nobody's to send now
+                        _unqueue(todo[start:])
+                        return list(final.values())
+                    final.update((r.digest_id, r) for r in results)
+                    progress = progress or bool(results)
+                    if any(r.outcome == "paused" for r in results):
+                        _unqueue(todo[start + size :])
+                        return list(final.values())
+                if not in_process:
+                    break
+                retry_at = _waiting(digest_ids)
+                wait = max((min(retry_at.values(), default=utcnow()) - utcnow()).total_seconds(), 0)
+                if not retry_at or (wait == 0 and not progress):
+                    break  # nothing to wait for, or due and still not ours: a worker's concern
+                if waited + wait > settings.send_in_process_max_wait_seconds:
+                    _give_up(retry_at, waited)
+                    break
+                time.sleep(wait)
+                waited += wait
+                now = utcnow()
+                todo = sorted(d for d, at in retry_at.items() if at <= now)
+    finally:
+        backend.close()
+    with session_scope() as session:
+        runs.finish_if_done(session, run_id, utcnow())
+    return list(final.values())
+
+
+def _waiting(digest_ids: list[int]) -> dict[int, datetime]:
+    """Those of the chunk planned for a later retry, and when."""
+    with session_scope() as session:
+        return {
+            d: at
+            for page in runs.pages(digest_ids)
+            for d, at in session.exec(
+                select(Digest.id, Digest.next_attempt_at).where(
+                    col(Digest.id).in_(page),
+                    Digest.status == DigestStatus.planned,
+                    col(Digest.next_attempt_at).is_not(None),
+                )
+            )
+        }
+
+
+def _unqueue(digest_ids: list[int]) -> None:
+    """These are no longer in any queue: a resume (or the reaper) hands them out again."""
+    with session_scope() as session:
+        runs.update_planned(session, digest_ids, queued_at=None)
+
+
+def _give_up(retry_at: dict[int, datetime], waited: float) -> None:
+    with session_scope() as session:
+        runs.update_planned(
+            session,
+            sorted(retry_at),
+            status=DigestStatus.failed,
+            fail_reason="gave_up",
+            last_error=func.coalesce(Digest.last_error, "")
+            + f" (gave up after {waited:.0f}s of retries in process: no broker)",
+        )
+
+
+def send_notice(
+    kind: str, subscriber_id: int, settings: Settings, backend: Backend | None = None
+) -> str:
+    """Confirm / welcome / link / email-change email. Raises MailError so the task can retry.
+
+    An email change goes to the new address, awaiting confirmation; emails to a proven
+    subscriber carry the unsubscribe link and one-click headers."""
+    with session_scope() as session:
+        sub = session.get(Subscriber, subscriber_id)
+        if sub is None:
+            raise LookupError(f"no subscriber {subscriber_id}")
+        to = sub.pending_email if kind == "email_change" else sub.email
+        if to is None:
+            raise LookupError(f"subscriber {subscriber_id} has no email change pending")
+        action = link(
+            settings.base_url,
+            settings.signing_key(),
+            NOTICE_LINK[kind],
+            sub.id,
+            sub.token_version,
+            **({"address": to} if kind == "email_change" else {}),
+        )
+        proven = kind in ("welcome", "link")
+        ctx = NoticeContext(
+            kind=kind,
+            to_email=to,
+            action_url=action,
+            postal_address=settings.postal_address,
+            **(list_links(settings, sub) if proven else {}),
+        )
+    now = utcnow()
+    ref = f"notice-{kind}-{subscriber_id}-{int(now.timestamp())}"
+    message = envelope(
+        build_notice(ctx),
+        to=ctx.to_email,
+        ref=ref,
+        key=ref,
+        settings=settings,
+        when=now,
+        category=kind,
+    )
+    backend = backend or get_backend(settings)
+    try:
+        return backend.send(message)
+    finally:
+        backend.close()
+
+
+def preview_digest(
+    session: Session, settings: Settings, email: str
+) -> tuple[str, RenderedEmail, EmailMessage]:
+    """A subscriber's latest digest rendered and assembled exactly as it would be sent, sent to
+    nobody: (digest ref, rendered email, MIME message)."""
+    sub = subscribers.find(session, subscribers.normalize_email(email))
+    if sub is None:
+        raise LookupError(f"no subscriber {email}; add one with `paperboy subscribe`")
+    digest = session.exec(
+        select(Digest).where(Digest.subscriber_id == sub.id).order_by(col(Digest.id).desc())
+    ).first()
+    if digest is None:
+        raise LookupError(f"{email} has no digest yet; run `paperboy plan --now` first")
+    ctx = digest_context(session, digest, sub, settings)
+    rendered = build_digest(ctx)
+    ref = f"preview.{ctx.digest_ref}"
+    message = to_mime(envelope(rendered, to=ctx.to_email, ref=ref, key=ref, settings=settings))
+    return f"{ctx.digest_ref}-{sub.id}", rendered, message

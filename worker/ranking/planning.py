@@ -1,0 +1,334 @@
+"""Digest planning: who is due, what they get (top-k, never a repeat), one Digest per edition.
+
+`plan_edition` is the DB edge; the choice of papers is `worker.ranking.rank`, pure.
+Planning twice plans nothing new: (subscriber, edition) is unique in the database, and the
+digests are written with INSERT .. ON CONFLICT DO NOTHING, so a concurrent planner's rows win
+without an error. Subscribers are read, ranked and written in pages: no query carries more
+bound parameters than a database accepts, and 100k subscribers are a few bulk statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from config import Settings
+from models import (
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Feedback,
+    Frequency,
+    Paper,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    utcnow,
+)
+from worker.delivery.runs import pages
+from worker.ranking import (
+    TRENDING_REASON,
+    FitParams,
+    PaperDoc,
+    Pick,
+    Profile,
+    RankParams,
+    artifact,
+    rank_batches,
+    trending_score,
+)
+from worker.ranking.scoring import mentions_muted
+
+# Statuses whose papers count as "already given to this subscriber".
+HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
+UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
+@dataclass
+class PlanResult:
+    edition_by_subscriber: dict[int, str] = field(default_factory=dict)
+    planned: list[int] = field(default_factory=list)  # digest ids
+    empty: int = 0  # due but nothing relevant: recorded as skipped, no email
+    already: int = 0  # digest for that edition existed
+
+
+def edition_for(sub: Subscriber, now: datetime) -> str:
+    """The subscriber's local date: one digest per local day (or ISO week for weekly)."""
+    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
+    if sub.frequency == Frequency.weekly:
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    return local.date().isoformat()
+
+
+def is_due(sub: Subscriber, now: datetime, ignore_send_hour: bool = False) -> bool:
+    if sub.status != SubscriberStatus.active or sub.frequency == Frequency.off:
+        return False
+    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
+    if sub.paused_until is not None and local.date() < sub.paused_until:
+        return False
+    if (
+        sub.frequency == Frequency.weekly
+        and local.weekday() != sub.send_weekday
+        and not ignore_send_hour
+    ):
+        return False
+    return ignore_send_hour or local.hour >= sub.send_hour
+
+
+def paper_doc(p: Paper, now: datetime) -> PaperDoc:
+    ref = p.published or p.first_seen
+    age = max((now - ref).total_seconds() / 86400, 0.0) if ref else 0.0
+    return PaperDoc(
+        p.id, p.title, p.abstract, tuple(p.authors), tuple(p.categories), p.upvotes, age
+    )
+
+
+def candidate_papers(session: Session, now: datetime, window_days: int) -> list[Paper]:
+    since = now - timedelta(days=window_days)
+    return list(session.exec(select(Paper).where(Paper.first_seen >= since).order_by(Paper.id)))
+
+
+def corpus_papers(session: Session, now: datetime, window_days: int) -> list[Paper]:
+    """The rolling corpus the model is fitted on: recent papers plus every paper with feedback
+    (so a liked paper keeps its words after it leaves the window)."""
+    since = now - timedelta(days=window_days)
+    rated = select(Feedback.paper_id)
+    return list(
+        session.exec(
+            select(Paper)
+            .where((col(Paper.first_seen) >= since) | col(Paper.id).in_(rated))
+            .order_by(Paper.id)
+        )
+    )
+
+
+def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[str]]:
+    rows = session.exec(
+        select(Digest.subscriber_id, DigestItem.paper_id)
+        .join(DigestItem, DigestItem.digest_id == Digest.id)
+        .where(col(Digest.subscriber_id).in_(subscriber_ids))
+        .where(col(Digest.status).in_(HOLDS_PAPERS))
+    )
+    out: dict[int, set[str]] = {s: set() for s in subscriber_ids}
+    for sid, pid in rows:
+        out[sid].add(pid)
+    return out
+
+
+def _feedback(session: Session, subscriber_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+    out: dict[int, dict[int, list[str]]] = {s: {1: [], -1: []} for s in subscriber_ids}
+    rows = session.exec(select(Feedback).where(col(Feedback.subscriber_id).in_(subscriber_ids)))
+    for fb in rows:
+        out[fb.subscriber_id][1 if fb.value > 0 else -1].append(fb.paper_id)
+    return out
+
+
+def profile_for(sub: Subscriber, sent: set[str], feedback: dict[int, list[str]]) -> Profile:
+    return Profile(
+        id=sub.id,
+        interests=sub.interests,
+        liked=tuple(feedback[1]),
+        disliked=tuple(feedback[-1]),
+        authors=tuple(sub.authors),
+        categories=tuple(sub.categories),
+        muted=tuple(sub.muted_words),
+        exclude=frozenset(sent),
+    )
+
+
+def rank_params(settings: Settings, top_k: int) -> RankParams:
+    return RankParams(
+        top_k=top_k,
+        floor=settings.relevance_floor,
+        relative_floor=settings.relative_floor,
+        trending_weight=settings.trending_weight,
+        author_boost=settings.author_boost,
+        category_boost=settings.category_boost,
+        liked_weight=settings.liked_weight,
+        disliked_weight=settings.disliked_weight,
+        chunk_size=settings.rank_chunk_size,
+        threads=settings.rank_threads,
+    )
+
+
+def fit_params(settings: Settings) -> FitParams:
+    return FitParams(
+        phrase_min_df=settings.phrase_min_df,
+        max_df=settings.tfidf_max_df,
+        title_weight=settings.title_weight,
+    )
+
+
+def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
+    """Insert the digests no other planner has written yet; subscriber id -> new digest id."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    if dialect not in UPSERT:
+        raise RuntimeError(f"planning supports PostgreSQL and SQLite, not {dialect}")
+    table = Digest.__table__
+    statement = (
+        UPSERT[dialect](table)
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
+        .returning(table.c.subscriber_id, table.c.id)
+    )  # one compiled statement, executed many (SQLAlchemy batches it into multi-row INSERTs)
+    return {sid: did for sid, did in session.connection().execute(statement, rows)}
+
+
+@dataclass
+class Choice:
+    """Each subscriber's picks (best first, at most max_papers) and, after them, the day's
+    trending papers not among the picks nor sent before (at most trending_count)."""
+
+    picks: dict[int, list[Pick]] = field(default_factory=dict)
+    trending: dict[int, list[Pick]] = field(default_factory=dict)
+
+
+def trending_today(docs: list[PaperDoc]) -> list[Pick]:
+    """The candidates Hugging Face readers upvote, hottest first: the one `trending_score`
+    (upvotes decayed by age), each saying its upvotes."""
+    hot = [(trending_score(d.upvotes, d.age_days), d) for d in docs if d.upvotes > 0]
+    hot.sort(key=lambda x: (-x[0], -x[1].upvotes, x[1].id))
+    return [Pick(d.id, round(t, 6), (f"trending: {d.upvotes} upvotes",)) for t, d in hot]
+
+
+def _trending_for(
+    sub: Subscriber, n: int, picks: list[Pick], sent: set[str], hot: list[Pick], docs: dict
+) -> list[Pick]:
+    """A subscriber's "Trending today": none when the digest itself is the trending list
+    (no usable profile), else the first `n` hot papers they have not had and that say none
+    of their muted words."""
+    if n <= 0 or any(TRENDING_REASON in p.reasons for p in picks):
+        return []
+    picked = {p.paper_id for p in picks}
+    out: list[Pick] = []
+    for pick in hot:
+        if len(out) == n:
+            break
+        if (
+            pick.paper_id not in sent
+            and pick.paper_id not in picked
+            and not (sub.muted_words and mentions_muted(docs[pick.paper_id], sub.muted_words))
+        ):
+            out.append(pick)
+    return out
+
+
+def choose_papers(
+    session: Session,
+    settings: Settings,
+    subs: list[Subscriber],
+    now: datetime,
+    trending: bool = True,
+) -> Choice:
+    """Each subscriber's picks from the current candidates and (unless `trending` is False)
+    their trending section: the one path from the database to `rank`, for the planner and
+    the preferences page alike."""
+    choice = Choice()
+    if not subs:
+        return choice
+    papers = candidate_papers(session, now, settings.candidate_window_days)
+    docs = [paper_doc(p, now) for p in papers]
+    corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
+    model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
+    limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
+    params = rank_params(settings, max(limits.values()))
+    hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
+    sent: dict[int, set[str]] = {}
+
+    def profiles() -> Iterator[list[Profile]]:
+        for page in pages(subs, settings.plan_page_size):
+            ids = [s.id for s in page]
+            page_sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            sent.update(page_sent)
+            yield [profile_for(s, page_sent[s.id], feedback[s.id]) for s in page]
+
+    by_sub = {s.id: s for s in subs}
+    for part in rank_batches(docs, profiles(), params, model, corpus):
+        for sid, ranked in part.items():
+            picks = choice.picks[sid] = ranked[: limits[sid]]
+            sub = by_sub[sid]
+            n = min(sub.trending_count, settings.max_trending_count) if trending else 0
+            # each subscriber's history is read once: popped, so memory stays one page's
+            choice.trending[sid] = _trending_for(sub, n, picks, sent.pop(sid), hot, by_id)
+    return choice
+
+
+def pick_papers(
+    session: Session, settings: Settings, subs: list[Subscriber], now: datetime
+) -> dict[int, list[Pick]]:
+    """Each subscriber's picks, best first, at most their max_papers (the preview's view)."""
+    return choose_papers(session, settings, subs, now, trending=False).picks
+
+
+def plan_edition(
+    session: Session, settings: Settings, now: datetime, ignore_send_hour: bool = False
+) -> PlanResult:
+    """Plan one digest per due subscriber for their current edition. Safe to run twice."""
+    result = PlanResult()
+    suppressed = set(session.exec(select(Suppression.email)))
+    subs = [
+        s
+        for s in session.exec(select(Subscriber).order_by(Subscriber.id))
+        if s.email not in suppressed and is_due(s, now, ignore_send_hour)
+    ]
+    editions = {s.id: edition_for(s, now) for s in subs}
+    existing = {
+        (d.subscriber_id, d.edition)
+        for d in session.exec(select(Digest).where(col(Digest.edition).in_(set(editions.values()))))
+    }
+    todo = [s for s in subs if (s.id, editions[s.id]) not in existing]
+    result.already = len(subs) - len(todo)
+    if not todo:
+        return result
+    choice = choose_papers(session, settings, todo, now)
+    picks = choice.picks
+    planned_at = utcnow()
+    for page in pages(todo, settings.plan_page_size):
+        created = _insert_digests(
+            session,
+            [
+                {
+                    "subscriber_id": sub.id,
+                    "edition": editions[sub.id],
+                    "status": DigestStatus.planned if picks[sub.id] else DigestStatus.skipped,
+                    "last_error": None if picks[sub.id] else "nothing relevant in this edition",
+                    "attempts": 0,
+                    "planned_at": planned_at,
+                }
+                for sub in page
+            ],
+        )
+        result.already += len(page) - len(created)  # a concurrent planner got there first
+        items = [
+            {
+                "digest_id": digest_id,
+                "paper_id": pick.paper_id,
+                "rank": i,
+                "score": pick.score,
+                "reasons": list(pick.reasons),
+                "section": section,
+            }
+            for sid, digest_id in created.items()
+            if picks[sid]  # nothing relevant: skipped, trending alone is no digest
+            for i, (section, pick) in enumerate(
+                [("picks", p) for p in picks[sid]] + [("trending", p) for p in choice.trending[sid]]
+            )
+        ]
+        if items:
+            session.connection().execute(insert(DigestItem.__table__), items)
+        for sid, digest_id in created.items():
+            result.edition_by_subscriber[sid] = editions[sid]
+            if picks[sid]:
+                result.planned.append(digest_id)
+            else:
+                result.empty += 1
+    return result

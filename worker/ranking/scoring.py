@@ -1,0 +1,447 @@
+"""Scoring: every profile in a chunk against every candidate, with reasons for the picks.
+
+Per batch of B profiles and J candidates (memory is the batch's B x k picks, U x J similarities
+of the U papers the batch liked or disliked, and one V + J scratch row per thread, whatever
+the number of subscribers):
+  relevance = cos(q, c), q = normalize(wi * interests + wl * mean(liked) - wd * mean(disliked)).
+    q . c is computed without building q against the candidates: the interests through the
+    candidates' postings, plus W @ S, with S = liked-papers @ C.T computed once per batch for
+    every referenced paper (Rocchio).
+  score = relevance + trending_weight * trending + author_boost * by_followed_author
+          + category_boost * in_chosen_category
+  eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
+    author. Below the floor nothing is "filler": the subscriber gets fewer papers.
+  A profile with no usable text (no interests words, no known liked papers) gets the trending
+  papers (upvoted ones) instead, each labelled TRENDING_REASON, after any by followed authors.
+Top-k by insertion into a k-long list; reasons only for the k picks: the largest q[t] * c[t]
+among the paper's `REASON_SLOTS` strongest terms, shown as the words appear in the paper.
+Categories are a boost, not a filter: arXiv cross-lists freely, and a filter would hide the
+paper that matches the words but was filed elsewhere.
+
+Python prepares each chunk as flat arrays (embedding the interests, matching muted words,
+followed authors and categories, sent ids); `kernels.rank_chunk` does the per-profile loop
+compiled and without the GIL, so two threads keep two cores busy.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain, repeat
+
+import numpy as np
+from scipy import sparse
+
+from worker.ranking import kernels
+from worker.ranking.model import Model, preprocess
+from worker.ranking.types import (
+    TRENDING_REASON,
+    PaperDoc,
+    Pick,
+    Profile,
+    Ranking,
+    RankParams,
+    trending_score,
+)
+
+REASON_SLOTS = 64  # reasons are looked for among each paper's 64 strongest terms
+SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phrase the paper
+# splits with punctuation ("classification, and graph") is dropped once its text is looked up
+
+
+@lru_cache(maxsize=65536)
+def name_key(name: str) -> str:
+    """Author names compare case-, accent- and spacing-insensitively."""
+    return " ".join(preprocess(name).replace(".", " ").split())
+
+
+@dataclass
+class Candidates:
+    """Everything about the candidate papers that does not depend on the subscriber."""
+
+    papers: Sequence[PaperDoc]
+    index: dict[str, int]
+    matrix: sparse.csr_matrix  # J x V
+    matrix_t: sparse.csr_matrix  # V x J
+    trend: np.ndarray  # J
+    slots: kernels.Slots  # J x W: each paper's strongest terms, for reasons
+    slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
+    has_text: np.ndarray  # J, bool: slot_text filled in
+    text_lock: threading.Lock
+    model: Model
+    ids: np.ndarray  # J, object
+    trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
+    texts: list[str]  # preprocessed title + abstract, for muted words
+    author_index: dict[str, list[int]]
+    category_index: dict[str, list[int]]
+
+    @classmethod
+    def build(cls, papers: Sequence[PaperDoc], model: Model, params: RankParams) -> Candidates:
+        counts = model.paper_counts(papers)
+        matrix = model.embed_counts(counts)
+        slots = _slots(matrix, counts, model, params)
+        authors: dict[str, list[int]] = {}
+        categories: dict[str, list[int]] = {}
+        for j, paper in enumerate(papers):
+            for a in {name_key(a) for a in paper.authors}:
+                authors.setdefault(a, []).append(j)
+            for c in set(paper.categories):
+                categories.setdefault(c, []).append(j)
+        trend = np.array([trending_score(p.upvotes, p.age_days) for p in papers], np.float32)
+        return cls(
+            papers=papers,
+            index={p.id: j for j, p in enumerate(papers)},
+            matrix=matrix,
+            matrix_t=matrix.T.tocsr(),
+            trend=trend,
+            slots=slots,
+            slot_text=np.full(slots.vocab.shape, "", dtype=object),
+            has_text=np.zeros(len(papers), dtype=bool),
+            text_lock=threading.Lock(),
+            model=model,
+            ids=np.array([p.id for p in papers], dtype=object),
+            trending_text=np.array(
+                [
+                    f"trending: {p.upvotes} upvotes"
+                    if p.upvotes and t >= params.trending_reason_at
+                    else None
+                    for p, t in zip(papers, trend, strict=True)
+                ],
+                dtype=object,
+            ),
+            texts=[preprocess(f"{p.title} {p.abstract}") for p in papers],
+            author_index=authors,
+            category_index=categories,
+        )
+
+    def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """The slots' terms as written in the papers ("" for a phrase the paper never writes
+        as one: split by punctuation or a stop word); a paper's words are looked up the first
+        time one of its slots is asked for (a planning run seldom picks every candidate)."""
+        if not self.has_text[rows].all():
+            with self.text_lock:  # the other thread would otherwise scan the same papers
+                for j in np.unique(rows[~self.has_text[rows]]).tolist():
+                    terms = self.slots.vocab[j].tolist()
+                    surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
+                    self.slot_text[j] = [surfaces.get(t, "") if t >= 0 else "" for t in terms]
+                    self.has_text[j] = True
+        return self.slot_text[rows, slots]
+
+
+def _slots(
+    matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params: RankParams
+) -> kernels.Slots:
+    """Each paper's strongest terms (model id, -1 = none), their weights, which of them
+    overlap (a phrase and its own words), and which may be a reason as a lone word: one the
+    paper says in its title or at least twice, and not in over `generic_share` of the corpus
+    (a "large" or "model" explains nothing). All papers at once; `counts` is `matrix`'s raw
+    term counts, entry for entry."""
+    n = matrix.shape[0]
+    lengths = np.diff(matrix.indptr)
+    longest = int(lengths.max(initial=0))
+    width = max(1, min(REASON_SLOTS, longest))
+    rows = np.repeat(np.arange(n), lengths)
+    at = np.arange(matrix.nnz) - matrix.indptr[rows]  # position within the paper's row
+    data = np.full((n, max(longest, 1)), -np.inf, np.float32)
+    data[rows, at] = matrix.data
+    ids = np.full(data.shape, -1, np.int64)
+    ids[rows, at] = matrix.indices
+    said = np.zeros(data.shape, np.float32)
+    said[rows, at] = counts.data  # a title word counts 1 + title_weight, an abstract one 1
+    order = np.argsort(-data, axis=1, kind="stable")[:, :width]
+    weights = np.take_along_axis(data, order, axis=1)
+    terms = np.where(np.isfinite(weights), np.take_along_axis(ids, order, axis=1), -1)
+    weights[terms < 0] = 0.0
+    table = np.vstack([model.phrase_parts, [[-1, -1]]])  # term -1 reads the last row: none
+    parts = table[terms]  # n x W x 2
+    overlap = ((parts[:, :, :, None] == terms[:, None, None, :]) & (parts >= 0)[..., None]).any(2)
+    overlap |= overlap.transpose(0, 2, 1)
+    overlap[:, np.arange(width), np.arange(width)] = True
+    weighty = np.take_along_axis(said, order, axis=1) >= min(1.0 + model.title_weight, 2.0)
+    common = np.r_[model.generic(params.generic_share), True][terms]
+    return kernels.Slots(terms, weights, overlap, weighty & ~common)
+
+
+class _Incidence:
+    """Which candidates carry a key (muted word, followed author, category). One row per
+    distinct key, added as profiles bring new keys; `normalize` maps what a user typed to a key."""
+
+    def __init__(self, n_candidates: int, lookup, normalize):
+        self.n, self.lookup, self.normalize = n_candidates, lookup, normalize
+        self.row: dict[str, int] = {}  # typed key -> row, -1 if no candidate has it
+        self.cols: list[list[int]] = []
+        self.matrix: sparse.csr_matrix | None = None
+        self.lock = threading.Lock()  # chunks run on threads; keys are added as they come
+
+    def rows_of(self, typed: Sequence[str]) -> list[int]:
+        out = []
+        for key in typed:
+            row = self.row.get(key)
+            if row is None:
+                normalized = self.normalize(key)
+                hits = self.lookup(normalized) if normalized else []
+                row = self.row[key] = len(self.cols) if hits else -1
+                if hits:
+                    self.cols.append(hits)
+                    self.matrix = None
+            if row >= 0:
+                out.append(row)
+        return out
+
+    def pairs(self, chunk: Sequence[Profile], attr: str) -> tuple[np.ndarray, np.ndarray]:
+        """(profile row, candidate) pairs where one of the profile's keys is in the candidate."""
+        rows, keys = [], []
+        with self.lock:
+            for r, prof in enumerate(chunk):
+                typed = getattr(prof, attr)
+                if typed:
+                    found = self.rows_of(typed)
+                    rows.extend([r] * len(found))
+                    keys.extend(found)
+            if not rows:
+                return np.empty(0, np.int64), np.empty(0, np.int64)
+            if self.matrix is None:
+                indptr = np.cumsum([0] + [len(c) for c in self.cols])
+                self.matrix = sparse.csr_matrix(
+                    (np.ones(indptr[-1], np.float32), np.concatenate(self.cols), indptr),
+                    shape=(len(self.cols), self.n),
+                )
+            matrix = self.matrix
+        sel = sparse.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, keys)), shape=(len(chunk), matrix.shape[0])
+        )
+        hits = (sel @ matrix).tocoo()
+        return hits.row.astype(np.int64), hits.col.astype(np.int64)
+
+
+@lru_cache(maxsize=4096)
+def _muted_key(word: str) -> str:
+    return " ".join(preprocess(word).split())
+
+
+@lru_cache(maxsize=4096)
+def _muted_pattern(key: str) -> re.Pattern:
+    return re.compile(r"\b" + r"\s+".join(map(re.escape, key.split())) + r"\b")
+
+
+def _muted_lookup(texts: list[str]):
+    def lookup(word: str) -> list[int]:
+        first = word.split()[0]  # a plain substring test first: most texts lack the word
+        pattern = _muted_pattern(word)
+        return [j for j, t in enumerate(texts) if first in t and pattern.search(t)]
+
+    return lookup
+
+
+@lru_cache(maxsize=1024)
+def _muted_text(title: str, abstract: str) -> str:
+    return preprocess(f"{title} {abstract}")
+
+
+def mentions_muted(paper: PaperDoc, muted: Sequence[str]) -> bool:
+    """The paper says one of the muted words, matched as the ranking matches them. The same
+    few trending papers are asked about for every subscriber: their text, the keys and the
+    patterns are each worked out once."""
+    text = _muted_text(paper.title, paper.abstract)
+    keys = (k for k in map(_muted_key, muted) if k)
+    return any(_muted_pattern(k).search(text) for k in keys)
+
+
+def rank(
+    papers: Sequence[PaperDoc],
+    profiles: Sequence[Profile],
+    params: RankParams | None = None,
+    model: Model | None = None,
+    corpus: Sequence[PaperDoc] = (),
+) -> dict[str | int, list[Pick]]:
+    """Top-k picks per profile, best first, each with its reasons.
+
+    `papers` are the candidates; `corpus` holds other papers profiles may have liked or
+    disliked (looked up by id). Without a `model`, one is fitted on papers + corpus.
+    """
+    results: dict[str | int, list[Pick]] = {}
+    for part in rank_batches(papers, [profiles], params, model, corpus):
+        results.update(part)  # Pick lists built here, at the edge
+    return results
+
+
+def rank_batches(
+    papers: Sequence[PaperDoc],
+    batches: Iterable[Sequence[Profile]],
+    params: RankParams | None = None,
+    model: Model | None = None,
+    corpus: Sequence[PaperDoc] = (),
+) -> Iterator[Ranking]:
+    """`rank` over batches of profiles (e.g. pages of subscribers), preparing the candidates
+    once: memory stays that of one batch however many subscribers there are. Each batch's
+    result is a columnar `Ranking` (a mapping of profile id to picks, built on access)."""
+    params = params or RankParams()
+    known = {p.id: p for p in corpus} | {p.id: p for p in papers}
+    if not papers:
+        for profiles in batches:
+            yield Ranking.allocate([p.id for p in profiles], 0, 0)
+        return
+    model = model or Model.fit(list(known.values()))
+    cand = Candidates.build(papers, model, params)
+    keys = (
+        _Incidence(len(papers), _muted_lookup(cand.texts), _muted_key),
+        _Incidence(len(papers), lambda k: cand.author_index.get(k, []), name_key),
+        _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
+    )
+    for profiles in batches:
+        if profiles:
+            with _gc_paused():
+                result = _rank_batch(cand, profiles, params, model, known, keys)
+            yield result
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Embedding a batch's interests builds millions of short-lived lists and strings, none in
+    a cycle; the cyclic GC would rescan the batch's 10^5 profiles many times over for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
+    """Per batch: the referenced papers' similarities to every candidate and the interests'
+    vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
+    compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
+    referenced = {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
+    among = sorted(cand.index[i] for i in referenced if i in cand.index)  # already embedded
+    others = sorted(i for i in referenced if i not in cand.index)
+    ref_index = {pid: u for u, pid in enumerate([*cand.ids[among].tolist(), *others])}
+    ref_matrix = sparse.vstack(
+        [cand.matrix[among], model.embed_papers([known[i] for i in others])], format="csr"
+    )
+    ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
+
+    refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
+    knobs = kernels.Knobs(
+        params.trending_weight,
+        params.floor,
+        params.relative_floor,
+        params.author_boost,
+        params.category_boost,
+        params.min_profile_weight,
+        params.like_share,
+    )
+    interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
+
+    k = min(params.top_k, len(cand.papers))
+    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 3)
+    liked_titles = [cand.papers[j].title for j in among] + [known[i].title for i in others]
+    like_text = np.array([*(f"like {t}" for t in liked_titles), None], dtype=object)  # -1: none
+
+    def one(start: int) -> None:
+        chunk = profiles[start : start + params.chunk_size]
+        weights = _rocchio_weights(chunk, params, ref_index)
+        muted, authors, categories = keys
+        b = len(chunk)
+        author_rows, author_cols = authors.pairs(chunk, "authors")
+        banned = zip(
+            muted.pairs(chunk, "muted"),
+            _flat_index(chunk, ("exclude", "liked", "disliked"), cand.index),
+            strict=True,
+        )
+        top, score, slots, followed, liked, usable = kernels.rank_chunk(
+            _csr(interests[start : start + b]),
+            _csr(weights),
+            refs,
+            ref_scores,
+            postings,
+            cand.trend,
+            _by_row(b, author_rows, author_cols),
+            _by_row(b, *categories.pairs(chunk, "categories")),
+            _by_row(b, *map(np.concatenate, banned)),
+            cand.slots,
+            model.is_phrase,
+            knobs,
+            k,
+            params.n_reasons + SPARE_SLOTS,
+            model.n_terms,
+        )
+        rows = slice(start, start + b)
+        out.counts[rows] = (top >= 0).sum(axis=1)
+        out.scores[rows] = np.round(score, 6)
+        picked = np.where(top >= 0, top, 0)
+        out.paper_ids[rows] = cand.ids[picked]
+        out.reasons[rows, :, -3] = like_text[liked]
+        _reasons(out.reasons[rows], chunk, picked, slots, followed, usable, cand)
+
+    with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
+        list(pool.map(one, range(0, len(profiles), params.chunk_size)))
+    return out
+
+
+def _csr(matrix: sparse.csr_matrix) -> kernels.Csr:
+    """One dtype per array, so the kernel is compiled once."""
+    matrix = matrix.tocsr()
+    return kernels.Csr(
+        matrix.indptr.astype(np.int64, copy=False),
+        matrix.indices.astype(np.int64, copy=False),
+        matrix.data.astype(np.float32, copy=False),
+    )
+
+
+def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> kernels.Pairs:
+    """(row, column) pairs as per-row column lists: indptr over rows, columns by row."""
+    order = np.argsort(rows, kind="stable")
+    return kernels.Pairs(np.r_[0, np.cumsum(np.bincount(rows, minlength=b))], cols[order])
+
+
+def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
+    """(row, index) of every id in the given Profile fields that `index` knows."""
+    fields = [getattr(p, a) for p in chunk for a in attrs]
+    ids = list(chain.from_iterable(fields))  # C-level loops: a chunk holds ~10^4 ids
+    flat = np.fromiter(map(index.get, ids, repeat(-1, len(ids))), np.int64, len(ids))
+    rows = np.repeat(np.arange(len(chunk)).repeat(len(attrs)), list(map(len, fields)))
+    keep = flat >= 0
+    return rows[keep], flat[keep]
+
+
+def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sparse.csr_matrix:
+    """B x U: +liked_weight / n_liked on each liked paper, -disliked_weight / n_disliked on
+    each disliked one."""
+    b = len(chunk)
+    parts = []
+    for attr, weight in (("liked", params.liked_weight), ("disliked", -params.disliked_weight)):
+        rows, cols = _flat_index(chunk, (attr,), ref_index)
+        counts = np.bincount(rows, minlength=b)
+        parts.append((rows, cols, (weight / counts[rows]).astype(np.float32)))
+    rows, cols, vals = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(b, len(ref_index)))
+
+
+def _reasons(reasons, chunk, picked, slots, followed, usable, cand: Candidates) -> None:
+    """Fill B x k x (R + 3) `reasons` from the kernel's slots (best first, a few spare): the
+    first R terms the paper writes as the profile does, as written there; "by <author>"
+    (column -2), "trending: N upvotes" (column -1), or TRENDING_REASON for a pick made
+    without a usable profile. Column -3 ("like <title>") is the caller's."""
+    found = slots >= 0
+    papers = np.broadcast_to(picked[:, :, None], slots.shape)
+    words = np.full(slots.shape, "", dtype=object)
+    words[found] = cand.words(papers[found], slots[found])
+    shown = np.not_equal(words, "")
+    first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 3]
+    terms = np.take_along_axis(words, first, axis=2)
+    reasons[:, :, :-3] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
+    reasons[:, :, -1] = cand.trending_text[picked]
+    if not usable.all():
+        fallback = ~usable[:, None] & ~followed
+        reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
+    for r, c in zip(*np.nonzero(followed), strict=True):
+        wanted = {name_key(a) for a in chunk[r].authors}
+        name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
+        reasons[r, c, -2] = f"by {name}"
