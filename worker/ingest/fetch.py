@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import redis
@@ -19,28 +18,13 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from models import SourceRun, session_scope, utcnow
+from worker.ingest import registry
 from worker.ingest.http import PoliteClient, Politeness, SharedPace, SourceError
 from worker.ingest.page import SourcePage
-from worker.ingest.sources import arxiv, hf
+from worker.ingest.source import Source, Window
 from worker.ingest.store import IngestCounts, upsert_papers
 
-SOURCES = ("arxiv", "hf")
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Window:
-    since: datetime
-    until: datetime
-    note: str = ""
-
-    def label(self) -> str:
-        text = f"{self.since:%Y-%m-%d %H:%M}..{self.until:%Y-%m-%d %H:%M}"
-        return f"{text} ({self.note})" if self.note else text
-
-    def days(self) -> list[date]:
-        first, last = self.since.date(), self.until.date()
-        return [last - timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def window_for(settings: Settings, now: datetime, since: datetime | None = None) -> Window:
@@ -55,47 +39,20 @@ def window_for(settings: Settings, now: datetime, since: datetime | None = None)
     return Window(since, now)
 
 
-def _pages(
-    source: str, client: PoliteClient, settings: Settings, window: Window
-) -> Iterator[SourcePage]:
-    if source == "arxiv":
-        return arxiv.fetch_pages(
-            client,
-            settings.arxiv_api_url,
-            settings.arxiv_categories,
-            window.since,
-            settings.arxiv_page_size,
-            settings.arxiv_max_results,
-        )
-    return hf.fetch_pages(
-        client,
-        settings.hf_api_url,
-        window.days(),
-        settings.hf_page_limit,
-        settings.hf_max_pages,
-        settings.hf_trending_pages,
-    )
-
-
-def _client(source: str, settings: Settings, **inject) -> PoliteClient:
+def _client(source: Source, settings: Settings, **inject) -> PoliteClient:
     """The source's polite client; with Redis its spacing is shared by every process, on the
     wall clock (unless a test injects its own clock)."""
-    interval = (
-        settings.arxiv_min_interval_seconds
-        if source == "arxiv"
-        else settings.hf_min_interval_seconds
-    )
     politeness = Politeness(
-        min_interval=interval,
+        min_interval=source.min_interval(settings),
         max_attempts=settings.fetch_max_attempts,
         backoff=settings.fetch_backoff_seconds,
     )
     if settings.redis_url:
-        inject["pace"] = SharedPace(redis.Redis.from_url(settings.redis_url), source)
+        inject["pace"] = SharedPace(redis.Redis.from_url(settings.redis_url), source.name)
     if inject.get("clock") is None:  # processes on other machines share only the wall clock
         inject["clock"] = time.time if inject.get("pace") else time.monotonic
     return PoliteClient(
-        source,
+        source.name,
         politeness,
         timeout=settings.http_timeout_seconds,
         max_bytes=settings.fetch_max_response_bytes,
@@ -152,8 +109,7 @@ def run_source(
     transport: httpx.BaseTransport | None = None,
 ) -> SourceRun:
     """Fetch one source over its window, upsert every page, and record the run (returned)."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    fetcher = registry.get(source, fetched=True)
     window = window_for(settings, now or utcnow(), since)
     started = time.perf_counter()
     with session_scope() as session:
@@ -161,8 +117,8 @@ def run_source(
         session.add(run)
     totals = IngestCounts()
     try:
-        with _client(source, settings, clock=clock, sleep=sleep, transport=transport) as client:
-            for page in _pages(source, client, settings, window):
+        with _client(fetcher, settings, clock=clock, sleep=sleep, transport=transport) as client:
+            for page in fetcher.pages(client, settings, window):
                 counts = store_page(page, source)
                 counts.skip_reasons.update(page.skipped)
                 counts.skipped += page.skipped.total()
@@ -210,7 +166,7 @@ def last_runs(session: Session, limit: int = 10) -> list[SourceRun]:
 
 def load_sample() -> IngestCounts:
     """The bundled real arXiv papers, ingested like any source (the demo and the tests)."""
-    from worker.ingest.sources.sample import sample_papers
+    from worker.ingest.sources.sample import SOURCE, sample_papers
 
     with session_scope() as session:
-        return upsert_papers(session, sample_papers(), source="sample")
+        return upsert_papers(session, sample_papers(), source=SOURCE.name)

@@ -1,9 +1,10 @@
-"""Normalize source records to one Paper shape and upsert them by versionless id.
+"""Normalize source records to one Paper shape and upsert them by their source's key (a
+versionless arXiv id, a DOI); a record without a link gets its source's (`Source.link`).
 
 Merge rules (one row per paper, whichever source saw it first):
 - Text and bibliographic fields (title, abstract, authors, categories, dates, links, comment,
-  journal ref, version) come from arXiv, the authority. Another source fills them only while
-  arXiv has not seen the paper; once it has, they are arXiv's alone.
+  journal ref, version) come from a text authority (arXiv, per the registry). Another source
+  fills them only while no authority has seen the paper; once one has, they are its alone.
 - Community signals come from Hugging Face: upvotes and comment counts only go up (a stale
   listing never lowers them); links, GitHub stars, AI summary and keywords take the newest
   non-empty value; the Daily Papers submission time is the first one seen.
@@ -19,15 +20,15 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from models import Paper, utcnow
+from worker.ingest import registry
 
-TEXT_AUTHORITY = frozenset({"arxiv", "sample"})
 TEXT_FIELDS = (
     "title",
     "abstract",
@@ -52,7 +53,7 @@ LATEST_FIELDS = (
 )
 FIRST_FIELDS = ("hf_submitted_at",)
 TIME_FIELDS = ("published", "updated", "hf_submitted_at")
-MAX_ID = 64
+MAX_ID = 128  # a DOI may be long; Paper.id holds as much
 # Only real tags (a name right after "<"), so LaTeX such as $a<b$ survives.
 TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 DROP_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -119,8 +120,9 @@ def _parse_time(value) -> datetime | None:
     return parsed
 
 
-def normalize(rec: dict) -> dict:
-    """One Paper-shaped dict from any source's record, or Skip with the reason."""
+def normalize(rec: dict, link: Callable[[str], str] | None = None) -> dict:
+    """One Paper-shaped dict from any source's record, or Skip with the reason; `link` builds
+    the paper's page from its key when the record brings none."""
     pid = str(rec.get("id") or "").strip()
     if not pid:
         raise Skip("missing id")
@@ -131,6 +133,8 @@ def normalize(rec: dict) -> dict:
         raise Skip("missing title")
     values = {k: rec.get(k) for k in TEXT_FIELDS + RISING_FIELDS + LATEST_FIELDS + FIRST_FIELDS}
     values = {k: v for k, v in values.items() if v is not None} | {"title": title}
+    if link and "abs_url" not in values:
+        values["abs_url"] = link(pid)
     if "abstract" in values:
         values["abstract"] = clean_text(values["abstract"])
     for key in ("comment", "journal_ref", "ai_summary"):
@@ -158,10 +162,12 @@ def normalize(rec: dict) -> dict:
     return {"id": pid, **values}
 
 
-def _merge(paper: Paper, values: dict, source: str, now: datetime) -> bool:
+def _merge(
+    paper: Paper, values: dict, *, source: str, now: datetime, authorities: frozenset[str]
+) -> bool:
     """Apply the merge rules to a stored paper; True if anything changed."""
     changed = False
-    text_owner = source in TEXT_AUTHORITY or not TEXT_AUTHORITY & paper.first_seen_by.keys()
+    text_owner = source in authorities or not authorities & paper.first_seen_by.keys()
 
     def put(key, value):
         nonlocal changed
@@ -194,11 +200,12 @@ def upsert_papers(session: Session, records: Iterable[dict], source: str) -> Ing
     """
     counts = IngestCounts()
     now = utcnow()
+    link, authorities = registry.get(source).link, registry.text_authorities()
     rows: list[dict] = []
     for rec in records:
         counts.fetched += 1
         try:
-            rows.append(normalize(rec))
+            rows.append(normalize(rec, link))
         except Skip as e:
             counts.skip(str(e))
     ids = {r["id"] for r in rows}
@@ -212,7 +219,10 @@ def upsert_papers(session: Session, records: Iterable[dict], source: str) -> Ing
             known[paper.id] = paper
             counts.new += 1
             touched.add(paper.id)
-        elif _merge(paper, values, source, now) and paper.id not in touched:
+        elif (
+            _merge(paper, values, source=source, now=now, authorities=authorities)
+            and paper.id not in touched
+        ):
             counts.updated += 1
             touched.add(paper.id)
     session.flush()

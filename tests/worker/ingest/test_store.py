@@ -122,7 +122,7 @@ def test_upsert_skips_bad_records_with_reasons_and_keeps_the_rest(migrated) -> N
             {"id": "2611.00011", "title": "Gone", "comment": "This paper has been withdrawn"},
             {"id": "2611.00012", "title": "T", "published": "2026-11-19T10:00:00"},
             {"id": "2611.00013", "title": "T", "published": "not a date"},
-            {"id": "x" * 80, "title": "T"},
+            {"id": "x" * 129, "title": "T"},  # over MAX_ID
         ],
         "arxiv",
     )

@@ -12,15 +12,19 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from operator import attrgetter
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from config import Settings
+from models.arxiv import CATEGORIES
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
+from worker.ingest.source import Source, Window
 
-SOURCE = "arxiv"
+NAME = "arxiv"
 log = logging.getLogger(__name__)
 EMPTY_PAGE_TRIES = 3
 NS = {
@@ -43,6 +47,11 @@ def split_id(raw: str) -> tuple[str, int | None] | None:
     return m["id"], int(m["version"]) if m["version"] else None
 
 
+def abs_url(key: str) -> str:
+    """A versionless arXiv id's abstract page."""
+    return f"https://arxiv.org/abs/{key}"
+
+
 def search_query(categories: list[str]) -> str:
     return " OR ".join(f"cat:{c}" for c in categories)
 
@@ -61,21 +70,21 @@ def parse_feed(body: bytes, label: str) -> tuple[SourcePage, int]:
     try:
         root = fromstring(body, forbid_dtd=True)
     except DefusedXmlException as e:
-        raise SourceError(SOURCE, f"{label}: refused unsafe XML ({type(e).__name__})") from e
+        raise SourceError(NAME, f"{label}: refused unsafe XML ({type(e).__name__})") from e
     except ParseError as e:
-        raise SourceError(SOURCE, f"{label}: malformed or truncated XML ({e})") from e
+        raise SourceError(NAME, f"{label}: malformed or truncated XML ({e})") from e
     if root.tag != f"{{{NS['atom']}}}feed":
-        raise SourceError(SOURCE, f"{label}: not an Atom feed (root element {root.tag!r})")
+        raise SourceError(NAME, f"{label}: not an Atom feed (root element {root.tag!r})")
     entries = root.findall("atom:entry", NS)
     # arXiv reports a bad query as HTTP 200 with a single entry titled "Error".
     for entry in entries:
         if "/api/errors" in (_text(entry, "atom:id") or ""):
-            raise SourceError(SOURCE, f"{label}: the API says: {_text(entry, 'atom:summary')}")
+            raise SourceError(NAME, f"{label}: the API says: {_text(entry, 'atom:summary')}")
     total_text = _text(root, "opensearch:totalResults")
     try:
         total = int(total_text) if total_text is not None else len(entries)
     except ValueError as e:
-        raise SourceError(SOURCE, f"{label}: totalResults is {total_text!r}") from e
+        raise SourceError(NAME, f"{label}: totalResults is {total_text!r}") from e
     return SourcePage.parse(label, entries, _entry), total
 
 
@@ -139,7 +148,7 @@ def _page(
         if page.received or start >= total:
             return page, total
     raise SourceError(
-        SOURCE, f"{label}: {EMPTY_PAGE_TRIES} empty answers although totalResults is {total}"
+        NAME, f"{label}: {EMPTY_PAGE_TRIES} empty answers although totalResults is {total}"
     )
 
 
@@ -167,3 +176,25 @@ def fetch_pages(
         if reached_end or page.received < page_size or start >= total:
             return
     log.warning("arxiv: stopped at ARXIV_MAX_RESULTS=%d before reaching the window", max_results)
+
+
+def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[SourcePage]:
+    return fetch_pages(
+        client,
+        settings.arxiv_api_url,
+        settings.arxiv_categories,
+        window.since,
+        settings.arxiv_page_size,
+        settings.arxiv_max_results,
+    )
+
+
+SOURCE = Source(
+    name=NAME,
+    text_authority=True,
+    link=abs_url,
+    taxonomy=CATEGORIES,
+    pages=pages,
+    min_interval=attrgetter("arxiv_min_interval_seconds"),
+    every_hours=attrgetter("arxiv_fetch_every_hours"),
+)

@@ -12,12 +12,15 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import date, datetime
+from operator import attrgetter
 
+from config import Settings
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
-from worker.ingest.sources.arxiv import split_id
+from worker.ingest.source import Source, Window
+from worker.ingest.sources import arxiv
 
-SOURCE = "hf"
+NAME = "hf"
 log = logging.getLogger(__name__)
 INT_FIELDS = {"upvotes": "upvotes", "numComments": "num_comments", "githubStars": "github_stars"}
 STR_FIELDS = {
@@ -33,9 +36,9 @@ def parse_page(body: bytes, label: str) -> SourcePage:
     try:
         items = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SourceError(SOURCE, f"{label}: malformed or truncated JSON ({e})") from e
+        raise SourceError(NAME, f"{label}: malformed or truncated JSON ({e})") from e
     if not isinstance(items, list):
-        raise SourceError(SOURCE, f"{label}: expected a JSON list, got {type(items).__name__}")
+        raise SourceError(NAME, f"{label}: expected a JSON list, got {type(items).__name__}")
     return SourcePage.parse(label, items, _item)
 
 
@@ -50,14 +53,10 @@ def _item(item) -> dict | str:
         return "item is not an object"
     paper = item.get("paper") if isinstance(item.get("paper"), dict) else {}
     raw_id = _pick(item, paper, "id")
-    ids = split_id(raw_id) if isinstance(raw_id, str) else None
+    ids = arxiv.split_id(raw_id) if isinstance(raw_id, str) else None
     if ids is None:
         return "missing or unrecognized arXiv id"
-    record: dict = {
-        "id": ids[0],
-        "abs_url": f"https://arxiv.org/abs/{ids[0]}",  # HF lists arXiv papers
-        "pdf_url": f"https://arxiv.org/pdf/{ids[0]}",
-    }
+    record: dict = {"id": ids[0], "pdf_url": f"https://arxiv.org/pdf/{ids[0]}"}
     for key in ("title", "summary"):
         value = _pick(item, paper, key)
         if value is not None and not isinstance(value, str):
@@ -127,3 +126,24 @@ def fetch_pages(
         yield from _listing(client, url, {"date": day.isoformat()}, limit, max_pages, str(day))
     if trending_pages:
         yield from _listing(client, url, {"sort": "trending"}, limit, trending_pages, "trending")
+
+
+def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[SourcePage]:
+    return fetch_pages(
+        client,
+        settings.hf_api_url,
+        window.days(),
+        settings.hf_page_limit,
+        settings.hf_max_pages,
+        settings.hf_trending_pages,
+    )
+
+
+SOURCE = Source(
+    name=NAME,
+    text_authority=False,
+    link=arxiv.abs_url,  # HF lists arXiv papers, by their arXiv ids
+    pages=pages,
+    min_interval=attrgetter("hf_min_interval_seconds"),
+    every_hours=attrgetter("hf_fetch_every_hours"),
+)

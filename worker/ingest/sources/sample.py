@@ -12,7 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote_plus
 
+from worker.ingest.source import Source
+
 SAMPLE = Path(__file__).parent / "data" / "sample_papers.jsonl.gz"
+# Loaded, not fetched (`load_sample`); its records bring their own title-search links.
+SOURCE = Source(name="sample", text_authority=True)
 
 
 def sample_papers() -> Iterator[dict]:
