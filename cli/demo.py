@@ -23,10 +23,10 @@ DEMO_SUBSCRIBERS = [
 
 
 def demo(
-    online: Annotated[bool, typer.Option("--online", help="Fetch arXiv and HF papers.")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Fetch from every source.")] = False,
 ) -> None:
     """Run the whole pipeline on embedded defaults and show where the emails went."""
-    from cli.sources import fetch_sources
+    from cli.sources import ALL, source_names, fetch_sources
     from models import session_scope, subscribers
     from worker import tasks
     from worker.ingest.fetch import load_sample
@@ -35,7 +35,7 @@ def demo(
     mode_line()
     settings = ready_database()
     if online:
-        runs = fetch_sources(["arxiv", "hf"])
+        runs = fetch_sources(source_names(ALL))
         new, total = sum(r.new for r in runs), sum(r.fetched for r in runs)
     else:
         counts = load_sample()

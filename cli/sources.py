@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -12,13 +11,8 @@ from rich.table import Table
 
 from cli.ui import console, mode_line, out, ready_database, settings
 
-app = typer.Typer(help="Paper sources: arXiv and Hugging Face Daily Papers.", no_args_is_help=True)
-
-
-class SourceChoice(StrEnum):
-    arxiv = "arxiv"
-    hf = "hf"
-    all = "all"
+app = typer.Typer(help="Paper sources: arXiv, Hugging Face Daily Papers, ...", no_args_is_help=True)
+ALL = "all"
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -69,17 +63,29 @@ def fetch_sources(sources: list[str], since: datetime | None = None) -> list:
     return runs
 
 
+def source_names(value: str) -> list[str]:
+    """`all` or one registered source (asked at run time, so a registered one is known)."""
+    from worker.ingest import registry
+
+    if value == ALL:
+        return [source.name for source in registry.fetchable()]
+    try:
+        return [registry.get(value, fetched=True).name]
+    except ValueError as e:
+        raise typer.BadParameter(f"{e}, or {ALL}", param_hint="--source") from e
+
+
 def fetch(
-    source: Annotated[SourceChoice, typer.Option(help="Which source to fetch.")] = SourceChoice.all,
+    source: Annotated[str, typer.Option(help="Which source to fetch, by name, or all.")] = ALL,
     since: Annotated[
         str | None, typer.Option(help="Fetch papers from this date on (default: recent days).")
     ] = None,
 ) -> None:
-    """Fetch new papers from arXiv and Hugging Face Daily Papers and merge them."""
+    """Fetch new papers from every source (arXiv, Hugging Face Daily Papers) and merge them."""
+    names = source_names(source)
     when = _parse_since(since)
     mode_line()
     ready_database()
-    names = ["arxiv", "hf"] if source == SourceChoice.all else [source.value]
     runs = fetch_sources(names, when)
     _show_trending()
     if any(run.status != "ok" for run in runs):

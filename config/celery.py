@@ -98,15 +98,5 @@ def celery_config(settings: Settings) -> dict:
                 "task": "paperboy.reap_sends",
                 "schedule": settings.send_reap_every_seconds,
             },
-            "fetch-arxiv": {
-                "task": "paperboy.fetch_source",
-                "schedule": settings.arxiv_fetch_every_hours * 3600,
-                "args": ("arxiv",),
-            },
-            "fetch-hf": {
-                "task": "paperboy.fetch_source",
-                "schedule": settings.hf_fetch_every_hours * 3600,
-                "args": ("hf",),
-            },
         },
     }

@@ -31,7 +31,7 @@ class PaperCard:
     """One paper as the reader sees it; fields are display-ready plain text."""
 
     title: str
-    url: str  # arXiv abstract page
+    url: str | None  # the paper's page as its source linked it; None if no safe one
     authors: str
     teaser: str
     why: str
@@ -124,11 +124,6 @@ def web_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def paper_url(paper_id: str, abs_url: str | None) -> str:
-    """The paper's page: the source's link when it is a safe web URL, else arXiv's."""
-    return web_url(abs_url) or f"https://arxiv.org/abs/{paper_id}"
-
-
 def github_url(repo: str | None) -> str | None:
     """A repository link from a URL or the `owner/name` shorthand."""
     repo = (repo or "").strip()
@@ -203,7 +198,7 @@ def paper_card(
     topics = term_reasons(reasons)
     return PaperCard(
         title=clip(readable(title), TITLE_LIMIT),
-        url=paper_url(paper_id, abs_url),
+        url=web_url(abs_url),
         authors=short_authors([readable(a) for a in authors]),
         teaser=teaser(ai_summary or abstract),
         why=clip(why_line(reasons, topics), WHY_LIMIT),

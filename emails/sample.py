@@ -223,7 +223,12 @@ def sample_digest(
 
     cards, hot = (
         [
-            paper_card(**p, more_url=vote(p["paper_id"], 1), less_url=vote(p["paper_id"], -1))
+            paper_card(
+                **p,
+                abs_url=f"https://arxiv.org/abs/{p['paper_id']}",  # as ingest stores arXiv's
+                more_url=vote(p["paper_id"], 1),
+                less_url=vote(p["paper_id"], -1),
+            )
             for p in records
         ]
         for records in (

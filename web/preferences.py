@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from config import Settings
-from emails.render import paper_url, why_line
+from emails.render import web_url, why_line
 from models import (
     Digest,
     DigestStatus,
@@ -85,7 +85,7 @@ def _render(
 
 def _papers(session: Session, sub: Subscriber, value: int) -> list[dict[str, str]]:
     return [
-        {"id": p.id, "title": p.title, "url": paper_url(p.id, p.abs_url)}
+        {"id": p.id, "title": p.title, "url": web_url(p.abs_url)}
         for p in feedback.voted_papers(session, sub.id, value, limit=50)
     ]
 
@@ -228,7 +228,7 @@ def preview_picks(link: PreferencesLink, settings: SettingsDep) -> Response:
         picks=[
             {
                 "title": papers[x.paper_id].title,
-                "url": paper_url(x.paper_id, papers[x.paper_id].abs_url),
+                "url": web_url(papers[x.paper_id].abs_url),
                 "why": why_line(x.reasons),
             }
             for x in picks

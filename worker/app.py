@@ -2,12 +2,27 @@
 
 from celery import Celery, signals
 
-from config import get_settings
+from config import Settings, get_settings
 from config.celery import celery_config
 from config.logging import configure_logging
+from worker.ingest import registry
+
+
+def fetch_schedule(settings: Settings) -> dict:
+    """A beat entry per fetched source, from the registry (config/ imports no app code)."""
+    return {
+        f"fetch-{source.name}": {
+            "task": "paperboy.fetch_source",
+            "schedule": source.every_hours(settings) * 3600,
+            "args": (source.name,),
+        }
+        for source in registry.fetchable()
+    }
+
 
 app = Celery("paperboy", include=["worker.tasks"])
 app.config_from_object(celery_config(get_settings()))
+app.conf.beat_schedule.update(fetch_schedule(get_settings()))
 
 
 @signals.setup_logging.connect

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from config.celery import ROUTES, celery_config
+from config.celery import ROUTES
 from tests.conftest import reset_caches
 from tests.worker.ingest.conftest import NOW
 from worker.ingest import fetch
@@ -69,9 +69,12 @@ def test_fetch_source_task_is_routed_scheduled_and_records_a_run(no_waiting) -> 
     from config import get_settings
     from models import upgrade
     from worker import tasks
+    from worker.app import app as celery_app
+    from worker.app import fetch_schedule
 
     upgrade()
-    beat = celery_config(get_settings())["beat_schedule"]
+    beat = fetch_schedule(get_settings())
+    assert beat.keys() <= celery_app.conf.beat_schedule.keys()
     assert beat["fetch-arxiv"]["args"] == ("arxiv",) and beat["fetch-hf"]["args"] == ("hf",)
     assert beat["fetch-arxiv"]["schedule"] == get_settings().arxiv_fetch_every_hours * 3600
     assert ROUTES["paperboy.fetch_source"] == {"queue": "ingest"}

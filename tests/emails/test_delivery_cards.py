@@ -22,6 +22,7 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
         session.add(
             Paper(
                 id="2611.00001",
+                abs_url="https://arxiv.org/abs/2611.00001",
                 title=r"$\sigma$-PCA " + "long " * 80,
                 abstract="The abstract.",
                 authors=[f"A{i}" for i in range(9)],

@@ -63,6 +63,7 @@ class Links(HTMLParser):
 def card(**fields):
     base = {
         "paper_id": "2401.00001",
+        "abs_url": "https://arxiv.org/abs/2401.00001",  # the link ingest stored
         "title": "A title",
         "abstract": "An abstract.",
         "authors": ["Ada Lovelace"],
@@ -101,7 +102,8 @@ def test_source_links_outside_http_never_reach_an_href() -> None:
     email = render_one(github_repo="javascript:alert(1)", abs_url="data:text/html,x")
     hrefs = [href for href, _ in Links(email.html).links]
     assert not [h for h in hrefs if not h.startswith(("https://", "http://"))]
-    assert "https://arxiv.org/abs/2401.00001" in hrefs
+    assert "Abstract" not in {text for _, text in Links(email.html).links}  # no made-up link
+    assert "A title" in email.html and "Abstract:" not in email.text
 
 
 def test_quote_in_a_source_url_cannot_break_out_of_the_attribute() -> None:
