@@ -26,7 +26,7 @@ def demo(
     online: Annotated[bool, typer.Option("--online", help="Fetch from every source.")] = False,
 ) -> None:
     """Run the whole pipeline on embedded defaults and show where the emails went."""
-    from cli.sources import ALL, source_names, fetch_sources
+    from cli.sources import ALL, fetch_sources, source_names
     from models import session_scope, subscribers
     from worker import tasks
     from worker.ingest.fetch import load_sample

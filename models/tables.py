@@ -74,7 +74,7 @@ class RunState(StrEnum):
 
 
 class Paper(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=128)  # its source's key: arXiv id (no version), DOI
+    id: str = Field(primary_key=True, max_length=128)  # its source's key: an arXiv id, a DOI
     version: int = 1
     title: str
     abstract: str = ""
