@@ -201,7 +201,7 @@ def legacy_send(digest_ids: list[int]) -> int:
         client = httpx.Client(  # as today: a new client per digest, never closed
             base_url=settings.sendgrid_api_url,
             timeout=20,
-            headers={"Authorization": f"Bearer {settings.sendgrid_api_key}"},
+            headers={"Authorization": f"Bearer {settings.sendgrid_api_key.get_secret_value()}"},
         )
         resp = client.post("/v3/mail/send", json=legacy_payload(message, ctx.digest_ref))
         with session_scope() as session:

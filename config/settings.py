@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE = "secret_key"
@@ -28,16 +28,17 @@ class Settings(BaseSettings):
     paperboy_home: Path = Path(".paperboy")
     database_url: str | None = None
     redis_url: str | None = None
-    mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
+    mail_backend: str = "outbox"  # a name in emails.providers.registry, checked there
     outbox_dir: Path | None = None
-    sendgrid_api_key: str | None = None
+    # Settings that hold a secret are SecretStr: a repr or an error never prints them.
+    sendgrid_api_key: SecretStr | None = None
     sendgrid_api_url: str = "https://api.sendgrid.com"
     sendgrid_webhook_public_key: str | None = None
-    smtp_url: str | None = None
+    smtp_url: SecretStr | None = None
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     hf_api_url: str = "https://huggingface.co/api"
     base_url: str = "http://127.0.0.1:8000"
-    secret_key: str | None = None
+    secret_key: SecretStr | None = None
     from_email: str = "Paperboy <digest@paperboy.example>"
     postal_address: str = "Paperboy Demo, 1 Example Street, 00000 Example City"
     log_level: str = "INFO"
@@ -154,7 +155,9 @@ class Settings(BaseSettings):
     def signing_key(self) -> str:
         """SECRET_KEY, or one generated once into PAPERBOY_HOME for the embedded default (read
         from disk once per process: every link signed and checked asks for it)."""
-        return self.secret_key or _generated_key(self.paperboy_home.resolve())
+        if self.secret_key:
+            return self.secret_key.get_secret_value()
+        return _generated_key(self.paperboy_home.resolve())
 
 
 @lru_cache

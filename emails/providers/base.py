@@ -1,13 +1,16 @@
-"""What every provider shares: the backend contract, the one error type every failure
-becomes, and the normalized tracking event every provider's webhook is mapped into."""
+"""What every provider shares: what a provider declares (`Provider`), the backend contract,
+the one error type every failure becomes, and the normalized tracking event every provider's
+webhook is mapped into."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from config import Settings
 from emails.render import RenderedEmail
 
 
@@ -100,3 +103,39 @@ class TrackingEvent:
     esp_event: str = ""
     effect: EventType | None = None  # the subscriber-level consequence, decided by the provider
     payload: dict = field(default_factory=dict)
+
+
+class WebhookRefused(Exception):
+    """A webhook request we will not record: the HTTP status to answer and why, in words an
+    operator can act on."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A provider's event webhook. `verify` runs first and raises WebhookRefused unless the
+    request is the provider's own (headers, the exact raw body, our settings); only then does
+    `parse` turn the body into events, each with its `effect`, plus the reasons any unreadable
+    event was skipped (raising ValueError when the whole body is unreadable)."""
+
+    verify: Callable[[Mapping[str, str], bytes, Settings], None]
+    parse: Callable[[bytes], tuple[list[TrackingEvent], list[str]]]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Everything Paperboy knows about one provider, declared by its module as `PROVIDER` and
+    found through `emails.providers.registry`: nothing outside that module names it.
+
+    `backend` builds the sender from settings, raising ConfigError when a setting it needs is
+    missing; `credential_hint` tells an operator what to fix when the provider refuses our
+    credentials (a paused run says it)."""
+
+    name: str
+    backend: Callable[[Settings], Backend]
+    credential_hint: str = "check the mail provider's credentials"
+    webhook: Webhook | None = None

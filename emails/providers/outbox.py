@@ -7,8 +7,9 @@ import re
 import threading
 from pathlib import Path
 
+from config import Settings
 from emails.message import to_mime
-from emails.providers.base import Envelope
+from emails.providers.base import Envelope, Provider
 
 
 class OutboxBackend:
@@ -32,3 +33,10 @@ class OutboxBackend:
 
     def close(self) -> None:
         pass
+
+
+def backend(settings: Settings) -> OutboxBackend:
+    return OutboxBackend(settings.outbox_path)
+
+
+PROVIDER = Provider(name="outbox", backend=backend)

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
@@ -37,8 +38,17 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, To
 
+from config import ConfigError, Settings
 from config.celery import parse_retry_after
-from emails.providers.base import Envelope, EventType, MailError, TrackingEvent
+from emails.providers.base import (
+    Envelope,
+    EventType,
+    MailError,
+    Provider,
+    TrackingEvent,
+    Webhook,
+    WebhookRefused,
+)
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -146,6 +156,17 @@ class SendGridBackend:
         """The pool outlives a batch: it is the process's."""
 
 
+def backend(settings: Settings) -> SendGridBackend:
+    if not settings.sendgrid_api_key:
+        raise ConfigError("MAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+    return SendGridBackend(
+        settings.sendgrid_api_key.get_secret_value(),
+        settings.sendgrid_api_url,
+        timeout=settings.http_timeout_seconds,
+        concurrency=settings.send_concurrency,
+    )
+
+
 @lru_cache(maxsize=4)
 def load_public_key(value: str) -> ec.EllipticCurvePublicKey:
     """The key as SendGrid shows it (base64 DER), or the same in PEM armour."""
@@ -178,6 +199,36 @@ def timestamp_fresh(timestamp: str, max_age: float, now: float | None = None) ->
     except ValueError:
         return False
     return -60 <= age <= max_age
+
+
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
+    """Refuse (WebhookRefused) unless `body` is signed by SENDGRID_WEBHOOK_PUBLIC_KEY's
+    owner and its signed timestamp is fresh. No key configured: events are never accepted
+    unsigned."""
+    if not settings.sendgrid_webhook_public_key:
+        raise WebhookRefused(
+            503,
+            "SENDGRID_WEBHOOK_PUBLIC_KEY is not set: refusing unsigned events. Enable the Signed "
+            "Event Webhook in SendGrid and set its verification key.",
+        )
+    try:
+        key = load_public_key(settings.sendgrid_webhook_public_key)
+    except ValueError as e:
+        raise WebhookRefused(503, f"SENDGRID_WEBHOOK_PUBLIC_KEY is unusable: {e}") from None
+    signature = headers.get(SIGNATURE_HEADER)
+    timestamp = headers.get(TIMESTAMP_HEADER)
+    if not signature or not timestamp:
+        raise WebhookRefused(
+            403, f"unsigned: missing signature headers {SIGNATURE_HEADER} / {TIMESTAMP_HEADER}"
+        )
+    if not timestamp_fresh(timestamp, settings.webhook_max_age_seconds):
+        raise WebhookRefused(
+            403,
+            f"signature timestamp {timestamp!r} is more than "
+            f"{settings.webhook_max_age_seconds:.0f}s old or in the future: a replay",
+        )
+    if not signature_valid(key, signature, timestamp, body):
+        raise WebhookRefused(403, "signature does not match: events not recorded")
 
 
 SENDGRID_EVENTS: dict[str, EventType] = {
@@ -217,6 +268,10 @@ def parse_events(events: list) -> tuple[list[TrackingEvent], list[str]]:
         except ValueError as e:
             skipped.append(f"event {i}: {e}")
     return parsed, skipped
+
+
+def parse_body(body: bytes) -> tuple[list[TrackingEvent], list[str]]:
+    return parse_events(json.loads(body))
 
 
 def _event(raw: dict) -> TrackingEvent:
@@ -265,3 +320,11 @@ def effect_of(event: TrackingEvent) -> EventType | None:
     if event.event_type in (EventType.complained, EventType.unsubscribed):
         return event.event_type
     return None
+
+
+PROVIDER = Provider(
+    name="sendgrid",
+    backend=backend,
+    credential_hint="check SENDGRID_API_KEY",
+    webhook=Webhook(verify=verify, parse=parse_body),
+)

@@ -2,6 +2,7 @@
 
 One connection per backend, reused for every message of a batch (a send chunk) and closed by
 `close()`; a connection the server dropped is reopened once. Sends are serial on it.
+SMTP_URL holds a password: an error shows it `redacted`, never as typed.
 """
 
 from __future__ import annotations
@@ -10,8 +11,25 @@ import smtplib
 import ssl
 from urllib.parse import unquote, urlsplit
 
+from config import ConfigError, Settings
 from emails.message import to_mime
-from emails.providers.base import Envelope, MailError
+from emails.providers.base import Envelope, MailError, Provider
+
+SHAPE = "smtp://user:pass@host:587"
+
+
+def redacted(url: str) -> str:
+    """The URL fit for a log line, whatever may be the password masked. It is a mis-typed URL
+    that gets printed, so no parser is trusted: all between the user name and the last '@'
+    is masked, or, with no '@', anything after the host that is not a port number."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    if at:
+        return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+    host, colon, port = rest.partition(":")
+    return url if not colon or port.isdigit() else f"{scheme}{sep}{host}:***"
 
 
 class SMTPBackend:
@@ -20,11 +38,16 @@ class SMTPBackend:
 
     def __init__(self, url: str, timeout: float = 20.0):
         parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError(f"SMTP_URL must look like smtp://user:pass@host:587, got {url!r}")
+        try:
+            port = parts.port  # urllib's error for a non-numeric port would quote it
+            valid = parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(f"SMTP_URL must look like {SHAPE}, got {redacted(url)}")
         self.implicit_tls = parts.scheme == "smtps"
         self.host = parts.hostname
-        self.port = parts.port or (465 if self.implicit_tls else 587)
+        self.port = port or (465 if self.implicit_tls else 587)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
@@ -90,3 +113,12 @@ class SMTPBackend:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
+
+
+def backend(settings: Settings) -> SMTPBackend:
+    if not settings.smtp_url:
+        raise ConfigError(f"MAIL_BACKEND=smtp needs SMTP_URL ({SHAPE})")
+    return SMTPBackend(settings.smtp_url.get_secret_value(), timeout=settings.http_timeout_seconds)
+
+
+PROVIDER = Provider(name="smtp", backend=backend, credential_hint="check SMTP_URL's credentials")

@@ -41,12 +41,6 @@ def test_production_without_secret_or_broker_is_refused(
         Settings()
 
 
-def test_unknown_mail_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAIL_BACKEND", "carrier-pigeon")
-    with pytest.raises(ValidationError, match="outbox"):
-        Settings()
-
-
 def test_missing_service_skips_or_fails_by_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PAPERBOY_REQUIRE_SERVICES", raising=False)
     with pytest.raises(pytest.skip.Exception, match="Redis unavailable: down"):

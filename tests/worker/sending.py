@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from config import get_settings
 from models import Digest, session_scope, subscribers, upgrade, utcnow
-from worker.delivery import runs
+from worker.delivery import runs, send
 from worker.ingest.fetch import load_sample
 from worker.ranking.planning import plan_edition
 
@@ -37,6 +37,12 @@ def plan_run(n: int = 3) -> tuple[int, list[int]]:
         run = runs.start(session, planned)
     assert len(planned) == n
     return run.id, planned
+
+
+def outcomes(run_id: int, digest_ids: list[int]) -> list[str]:
+    """Send a chunk of the run through the real path; each digest's outcome, by id."""
+    results = send.send_chunk(run_id, digest_ids, get_settings())
+    return [r.outcome for r in sorted(results, key=lambda r: r.digest_id)]
 
 
 def digest(digest_id: int) -> Digest:

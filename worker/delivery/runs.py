@@ -16,11 +16,12 @@ from datetime import datetime
 from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import Session, col, select
 
+from config import Settings
 from emails.providers.base import EventType
+from emails.providers.registry import credential_hint
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber
 
 PAGE = 5000  # ids per statement: below every database's bind-parameter limit
-AUTH_HINT = "check SENDGRID_API_KEY (or SMTP_URL's credentials), then `paperboy runs resume`"
 
 
 @dataclass
@@ -111,6 +112,12 @@ def pause(session: Session, run_id: int, reason: str, resume_at: datetime | None
         .values(state=RunState.paused, pause_reason=reason, resume_at=resume_at)
     )
     return result.rowcount == 1
+
+
+def auth_hint(settings: Settings) -> str:
+    """What a run paused by refused credentials tells the operator: what the configured
+    provider says to check, then how to go on."""
+    return f"{credential_hint(settings)}, then `paperboy runs resume`"
 
 
 def resume(session: Session, run_id: int) -> bool:

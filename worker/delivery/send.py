@@ -387,7 +387,8 @@ def record(
         runs.pause(
             session,
             run_id,
-            f"the provider refused our credentials: {by['paused'][0].detail}; {runs.AUTH_HINT}",
+            f"the provider refused our credentials: {by['paused'][0].detail}; "
+            f"{runs.auth_hint(settings)}",
         )
     elif transient and streak >= settings.send_breaker_threshold:
         resume_at = now + timedelta(seconds=settings.send_breaker_cooldown_seconds)
