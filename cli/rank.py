@@ -57,7 +57,12 @@ def rank(
             line = {
                 "subscriber": profile_id,
                 "papers": [
-                    {"id": p.paper_id, "score": p.score, "reasons": list(p.reasons)} for p in picks
+                    {
+                        "id": p.paper_id,
+                        "score": p.score,
+                        "reasons": [r.to_json() for r in p.reasons],
+                    }
+                    for p in picks
                 ],
             }
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")

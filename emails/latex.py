@@ -1,10 +1,10 @@
-# ruff: noqa: RUF001 - the Unicode look-alikes are the point of this module
 """LaTeX in titles and abstracts, made readable as plain Unicode text.
 
-Not a TeX engine: a few rules that cover what arXiv metadata actually contains
-(`$\\sigma$-PCA`, `$O(d_{emb})$`, `\\mathcal{L}`, `10^{-3}`, `\\textbf{x}`).
-Sub/superscripts become Unicode where every character has one (`x_i` -> xᵢ,
-`10^{-3}` -> 10⁻³), else stay readable (`d_{emb}` -> d_emb).
+pylatexenc parses and converts (symbols, accents, fonts, `\\frac`); around it, three small
+passes say what arXiv metadata needs: a `$` opens math only when it touches its content (so
+`costs $5 and $10` stays prices), sub/superscripts become Unicode where every character has
+one (`x_i` -> xᵢ, `10^{-3}` -> 10⁻³) else stay readable (`d_{emb}` -> d_emb), and font
+commands show their letter as is (`\\mathcal{L}` -> L, `\\hat{\\theta}` -> θ).
 """
 
 from __future__ import annotations
@@ -13,213 +13,88 @@ import re
 import unicodedata
 from functools import lru_cache
 
-GREEK = {
-    name: chr(code)
-    for name, code in {
-        "alpha": 0x3B1,
-        "beta": 0x3B2,
-        "gamma": 0x3B3,
-        "delta": 0x3B4,
-        "epsilon": 0x3B5,
-        "varepsilon": 0x3B5,
-        "zeta": 0x3B6,
-        "eta": 0x3B7,
-        "theta": 0x3B8,
-        "vartheta": 0x3D1,
-        "iota": 0x3B9,
-        "kappa": 0x3BA,
-        "lambda": 0x3BB,
-        "mu": 0x3BC,
-        "nu": 0x3BD,
-        "xi": 0x3BE,
-        "pi": 0x3C0,
-        "rho": 0x3C1,
-        "sigma": 0x3C3,
-        "tau": 0x3C4,
-        "upsilon": 0x3C5,
-        "phi": 0x3C6,
-        "varphi": 0x3C6,
-        "chi": 0x3C7,
-        "psi": 0x3C8,
-        "omega": 0x3C9,
-        "Gamma": 0x393,
-        "Delta": 0x394,
-        "Theta": 0x398,
-        "Lambda": 0x39B,
-        "Xi": 0x39E,
-        "Pi": 0x3A0,
-        "Sigma": 0x3A3,
-        "Upsilon": 0x3A5,
-        "Phi": 0x3A6,
-        "Psi": 0x3A8,
-        "Omega": 0x3A9,
-    }.items()
-}
-
-SYMBOLS = GREEK | {
-    "times": "×",
-    "cdot": "·",
-    "cdots": "⋯",
-    "ldots": "…",
-    "dots": "…",
-    "le": "≤",
-    "leq": "≤",
-    "ge": "≥",
-    "geq": "≥",
-    "neq": "≠",
-    "ne": "≠",
-    "approx": "≈",
-    "sim": "∼",
-    "simeq": "≃",
-    "equiv": "≡",
-    "propto": "∝",
-    "pm": "±",
-    "mp": "∓",
-    "infty": "∞",
-    "to": "→",
-    "rightarrow": "→",
-    "Rightarrow": "⇒",
-    "leftarrow": "←",
-    "leftrightarrow": "↔",
-    "mapsto": "↦",
-    "in": "∈",
-    "notin": "∉",
-    "subset": "⊂",
-    "subseteq": "⊆",
-    "cup": "∪",
-    "cap": "∩",
-    "forall": "∀",
-    "exists": "∃",
-    "partial": "∂",
-    "nabla": "∇",
-    "sum": "∑",
-    "prod": "∏",
-    "int": "∫",
-    "sqrt": "√",
-    "ell": "ℓ",
-    "star": "⋆",
-    "ast": "∗",
-    "circ": "∘",
-    "oplus": "⊕",
-    "otimes": "⊗",
-    "langle": "⟨",
-    "rangle": "⟩",
-    "lVert": "‖",
-    "rVert": "‖",
-    "|": "‖",
-    "log": "log",
-    "exp": "exp",
-    "min": "min",
-    "max": "max",
-    "arg": "arg",
-    "lim": "lim",
-    "sin": "sin",
-    "cos": "cos",
-    "%": "%",
-    "&": "&",
-    "_": "_",
-    "#": "#",
-    "$": "$",
-    "{": "{",
-    "}": "}",
-    "textasciitilde": "~",
-}
-SPACES = {",", ";", ":", "!", " ", "quad", "qquad", "left", "right", "big", "Big", "bigl", "bigr"}
-# Commands whose argument is shown as is: font and text switches.
-UNWRAP = {
-    "mathcal",
-    "mathbf",
-    "mathrm",
-    "mathit",
-    "mathsf",
-    "mathtt",
-    "mathfrak",
-    "boldsymbol",
-    "bm",
-    "textbf",
-    "textit",
-    "textrm",
-    "textsf",
-    "texttt",
-    "textsc",
-    "text",
-    "emph",
-    "operatorname",
-    "mbox",
-    "hat",
-    "tilde",
-    "bar",
-    "vec",
-    "widehat",
-    "widetilde",
-    "overline",
-    "underline",
-}
-DOUBLE_STRUCK = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ", "E": "𝔼", "P": "ℙ"}
-ACCENTS = {
-    "'": "\u0301",
-    "`": "\u0300",
-    '"': "\u0308",
-    "^": "\u0302",
-    "~": "\u0303",
-    "=": "\u0304",
-    "c": "\u0327",
-    "H": "\u030b",
-    "v": "\u030c",
-    "u": "\u0306",
-}
+from pylatexenc import latexwalker
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+from pylatexenc.macrospec import MacroSpec
 
 SUPER = dict(zip("0123456789+-=()abdeikmnoptxT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᵈᵉⁱᵏᵐⁿᵒᵖᵗˣᵀ", strict=True))
 SUB = dict(zip("0123456789+-=()aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
 
-GROUP = r"\{((?:[^{}]|\{[^{}]*\})*)\}"  # one brace level of nesting is enough for metadata
+# Font switches and accents over a symbol show their argument as is: \mathcal{L} reads "L".
+UNWRAP = [
+    *("mathcal", "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathfrak", "boldsymbol"),
+    *("bm", "operatorname", "hat", "tilde", "bar", "vec", "widehat", "widetilde"),
+    *("overline", "underline"),
+]
+SYMBOLS = {"epsilon": "ε", "phi": "φ"}  # the letters as most fonts draw them
+
 MATH = re.compile(r"(?<!\\)\$\$?(?=\S)(.+?)(?<=\S)(?<!\\)\$\$?|\\\((.+?)\\\)", re.S)
-ACCENT = re.compile(r"\\([`'\"^~=]|[cHvu](?=\{))\{?([A-Za-z])\}?")
-BB = re.compile(r"\\mathbb\{?([A-Z])\}?")
-WRAPPED = re.compile(r"\\(" + "|".join(sorted(UNWRAP, key=len, reverse=True)) + r")\s*" + GROUP)
-FRAC = re.compile(r"\\[dt]?frac\s*" + GROUP + r"\s*" + GROUP)
-SCRIPT = re.compile(r"([_^])(?:" + GROUP + r"|(\\[A-Za-z]+|[^\s{}\\]))")
-COMMAND = re.compile(r"\\([A-Za-z]+|[^A-Za-z\s])")
+GROUP = r"\{((?:[^{}]|\{[^{}]*\})*)\}"
+SCRIPT = re.compile(r"([_^])(?:" + GROUP + r"|(\\[A-Za-z]+\s*(?:\{[^{}]*\})?|[^\s{}\\]))")
+LITERAL = re.compile(r"(?<!\\)[%&]")  # a percentage, not a comment; "Q&A", not a column
+DOLLAR = re.compile(r"(?<!\\)\$")  # outside math: a price
+
+
+def _fraction(node, l2tobj: LatexNodes2Text) -> str:  # pylatexenc passes l2tobj by name
+    parts = (l2tobj.nodelist_to_text([arg]) for arg in node.nodeargd.argnlist[-2:])
+    return "/".join(p if len(p) == 1 or p.isalnum() else f"({p})" for p in parts)
+
+
+def _contexts():
+    """pylatexenc's macro tables with ours first, and without its typographic specials: a
+    `~`, `--` or `''` in metadata is meant as typed."""
+    walker = latexwalker.get_default_latex_context_db().filter_context(
+        exclude_categories=["nonascii-specials"]
+    )
+    walker.add_context_category(  # and the arguments its text side expects
+        "paperboy",
+        prepend=True,
+        macros=[MacroSpec(m, "{") for m in UNWRAP] + [MacroSpec("href", "{{")],
+    )
+    text = get_default_latex_context_db().filter_context(exclude_categories=["nonascii-specials"])
+    text.add_context_category(
+        "paperboy",
+        prepend=True,
+        macros=[MacroTextSpec(m, "%s") for m in UNWRAP]
+        + [MacroTextSpec(m, s) for m, s in SYMBOLS.items()]
+        + [MacroTextSpec(f, _fraction) for f in ("frac", "dfrac", "tfrac")],
+    )
+    text.set_unknown_macro_spec(MacroTextSpec("", lambda node: node.macroname))  # its word
+    return walker, text
+
+
+class _Text(LatexNodes2Text):
+    """Keeps the space a source writes after a macro without arguments (`\\alpha \\leq
+    \\beta`, `90\\% F`), where LaTeX, and pylatexenc by default, would drop it."""
+
+    def macro_node_to_text(self, node) -> str:
+        text = super().macro_node_to_text(node)
+        bare = not (node.nodeargd and node.nodeargd.argnlist)
+        return text + node.macro_post_space if bare else text
+
+
+WALKER_CONTEXT, TEXT_CONTEXT = _contexts()
+TO_TEXT = _Text(  # spaces as the source has them: `90\\% $F_1$` keeps its space
+    TEXT_CONTEXT,
+    math_mode="text",
+    strict_latex_spaces={"between-macro-and-chars": True, "between-latex-constructs": True},
+)
+
+
+def _text(latex: str) -> str:
+    walker = latexwalker.LatexWalker(latex, latex_context=WALKER_CONTEXT, tolerant_parsing=True)
+    return TO_TEXT.nodelist_to_text(walker.get_latex_nodes()[0])
 
 
 def _script(match: re.Match) -> str:
-    mark, group, single = match.group(1), match.group(2), match.group(3)
-    body = _commands(group if group is not None else single)
+    """A sub/superscript in Unicode when every character has one, else as `_x`, `^(a b)`."""
+    mark, group, single = match.groups()
+    latex = group if group is not None else single
+    body = _text(latex)
     table = SUPER if mark == "^" else SUB
     if body and all(c in table for c in body):
-        return "".join(table[c] for c in body)
-    if len(body) == 1 or body.isalnum():
-        return mark + body
-    return f"{mark}({body})"
-
-
-def _fraction(match: re.Match) -> str:
-    num, den = (_commands(g) for g in match.groups())
-    return "/".join(g if len(g) == 1 or g.isalnum() else f"({g})" for g in (num, den))
-
-
-def _command(match: re.Match) -> str:
-    name = match.group(1)
-    if name in SPACES:
-        return " " if name in {"quad", "qquad", " ", ";", ":"} else ""
-    if name in SYMBOLS:
-        return SYMBOLS[name]
-    return name if name.isalpha() else ""
-
-
-def _commands(text: str) -> str:
-    text = ACCENT.sub(lambda m: m.group(2) + ACCENTS[m.group(1)], text)
-    text = BB.sub(lambda m: DOUBLE_STRUCK.get(m.group(1), m.group(1)), text)
-    for _ in range(3):  # nested \mathbf{\hat{x}}
-        text = WRAPPED.sub(r"\2", text)
-    text = FRAC.sub(_fraction, text)
-    return COMMAND.sub(_command, text)
-
-
-def _math(match: re.Match) -> str:
-    body = match.group(1) if match.group(1) is not None else match.group(2)
-    body = SCRIPT.sub(_script, body)
-    return _commands(body).replace("{", "").replace("}", "")
+        return "{}" + "".join(table[c] for c in body)  # {}: `\\ellₙ` is no macro's name
+    return mark + (latex if len(body) <= 1 or body.isalnum() else f"({latex})")
 
 
 @lru_cache(maxsize=8192)
@@ -227,7 +102,15 @@ def readable(text: str) -> str:
     """Plain Unicode for a title or abstract with inline LaTeX; plain text passes unchanged."""
     if "$" not in text and "\\" not in text:
         return text
-    text = MATH.sub(_math, text)
-    text = _commands(text)
-    text = re.sub(r"(?<!\\)\{([^{}]*)\}", r"\1", text)  # stray grouping braces outside math
-    return unicodedata.normalize("NFC", re.sub(r"[ \t]{2,}", " ", text))
+    source = LITERAL.sub(r"\\\g<0>", text)
+    latex, at = [], 0
+    for m in MATH.finditer(source):
+        body = m.group(1) if m.group(1) is not None else m.group(2)
+        latex += [DOLLAR.sub(r"\\$", source[at : m.start()]), "$", SCRIPT.sub(_script, body), "$"]
+        at = m.end()
+    latex.append(DOLLAR.sub(r"\\$", source[at:]))
+    try:
+        plain = _text("".join(latex))
+    except Exception:  # a source's malformed markup (`\\href{x}`) must not fail a send
+        return text
+    return unicodedata.normalize("NFC", re.sub(r"[ \t]{2,}", " ", plain))

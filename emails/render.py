@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from emails.compile import load_template, text_template
 from emails.latex import readable
+from models.reasons import Kind, Reason
 
 TITLE_LIMIT = 150
 AUTHOR_LIMIT = 40  # one name
@@ -50,6 +51,7 @@ class PaperCard:
 @dataclass(frozen=True)
 class DigestContext:
     to_email: str
+    frequency: str  # "daily" | "weekly": the digest the reader subscribed to, named in the footer
     edition: date
     papers: list[PaperCard]
     preferences_url: str
@@ -132,14 +134,12 @@ def github_url(repo: str | None) -> str | None:
     return web_url(repo)
 
 
-def term_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
-    """The ranking's term reasons as phrases a reader would write: two that run on from one
+def term_reasons(reasons: Sequence[Reason]) -> tuple[str, ...]:
+    """The ranking's phrase reasons as phrases a reader would write: two that run on from one
     another join ("Graph Neural" + "Neural Networks" -> "Graph Neural Networks"), and one
     inside another goes."""
     out: list[str] = []
-    for term in reasons:
-        if term == "trending" or term.startswith(("by ", "trending:", "like ")):
-            continue
+    for term in (r.text for r in reasons if r.kind is Kind.PHRASE):
         words = term.split()
         for i, prev in enumerate(out):
             before = prev.split()
@@ -182,7 +182,7 @@ def paper_card(
     title: str,
     abstract: str,
     authors: Sequence[str],
-    reasons: Sequence[str],
+    reasons: Sequence[Reason],
     more_url: str,
     less_url: str,
     abs_url: str | None = None,
@@ -288,7 +288,7 @@ def digest_values(ctx: DigestContext) -> dict:
         "archive_url": ctx.archive_url,
         "postal_address": ctx.postal_address,
         "footer_reason": f"You get this because {ctx.to_email} subscribed to Paperboy's "
-        "daily research digest.",
+        f"{ctx.frequency} research digest.",
     }
 
 
@@ -302,18 +302,23 @@ def build_digest(ctx: DigestContext) -> RenderedEmail:
     )
 
 
-def why_line(reasons: Sequence[str], terms: Sequence[str] | None = None) -> str:
-    """Turn the ranking's reasons into one readable line (`terms`: their `term_reasons`, when
-    the caller has them already)."""
+def why_line(reasons: Sequence[Reason], terms: Sequence[str] | None = None) -> str:
+    """Turn the ranking's reasons into one readable line, worded by kind: the phrases, then
+    the liked papers, the followed authors and trending signals, then "popular today" (`terms`:
+    the reasons' `term_reasons`, when the caller has them already)."""
     terms = term_reasons(reasons) if terms is None else terms
     parts = []
     if terms:
         parts.append("matches " + ", ".join(f"“{t}”" for t in terms))
     for r in reasons:
-        if r.startswith("like "):
-            parts.append(f"like “{clip(readable(r[5:]), LIKE_LIMIT)}”, which you liked")
-    parts += [r for r in reasons if r.startswith(("by ", "trending:"))]
-    if "trending" in reasons:
+        if r.kind is Kind.LIKED:
+            parts.append(f"like “{clip(readable(r.text), LIKE_LIMIT)}”, which you liked")
+    for r in reasons:
+        if r.kind is Kind.AUTHOR:
+            parts.append(f"by {r.text}")
+        elif r.kind is Kind.TRENDING:
+            parts.append(f"trending: {r.text}")
+    if any(r.kind is Kind.POPULAR for r in reasons):
         parts.append("popular today")
     return "; ".join(parts)
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from emails.render import DigestContext, paper_card
 from emails.tokens import link
+from models.reasons import POPULAR, Reason
 
 PAPERS: list[dict] = [
     {
@@ -28,7 +29,11 @@ PAPERS: list[dict] = [
         "achieves $57.7$ PQ on COCO and $23.2$ PQ on ADE20K.",
         "ai_summary": "A single prompt encoder lets one vision model segment and detect from "
         "strokes, boxes, points or reference images, reaching 57.7 PQ on COCO.",
-        "reasons": ["in-context prompting", "segmentation", "trending: 128 upvotes"],
+        "reasons": [
+            Reason.phrase("in-context prompting"),
+            Reason.phrase("segmentation"),
+            Reason.trending(128),
+        ],
         "on_hf": True,
         "upvotes": 128,
         "comments": 6,
@@ -45,7 +50,11 @@ PAPERS: list[dict] = [
         "propose ZipLoRA, a method to cheaply and effectively merge independently trained style "
         "and subject LoRAs in order to achieve generation of any user-provided subject in any "
         "user-provided style.",
-        "reasons": ["LoRA", "diffusion models", "by Nataniel Ruiz"],
+        "reasons": [
+            Reason.phrase("LoRA"),
+            Reason.phrase("diffusion models"),
+            Reason.author("Nataniel Ruiz"),
+        ],
         "on_hf": True,
         "upvotes": 45,
     },
@@ -60,7 +69,7 @@ PAPERS: list[dict] = [
         r"formulations for learning linear transformations from data. We reformulate them in "
         r"$O(d_{emb})$ memory, with a learning rate of $10^{-3}$ and weights "
         r"$W \in \mathbb{R}^{d \times k}$.",
-        "reasons": ["principal component analysis", "LoRA"],
+        "reasons": [Reason.phrase("principal component analysis"), Reason.phrase("LoRA")],
     },
     {
         "paper_id": "2311.13602",
@@ -68,7 +77,7 @@ PAPERS: list[dict] = [
         "authors": ["Jürgen Müller", "李华", "Ώρα Παπαδοπούλου"],
         "abstract": "We study retrieval-augmented generation across 40 languages, including "
         "Chinese (中文), Greek (Ελληνικά) and Arabic (العربية), and release a benchmark. 🧪",
-        "reasons": ["retrieval-augmented generation", "multilingual"],
+        "reasons": [Reason.phrase("retrieval-augmented generation"), Reason.phrase("multilingual")],
         "on_hf": True,
         "upvotes": 12,
         "comments": 1,
@@ -79,7 +88,7 @@ PAPERS: list[dict] = [
         "authors": ["Mallory <b>Evil</b>", "O'Brien & Sons"],
         "abstract": "A title that tries to be HTML must stay text: <b>bold</b>, &amp; and "
         "<a href='javascript:alert(1)'>links</a> are shown, never run.",
-        "reasons": ["robust parsing"],
+        "reasons": [Reason.phrase("robust parsing")],
         "github_repo": "javascript:alert(1)",
     },
     {
@@ -91,7 +100,7 @@ PAPERS: list[dict] = [
         "led to impressive performance on a wide range of tasks. At generation, these models "
         "are used auto-regressively, requiring a forward pass for each generated token. We "
         "propose parallel decoding as a way to draft multiple tokens from a single model.",
-        "reasons": ["speculative decoding", "language models"],
+        "reasons": [Reason.phrase("speculative decoding"), Reason.phrase("language models")],
         "on_hf": True,
         "upvotes": 31,
         "github_repo": "facebookresearch/pass",
@@ -104,7 +113,7 @@ PAPERS: list[dict] = [
         "abstract": r"Feature alignment methods are used in many scientific disciplines for data "
         r"pooling, annotation, and comparison. We show that $\hat{\Sigma}$ converges at rate "
         r"$n^{-1/2}$ and that the Gromov-Wasserstein estimator is minimax optimal.",
-        "reasons": ["optimal transport"],
+        "reasons": [Reason.phrase("optimal transport")],
     },
     {
         "paper_id": "2311.13606",
@@ -114,7 +123,7 @@ PAPERS: list[dict] = [
         "complex hierarchical data representations, but the nature of these representations "
         "remains largely unknown. We propose Inverse Recognition (INVERT), a scalable approach "
         "for connecting learned representations with human-understandable concepts.",
-        "reasons": ["interpretability"],
+        "reasons": [Reason.phrase("interpretability")],
         "on_hf": True,
         "upvotes": 9,
     },
@@ -125,7 +134,7 @@ PAPERS: list[dict] = [
         "abstract": "Data sampling is an effective method to improve the training speed of "
         "neural networks, with recent results demonstrating that it can even break the neural "
         "scaling laws. We propose a nonparametric proxy based on locality-sensitive hashing.",
-        "reasons": ["trending"],
+        "reasons": [POPULAR],
     },
     {
         "paper_id": "2311.13608",
@@ -134,7 +143,7 @@ PAPERS: list[dict] = [
         "abstract": "Recent developments in generative AI, computer vision, and natural language "
         "processing have led to an increased integration of AI models into a wide range of "
         "products. This survey covers serverless inference, cold starts and autoscaling.",
-        "reasons": ["model serving", "by Kamil Kojs"],
+        "reasons": [Reason.phrase("model serving"), Reason.author("Kamil Kojs")],
     },
 ]
 
@@ -144,7 +153,7 @@ TRENDING: list[dict] = [
         "title": "Orca 2: Teaching Small Language Models How to Reason",
         "authors": ["Arindam Mitra", "Luciano Del Corro", "Shweti Mahajan"],
         "abstract": "Orca 2 teaches small language models to choose a reasoning strategy.",
-        "reasons": ["trending: 71 upvotes"],
+        "reasons": [Reason.trending(71)],
         "on_hf": True,
         "upvotes": 71,
     },
@@ -154,7 +163,7 @@ TRENDING: list[dict] = [
         "Projection",
         "authors": ["Bin Lin", "Yang Ye", "Bin Zhu", "Jiaxi Cui"],
         "abstract": "One language model over images and videos, aligned before projection.",
-        "reasons": ["trending: 52 upvotes"],
+        "reasons": [Reason.trending(52)],
         "on_hf": True,
         "upvotes": 52,
         "github_repo": "PKU-YuanGroup/Video-LLaVA",
@@ -165,7 +174,7 @@ TRENDING: list[dict] = [
         "title": "LCM-LoRA: A Universal Stable-Diffusion Acceleration Module",
         "authors": ["Simian Luo", "Yiqin Tan", "Suraj Patil", "Daniel Gu"],
         "abstract": "Latent consistency distillation as a LoRA that speeds up any SD model.",
-        "reasons": ["trending: 38 upvotes"],
+        "reasons": [Reason.trending(38)],
         "on_hf": True,
         "upvotes": 38,
     },
@@ -189,8 +198,8 @@ def sample_papers(n: int, *, worst: bool = False, records: list[dict] = PAPERS) 
                 "authors": MANY_AUTHORS,
                 "abstract": LONG_ABSTRACT,
                 "ai_summary": None,
-                "reasons": [f"long topic phrase number {j}" for j in range(12)]
-                + ["by " + MANY_AUTHORS[0], "trending: 99999 upvotes"],
+                "reasons": [Reason.phrase(f"long topic phrase number {j}") for j in range(12)]
+                + [Reason.author(MANY_AUTHORS[0]), Reason.trending(99999)],
                 "on_hf": True,
                 "upvotes": 99999,
                 "comments": 9999,
@@ -241,6 +250,7 @@ def sample_digest(
     unsubscribe = link(base_url, secret, "unsubscribe", subscriber_id, version)
     return DigestContext(
         to_email=to_email,
+        frequency="daily",
         edition=date(2026, 11, 22),
         papers=cards,
         preferences_url=link(base_url, secret, "preferences", subscriber_id, version),

@@ -174,7 +174,7 @@ class DigestItem(SQLModel, table=True):
     paper_id: str = Field(foreign_key="paper.id", primary_key=True)
     rank: int
     score: float
-    reasons: list[str] = _json()
+    reasons: list[dict] = _json()  # Reason.to_json() each (models/reasons.py)
     section: str = Field(default="picks", max_length=16)  # picks | trending
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from models.reasons import Kind, Reason
+
 PAPERS = [
     {
         "id": "2401.00001",
@@ -75,6 +77,9 @@ def test_rank_prints_one_json_line_per_profile_best_first(tmp_path: Path) -> Non
     assert {p["id"] for p in mol} == {"2401.00001", "2401.00004"}
     assert mol[0]["score"] >= mol[1]["score"]
     assert set(mol[0]) == {"id", "score", "reasons"} and mol[0]["reasons"]
+    for reason in mol[0]["reasons"]:  # typed: {"kind", "text", ...}, as a digest stores them
+        assert reason["kind"] in {k.value for k in Kind} and reason["text"]
+        assert Reason.from_json(reason).to_json() == reason
     assert lines[1]["papers"][0]["id"] == "2401.00002"
 
 

@@ -11,7 +11,16 @@ from typer.testing import CliRunner
 from cli.demo import DEMO_SUBSCRIBERS
 from cli.main import app
 from config import get_settings
-from models import Digest, DigestItem, Paper, session_scope, subscribers, upgrade
+from models import (
+    Digest,
+    DigestItem,
+    Frequency,
+    Paper,
+    session_scope,
+    subscribers,
+    upgrade,
+)
+from models.reasons import POPULAR, Reason
 from worker.delivery.send import digest_context
 
 
@@ -19,6 +28,7 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
     upgrade()
     with session_scope() as session:
         sub = subscribers.subscribe(session, "reader@example.org", confirmed=True)
+        sub.frequency = Frequency.weekly
         session.add(
             Paper(
                 id="2611.00001",
@@ -39,10 +49,11 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
         session.add(digest)
         session.flush()
         for rank, (pid, reasons) in enumerate(
-            [("2611.00001", ["pca", "trending: 42 upvotes"]), ("2611.00002", ["trending"])]
+            [("2611.00001", [Reason.phrase("pca"), Reason.trending(42)]), ("2611.00002", [POPULAR])]
         ):
+            stored = [r.to_json() for r in reasons]
             session.add(
-                DigestItem(digest_id=digest.id, paper_id=pid, rank=rank, score=1.0, reasons=reasons)
+                DigestItem(digest_id=digest.id, paper_id=pid, rank=rank, score=1.0, reasons=stored)
             )
         session.flush()
         ctx = digest_context(session, digest, sub, get_settings())
@@ -57,6 +68,7 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
     assert plain.hf_url is None and plain.github_url is None and plain.upvotes == 0
     assert plain.why == "popular today"
     assert ctx.digest_ref == f"digest-{digest.id}"
+    assert ctx.frequency == "weekly"  # the footer names the reader's digest, not "daily"
 
 
 def test_preview_writes_html_and_eml_and_prints_their_paths(paperboy_home: Path) -> None:

@@ -28,8 +28,10 @@ from emails.render import (
 )
 from emails.sample import sample_digest
 from emails.tokens import read_token
+from models.reasons import POPULAR, Reason
 from tests.emails.conftest import ACTION_URL, SECRET, notice
 
+P = Reason.phrase
 GMAIL_CLIP_BYTES = 102 * 1000  # Gmail clips HTML past ~102 KB; stay under with decimal KB
 
 
@@ -67,7 +69,7 @@ def card(**fields):
         "title": "A title",
         "abstract": "An abstract.",
         "authors": ["Ada Lovelace"],
-        "reasons": ["graphs"],
+        "reasons": [P("graphs")],
         "more_url": "https://paperboy.example/f/more",
         "less_url": "https://paperboy.example/f/less",
     }
@@ -89,7 +91,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_paper_fields_render_as_inert_text(hostile: str) -> None:
-    email = render_one(title=hostile, authors=[hostile], abstract=hostile, reasons=[hostile])
+    email = render_one(title=hostile, authors=[hostile], abstract=hostile, reasons=[P(hostile)])
     assert "<script" not in email.html
     assert "<img" not in email.html
     assert "onmouseover='" not in email.html
@@ -163,35 +165,41 @@ def test_badges_show_only_known_signals() -> None:
 
 
 def test_why_line_reads_every_kind_of_reason() -> None:
-    line = why_line(["diffusion", "LoRA", "by Ada Lovelace", "trending: 42 upvotes"])
+    line = why_line([P("diffusion"), P("LoRA"), Reason.author("Ada Lovelace"), Reason.trending(42)])
     assert line == "matches “diffusion”, “LoRA”; by Ada Lovelace; trending: 42 upvotes"
-    assert why_line(["trending"]) == "popular today"
+    assert why_line([POPULAR]) == "popular today"
     assert why_line([]) == ""
 
 
 def test_subject_names_the_count_and_top_topic() -> None:
-    cards = [card(reasons=["LoRA", "vision"]), card(reasons=["RAG"]), card(reasons=["LoRA"])]
+    cards = [
+        card(reasons=[P("LoRA"), P("vision")]),
+        card(reasons=[P("RAG")]),
+        card(reasons=[P("LoRA")]),
+    ]
     assert digest_subject(cards) == "3 new papers on LoRA and more"
     assert digest_subject(cards[1:2]) == "1 new paper on RAG"
-    assert digest_subject([card(reasons=["trending"])]) == "1 trending paper for you today"
+    assert digest_subject([card(reasons=[POPULAR])]) == "1 trending paper for you today"
 
 
 def test_top_topic_prefers_the_phrase_its_words_point_at() -> None:
     cards = [
-        card(reasons=["image"]),
-        card(reasons=["Image Segmentation"]),
-        card(reasons=["segmentation", "image"]),
+        card(reasons=[P("image")]),
+        card(reasons=[P("Image Segmentation")]),
+        card(reasons=[P("segmentation"), P("image")]),
     ]
     assert digest_subject(cards) == "3 new papers on image segmentation and more"
-    assert digest_subject([card(reasons=["graphs", "LoRA"])]) == "1 new paper on graphs"
+    assert digest_subject([card(reasons=[P("graphs"), P("LoRA")])]) == "1 new paper on graphs"
 
 
 def test_why_line_keeps_phrases_whole_and_names_the_liked_paper() -> None:
-    assert why_line(["Graph Neural", "Neural Networks", "node"]) == (
+    assert why_line([P("Graph Neural"), P("Neural Networks"), P("node")]) == (
         "matches “Graph Neural Networks”, “node”"
     )
-    assert why_line(["message passing", "Message"]) == "matches “message passing”"
-    line = why_line(["like Junction Tree Variational Autoencoder for Molecular Graph Generation"])
+    assert why_line([P("message passing"), P("Message")]) == "matches “message passing”"
+    line = why_line(
+        [Reason.liked("Junction Tree Variational Autoencoder for Molecular Graph Generation")]
+    )
     assert line == (
         "like “Junction Tree Variational Autoencoder for Molecular Graph Generation”, "
         "which you liked"
@@ -200,16 +208,18 @@ def test_why_line_keeps_phrases_whole_and_names_the_liked_paper() -> None:
 
 def test_subject_names_the_strongest_phrases_whole_in_natural_case() -> None:
     cards = [
-        card(reasons=["Graph Neural Networks", "message passing"]),
-        card(reasons=["Graph Neural"]),  # the same topic, cut: counts for the whole phrase
-        card(reasons=["graph neural", "neural networks", "Message Passing"]),
-        card(reasons=["node classification"]),
+        card(reasons=[P("Graph Neural Networks"), P("message passing")]),
+        card(reasons=[P("Graph Neural")]),  # the same topic, cut: counts for the whole phrase
+        card(reasons=[P("graph neural"), P("neural networks"), P("Message Passing")]),
+        card(reasons=[P("node classification")]),
     ]
     assert digest_subject(cards) == (
         "4 new papers on graph neural networks, message passing and more"
     )
-    assert digest_subject([card(reasons=["Policy gradient"])]) == "1 new paper on policy gradient"
-    assert digest_subject([card(reasons=["LoRA"]), card(reasons=["GNNs"])]).endswith(
+    assert (
+        digest_subject([card(reasons=[P("Policy gradient")])]) == "1 new paper on policy gradient"
+    )
+    assert digest_subject([card(reasons=[P("LoRA")]), card(reasons=[P("GNNs")])]).endswith(
         "on LoRA and more"
     )
 
@@ -241,6 +251,14 @@ def test_digest_header_preheader_and_footer(digest: RenderedEmail) -> None:
         assert "1 Example Street" in part
     assert '<meta content="light dark" name="color-scheme">' in digest.html
     assert "prefers-color-scheme: dark" in digest.html
+
+
+def test_footer_names_the_readers_frequency() -> None:
+    for frequency, other in (("daily", "weekly"), ("weekly", "daily")):
+        email = build_digest(replace(sample_digest(1, trending=0), frequency=frequency))
+        for part in (email.html, " ".join(email.text.split())):
+            assert f"s {frequency} research digest." in part
+            assert other not in part
 
 
 def test_every_link_is_absolute_and_listed_in_the_text_part(digest: RenderedEmail) -> None:

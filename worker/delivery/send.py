@@ -65,6 +65,7 @@ from models import (
     subscribers,
     utcnow,
 )
+from models.reasons import Reason
 from worker.delivery import ratelimit, runs
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
 
 
 def _context(
-    digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
+    *, digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
 ) -> DigestContext:
     base = settings.base_url
 
@@ -163,7 +164,7 @@ def _context(
             title=row.title,
             abstract=row.abstract,
             authors=row.authors,
-            reasons=row.reasons,
+            reasons=[Reason.from_json(r) for r in row.reasons],
             more_url=vote(row.id, 1),
             less_url=vote(row.id, -1),
             abs_url=row.abs_url,
@@ -179,6 +180,7 @@ def _context(
     }
     return DigestContext(
         to_email=sub.email,
+        frequency=sub.frequency,
         edition=edition_date(digest, sub),
         papers=[card for (section, _), card in cards.items() if section == "picks"],
         trending=[card for (section, _), card in cards.items() if section == "trending"],
@@ -217,7 +219,9 @@ def digest_context(
     session: Session, digest: Digest, sub: Subscriber, settings: Settings
 ) -> DigestContext:
     rows = card_rows(session, [digest.id])[digest.id]
-    return _context(digest, sub, rows, settings.signing_key(), settings)
+    return _context(
+        digest=digest, sub=sub, rows=rows, secret=settings.signing_key(), settings=settings
+    )
 
 
 def envelope(
@@ -272,7 +276,9 @@ def load(
             )
             continue
         try:
-            ctx = _context(digest, sub, items[digest.id], secret, settings)
+            ctx = _context(
+                digest=digest, sub=sub, rows=items[digest.id], secret=secret, settings=settings
+            )
             message = envelope(
                 build_digest(ctx),
                 to=ctx.to_email,

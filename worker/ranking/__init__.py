@@ -9,7 +9,6 @@ from worker.ranking import artifact
 from worker.ranking.model import FitParams, Model
 from worker.ranking.scoring import rank, rank_batches
 from worker.ranking.types import (
-    TRENDING_REASON,
     PaperDoc,
     Pick,
     Profile,
@@ -20,7 +19,6 @@ from worker.ranking.types import (
 )
 
 __all__ = [
-    "TRENDING_REASON",
     "FitParams",
     "Model",
     "PaperDoc",

@@ -32,9 +32,9 @@ from models import (
     Suppression,
     utcnow,
 )
+from models.reasons import POPULAR, Reason
 from worker.delivery.runs import pages
 from worker.ranking import (
-    TRENDING_REASON,
     FitParams,
     PaperDoc,
     Pick,
@@ -197,7 +197,7 @@ def trending_today(docs: list[PaperDoc]) -> list[Pick]:
     (upvotes decayed by age), each saying its upvotes."""
     hot = [(trending_score(d.upvotes, d.age_days), d) for d in docs if d.upvotes > 0]
     hot.sort(key=lambda x: (-x[0], -x[1].upvotes, x[1].id))
-    return [Pick(d.id, round(t, 6), (f"trending: {d.upvotes} upvotes",)) for t, d in hot]
+    return [Pick(d.id, round(t, 6), (Reason.trending(d.upvotes),)) for t, d in hot]
 
 
 def _trending_for(
@@ -206,7 +206,7 @@ def _trending_for(
     """A subscriber's "Trending today": none when the digest itself is the trending list
     (no usable profile), else the first `n` hot papers they have not had and that say none
     of their muted words."""
-    if n <= 0 or any(TRENDING_REASON in p.reasons for p in picks):
+    if n <= 0 or any(POPULAR in p.reasons for p in picks):
         return []
     picked = {p.paper_id for p in picks}
     out: list[Pick] = []
@@ -314,7 +314,7 @@ def plan_edition(
                 "paper_id": pick.paper_id,
                 "rank": i,
                 "score": pick.score,
-                "reasons": list(pick.reasons),
+                "reasons": [r.to_json() for r in pick.reasons],
                 "section": section,
             }
             for sid, digest_id in created.items()

@@ -12,7 +12,7 @@ the number of subscribers):
   eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
     author. Below the floor nothing is "filler": the subscriber gets fewer papers.
   A profile with no usable text (no interests words, no known liked papers) gets the trending
-  papers (upvoted ones) instead, each labelled TRENDING_REASON, after any by followed authors.
+  papers (upvoted ones) instead, each with the POPULAR reason, after any by followed authors.
 Top-k by insertion into a k-long list; reasons only for the k picks: the largest q[t] * c[t]
 among the paper's `REASON_SLOTS` strongest terms, shown as the words appear in the paper.
 Categories are a boost, not a filter: arXiv cross-lists freely, and a filter would hide the
@@ -38,10 +38,10 @@ from itertools import chain, repeat
 import numpy as np
 from scipy import sparse
 
+from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
 from worker.ranking.model import Model, preprocess
 from worker.ranking.types import (
-    TRENDING_REASON,
     PaperDoc,
     Pick,
     Profile,
@@ -71,12 +71,12 @@ class Candidates:
     matrix_t: sparse.csr_matrix  # V x J
     trend: np.ndarray  # J
     slots: kernels.Slots  # J x W: each paper's strongest terms, for reasons
-    slot_text: np.ndarray  # J x W, object: the term as written in the paper, once needed
+    slot_text: np.ndarray  # J x W, object: the term's phrase Reason, as the paper writes it
     has_text: np.ndarray  # J, bool: slot_text filled in
     text_lock: threading.Lock
     model: Model
     ids: np.ndarray  # J, object
-    trending_text: np.ndarray  # J, object: "trending: N upvotes" or None
+    trending_text: np.ndarray  # J, object: the paper's trending Reason or None
     texts: list[str]  # preprocessed title + abstract, for muted words
     author_index: dict[str, list[int]]
     category_index: dict[str, list[int]]
@@ -101,14 +101,14 @@ class Candidates:
             matrix_t=matrix.T.tocsr(),
             trend=trend,
             slots=slots,
-            slot_text=np.full(slots.vocab.shape, "", dtype=object),
+            slot_text=np.full(slots.vocab.shape, None, dtype=object),
             has_text=np.zeros(len(papers), dtype=bool),
             text_lock=threading.Lock(),
             model=model,
             ids=np.array([p.id for p in papers], dtype=object),
             trending_text=np.array(
                 [
-                    f"trending: {p.upvotes} upvotes"
+                    Reason.trending(p.upvotes)
                     if p.upvotes and t >= params.trending_reason_at
                     else None
                     for p, t in zip(papers, trend, strict=True)
@@ -121,15 +121,18 @@ class Candidates:
         )
 
     def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """The slots' terms as written in the papers ("" for a phrase the paper never writes
-        as one: split by punctuation or a stop word); a paper's words are looked up the first
-        time one of its slots is asked for (a planning run seldom picks every candidate)."""
+        """The slots' terms as written in the papers, as phrase Reasons made once per paper
+        (None for a phrase the paper never writes as one: split by punctuation or a stop word);
+        a paper's words are looked up the first time one of its slots is asked for (a planning
+        run seldom picks every candidate)."""
         if not self.has_text[rows].all():
             with self.text_lock:  # the other thread would otherwise scan the same papers
                 for j in np.unique(rows[~self.has_text[rows]]).tolist():
                     terms = self.slots.vocab[j].tolist()
                     surfaces = self.model.surfaces(self.papers[j], [t for t in terms if t >= 0])
-                    self.slot_text[j] = [surfaces.get(t, "") if t >= 0 else "" for t in terms]
+                    self.slot_text[j] = [
+                        Reason.phrase(surfaces[t]) if surfaces.get(t) else None for t in terms
+                    ]
                     self.has_text[j] = True
         return self.slot_text[rows, slots]
 
@@ -341,8 +344,9 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
 
     k = min(params.top_k, len(cand.papers))
     out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 3)
-    liked_titles = [cand.papers[j].title for j in among] + [known[i].title for i in others]
-    like_text = np.array([*(f"like {t}" for t in liked_titles), None], dtype=object)  # -1: none
+    like_text = np.array(  # -1: none
+        [*(Reason.liked(known[i].title, i) for i in ref_index), None], object
+    )
 
     def one(start: int) -> None:
         chunk = profiles[start : start + params.chunk_size]
@@ -426,22 +430,22 @@ def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sp
 
 def _reasons(reasons, chunk, picked, slots, followed, usable, cand: Candidates) -> None:
     """Fill B x k x (R + 3) `reasons` from the kernel's slots (best first, a few spare): the
-    first R terms the paper writes as the profile does, as written there; "by <author>"
-    (column -2), "trending: N upvotes" (column -1), or TRENDING_REASON for a pick made
-    without a usable profile. Column -3 ("like <title>") is the caller's."""
+    first R phrases the paper writes as the profile does, as written there; the followed
+    author (column -2), the trending signal (column -1), or POPULAR for a pick made without
+    a usable profile. Column -3 (the liked paper) is the caller's."""
     found = slots >= 0
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
-    words = np.full(slots.shape, "", dtype=object)
+    words = np.full(slots.shape, None, dtype=object)
     words[found] = cand.words(papers[found], slots[found])
-    shown = np.not_equal(words, "")
+    shown = np.not_equal(words, None)
     first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 3]
     terms = np.take_along_axis(words, first, axis=2)
     reasons[:, :, :-3] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
     reasons[:, :, -1] = cand.trending_text[picked]
     if not usable.all():
         fallback = ~usable[:, None] & ~followed
-        reasons[:, :, 0] = np.where(fallback, TRENDING_REASON, reasons[:, :, 0])
+        reasons[:, :, 0] = np.where(fallback, POPULAR, reasons[:, :, 0])
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
-        reasons[r, c, -2] = f"by {name}"
+        reasons[r, c, -2] = Reason.author(name)

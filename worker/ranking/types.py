@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-TRENDING_REASON = "trending"  # the whole pick is a no-profile fallback: popular, not matched
+from models.reasons import Reason
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Pick(NamedTuple):
 
     paper_id: str
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
 
 class Ranking(Mapping):
@@ -99,9 +99,9 @@ class Ranking(Mapping):
 
     @property
     def n_with_reasons(self) -> int:
-        """Picks with at least one reason. Term reasons fill from the first column and the
-        last three hold "like <title>", "by <author>" and the trending line, so those four
-        columns tell."""
+        """Picks with at least one reason. Phrase reasons fill from the first column and the
+        last three hold the liked paper, the followed author and the trending signal, so those
+        four columns tell."""
         if not self.reasons.size:
             return 0
         valid = np.arange(self.reasons.shape[1])[None, :] < self.counts[:, None]
@@ -134,8 +134,8 @@ class RankParams:
     n_reasons: int = 3
     min_profile_weight: float = 0.1  # a lone word is a reason only with this weight in |q|
     generic_share: float = 0.15  # ...and if in at most this share of the corpus papers
-    like_share: float = 0.4  # "like <title>" when that liked paper gives this share of it
-    trending_reason_at: float = 0.3  # trending_score from which "trending: N upvotes" is said
+    like_share: float = 0.4  # a liked-paper reason when that paper gives this share of it
+    trending_reason_at: float = 0.3  # trending_score from which a trending reason is given
 
 
 def trending_score(upvotes: int, age_days: float) -> float:

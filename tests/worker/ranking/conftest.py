@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from models.reasons import Kind
 from worker.ingest.sources.sample import sample_papers
-from worker.ranking import Model, PaperDoc
+from worker.ranking import Model, PaperDoc, Pick
 
 
 @pytest.fixture(scope="session")
@@ -14,6 +15,16 @@ def corpus() -> list[PaperDoc]:
         PaperDoc(p["id"], p["title"], p["abstract"], categories=tuple(p.get("categories") or ()))
         for p in sample_papers()
     ]
+
+
+def phrases(pick: Pick) -> list[str]:
+    """The pick's phrase reasons, as the paper writes them."""
+    return [r.text for r in pick.reasons if r.kind is Kind.PHRASE]
+
+
+def texts(pick: Pick) -> list[str]:
+    """The text of each of the pick's reasons, whatever its kind."""
+    return [r.text for r in pick.reasons]
 
 
 @pytest.fixture(scope="session")

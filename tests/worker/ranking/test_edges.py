@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from worker.ranking import TRENDING_REASON, Model, PaperDoc, Profile, RankParams, rank
+from models.reasons import POPULAR, Reason
+from tests.worker.ranking.conftest import texts
+from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 
 
 def _with_trending(corpus: list[PaperDoc]) -> list[PaperDoc]:
@@ -24,7 +26,7 @@ def test_no_usable_profile_gets_the_trending_papers_labelled_as_such(
     result = rank(papers, profiles, RankParams(top_k=10))
     for picks in result.values():
         assert [p.paper_id for p in picks] == [p.id for p in papers[:5]]  # upvoted only, best first
-        assert all(p.reasons[0] == TRENDING_REASON for p in picks)
+        assert all(p.reasons[0] == POPULAR for p in picks)
 
 
 def test_no_trending_papers_and_no_profile_gives_nothing(corpus: list[PaperDoc]) -> None:
@@ -54,7 +56,9 @@ def test_papers_with_empty_abstracts_rank_on_their_titles() -> None:
     ]
     picks = rank(papers, [Profile("s", interests="speech recognition")])["s"]
     assert [p.paper_id for p in picks] == ["a"]
-    assert set(picks[0].reasons) <= {"speech recognition", "speech", "recognition"}
+    assert set(picks[0].reasons) <= {
+        Reason.phrase(t) for t in ("speech recognition", "speech", "recognition")
+    }
 
 
 def test_unicode_and_latex_match_and_read_as_written() -> None:
@@ -70,8 +74,8 @@ def test_unicode_and_latex_match_and_read_as_written() -> None:
     ]
     picks = rank(papers, [Profile("s", interests="schrodinger bridge, naive entropic")])["s"]
     assert [p.paper_id for p in picks] == ["u"]
-    assert "Schrödinger" in " ".join(picks[0].reasons)  # as written, accent and all
-    assert not any(r in {"mathcal", "textbf", "log"} for r in picks[0].reasons)
+    assert "Schrödinger" in " ".join(texts(picks[0]))  # as written, accent and all
+    assert not any(r in {"mathcal", "textbf", "log"} for r in texts(picks[0]))
     latex = rank(papers, [Profile("t", interests=r"\mathcal{O} \textbf")])["t"]
     assert latex == []  # LaTeX commands are not words: no match, and no trending fallback
 
@@ -81,6 +85,4 @@ def test_model_of_a_stop_word_corpus_falls_back_to_trending() -> None:
     model = Model.fit(papers)
     assert model.vectorizer is None
     picks = rank(papers, [Profile("s", interests="graphs")], model=model)["s"]
-    assert [(p.paper_id, p.reasons) for p in picks] == [
-        ("a", (TRENDING_REASON, "trending: 3 upvotes"))
-    ]
+    assert [(p.paper_id, p.reasons) for p in picks] == [("a", (POPULAR, Reason.trending(3)))]

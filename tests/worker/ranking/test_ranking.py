@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from worker.ranking import TRENDING_REASON, Model, PaperDoc, Profile, RankParams, rank
+from models.reasons import POPULAR, Reason
+from tests.worker.ranking.conftest import phrases, texts
+from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 from worker.ranking.model import analyze
 
 PLANTED = PaperDoc(
@@ -69,7 +71,7 @@ def test_followed_author_boosts_and_is_named_in_the_reasons(corpus: list[PaperDo
     picks = rank(papers, [prof], RankParams(top_k=10))["s"]
     assert target.id not in ids(without)
     pick = next(p for p in picks if p.paper_id == target.id)
-    assert "by Ada Lovelace" in pick.reasons
+    assert Reason.author("Ada Lovelace") in pick.reasons
     assert ids(picks).index(target.id) < 10
 
 
@@ -92,7 +94,8 @@ def test_term_reasons_are_words_of_both_the_profile_and_the_paper(
     for pick in picks:
         paper = by_id[pick.paper_id]
         paper_text = f"{paper.title} {paper.abstract}"
-        for reason in pick.reasons:
+        assert phrases(pick) == texts(pick)  # no liked papers, authors or upvotes here
+        for reason in phrases(pick):
             assert reason in paper_text  # as written in the paper
             words = [w for w in analyze(reason) if " " not in w]
             matched = " ".join(words[:2])  # a phrase may run on as the paper writes it
@@ -107,11 +110,11 @@ def test_liked_paper_reasons_come_from_the_liked_paper(
     liked_terms = set(analyze(f"{liked.title}. {liked.abstract}"))
     assert picks
     for pick in picks:
-        assert pick.reasons and TRENDING_REASON not in pick.reasons
-        for reason in (r for r in pick.reasons if not r.startswith("like ")):
+        assert pick.reasons and POPULAR not in pick.reasons
+        for reason in phrases(pick):
             words = [w for w in analyze(reason) if " " not in w]
             assert " ".join(words[:2]) in liked_terms, reason  # what the liked paper says
-    assert all(f"like {liked.title}" in pick.reasons for pick in picks[:3])
+    assert all(Reason.liked(liked.title, liked.id) in pick.reasons for pick in picks[:3])
 
 
 def test_results_are_deterministic_and_independent_of_chunking(
@@ -170,7 +173,7 @@ def test_trending_blends_into_the_score_and_is_explained(corpus: list[PaperDoc])
     calm = rank(corpus, [prof], RankParams(trending_weight=0.5))["s"][0]
     picked = rank(papers, [prof], RankParams(trending_weight=0.5))["s"][0]
     assert picked.paper_id == hot.id and picked.score > calm.score
-    assert "trending: 80 upvotes" in picked.reasons
+    assert Reason.trending(80) in picked.reasons
 
 
 @pytest.mark.parametrize("chosen", [("cs.CV",), ()])

@@ -54,7 +54,7 @@ def _items(subscriber_id: int) -> dict[str, list[tuple[str, list[str]]]]:
             .where(Digest.subscriber_id == subscriber_id)
             .order_by(col(Digest.id), col(DigestItem.rank))
         ).all()
-        out: dict[str, list[tuple[str, list[str]]]] = {}
+        out: dict[str, list[tuple[str, list[dict]]]] = {}
         for item in rows:
             out.setdefault(item.section, []).append((item.paper_id, item.reasons))
     return out
@@ -69,9 +69,9 @@ def test_trending_today_follows_the_picks_without_repeating_them(paperboy_home: 
     assert len(trending) == 3
     assert not {pid for pid, _ in trending} & set(picked)
     assert [reasons for _, reasons in trending] == [
-        ["trending: 90 upvotes"],
-        ["trending: 70 upvotes"],
-        ["trending: 50 upvotes"],
+        [{"kind": "trending", "text": "90 upvotes", "upvotes": 90}],
+        [{"kind": "trending", "text": "70 upvotes", "upvotes": 70}],
+        [{"kind": "trending", "text": "50 upvotes", "upvotes": 50}],
     ]
     assert "trending" not in _items(ids["off"])  # trending_count 0: no section
     none = _items(ids["none"])
@@ -102,4 +102,6 @@ def test_a_hot_paper_that_is_also_a_pick_is_shown_once(paperboy_home: Path) -> N
     items = _items(ids["gnn"])
     shown = [pid for section in items.values() for pid, _ in section]
     assert len(shown) == len(set(shown))
-    assert [r for _, r in items["trending"][3:]] == [["trending: 30 upvotes"]]
+    assert [r for _, r in items["trending"][3:]] == [
+        [{"kind": "trending", "text": "30 upvotes", "upvotes": 30}]
+    ]

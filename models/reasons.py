@@ -1,0 +1,58 @@
+"""Why a paper was picked, as typed values: the ranking makes them, a digest item stores them
+(as small JSON dicts) and the emails word them by kind, so nothing parses a string back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    PHRASE = "phrase"  # a term of both the profile and the paper, as the paper writes it
+    AUTHOR = "author"  # by a followed author
+    LIKED = "liked"  # like a paper the reader liked
+    TRENDING = "trending"  # upvoted on Hugging Face today
+    POPULAR = "popular"  # the whole pick is a no-profile fallback: popular, not matched
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """`text` is what the reason names: the phrase, the author, the liked paper's title, or
+    "N upvotes"; `upvotes` and `paper_id` keep the numbers and ids behind it."""
+
+    kind: Kind
+    text: str
+    upvotes: int | None = None
+    paper_id: str | None = None
+
+    @classmethod
+    def phrase(cls, text: str) -> Reason:
+        return cls(Kind.PHRASE, text)
+
+    @classmethod
+    def author(cls, name: str) -> Reason:
+        return cls(Kind.AUTHOR, name)
+
+    @classmethod
+    def liked(cls, title: str, paper_id: str | None = None) -> Reason:
+        return cls(Kind.LIKED, title, paper_id=paper_id)
+
+    @classmethod
+    def trending(cls, upvotes: int) -> Reason:
+        return cls(Kind.TRENDING, f"{upvotes} upvotes", upvotes=upvotes)
+
+    def to_json(self) -> dict:
+        """The stored form, {"kind", "text", and any of "upvotes", "paper_id"}."""
+        d: dict = {"kind": self.kind.value, "text": self.text}
+        if self.upvotes is not None:
+            d["upvotes"] = self.upvotes
+        if self.paper_id is not None:
+            d["paper_id"] = self.paper_id
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Reason:
+        return cls(Kind(d["kind"]), d["text"], d.get("upvotes"), d.get("paper_id"))
+
+
+POPULAR = Reason(Kind.POPULAR, "popular today")
