@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from emails.providers.base import EventType
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber
+from models.tables import DIGEST_REF
 
 PAGE = 5000  # ids per statement: below every database's bind-parameter limit
 AUTH_HINT = "check SENDGRID_API_KEY (or SMTP_URL's credentials), then `paperboy runs resume`"
@@ -187,7 +188,7 @@ def counts(session: Session, run: SendRun, detail: bool = True) -> RunCounts:
             result.suppressed += n
     if not detail:
         return result
-    ref = literal("digest-") + cast(Digest.id, String)
+    ref = literal(DIGEST_REF) + cast(Digest.id, String)
     result.bounced = session.exec(
         select(func.count(func.distinct(DeliveryEvent.ref)))
         .join(Digest, DeliveryEvent.ref == ref)

@@ -33,7 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
@@ -61,6 +60,8 @@ from models import (
     Subscriber,
     SubscriberStatus,
     Suppression,
+    digest_ref,
+    schedule,
     session_scope,
     subscribers,
     utcnow,
@@ -183,7 +184,7 @@ def _context(
         papers=[card for (section, _), card in cards.items() if section == "picks"],
         trending=[card for (section, _), card in cards.items() if section == "trending"],
         postal_address=settings.postal_address,
-        digest_ref=f"digest-{digest.id}",
+        digest_ref=digest_ref(digest.id),
         archive_url=link(base, secret, "digest", sub.id, sub.token_version, digest_id=digest.id),
         **list_links(settings, sub),
     )
@@ -210,7 +211,7 @@ def edition_date(digest: Digest, sub: Subscriber) -> date:
     try:
         return date.fromisoformat(digest.edition)
     except ValueError:
-        return digest.planned_at.astimezone(ZoneInfo(sub.timezone or "UTC")).date()
+        return schedule.local_time(sub, digest.planned_at).date()
 
 
 def digest_context(
