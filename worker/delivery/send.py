@@ -149,7 +149,7 @@ def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
 
 
 def _context(
-    digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
+    *, digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
 ) -> DigestContext:
     base = settings.base_url
 
@@ -218,7 +218,9 @@ def digest_context(
     session: Session, digest: Digest, sub: Subscriber, settings: Settings
 ) -> DigestContext:
     rows = card_rows(session, [digest.id])[digest.id]
-    return _context(digest, sub, rows, settings.signing_key(), settings)
+    return _context(
+        digest=digest, sub=sub, rows=rows, secret=settings.signing_key(), settings=settings
+    )
 
 
 def envelope(
@@ -273,7 +275,9 @@ def load(
             )
             continue
         try:
-            ctx = _context(digest, sub, items[digest.id], secret, settings)
+            ctx = _context(
+                digest=digest, sub=sub, rows=items[digest.id], secret=secret, settings=settings
+            )
             message = envelope(
                 build_digest(ctx),
                 to=ctx.to_email,
