@@ -274,7 +274,7 @@ def cpu_split(ids: list[int], wave: int) -> dict[str, float]:
             )
         results = [delivery.outcome(job, send(job.envelope), settings, now) for job in jobs]
         with session_scope() as session:
-            record(session, run.id, results, settings, now)
+            record(session=session, run_id=run.id, results=results, settings=settings, now=now)
     phases["claim+load (DB)"] -= phases["render"]
     phases["HTTP"] -= phases["payload"]
     return {k: v * 1000 / len(ids) for k, v in phases.items()}

@@ -57,7 +57,7 @@ def demo(
 def _digest_table(settings: Settings, emails: list[str]) -> None:
     from emails.providers.outbox import OutboxBackend
     from emails.tokens import link
-    from models import Digest, DigestItem, Paper, Subscriber, session_scope
+    from models import Digest, DigestItem, Paper, Subscriber, digest_ref, session_scope
 
     secret, base_url = settings.signing_key(), settings.base_url
     table = Table(title="Today's digests")
@@ -87,7 +87,7 @@ def _digest_table(settings: Settings, emails: list[str]) -> None:
                 .where(DigestItem.digest_id == digest.id)
                 .order_by(DigestItem.rank)
             ).all()
-            path = outbox.path_for(f"digest-{digest.id}")
+            path = outbox.path_for(digest_ref(digest.id))
             top = items[0][1].title if items else "-"
             table.add_row(
                 sub.email, str(len(items)), digest.status, top, str(path) if path.exists() else "-"

@@ -11,25 +11,50 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Mapping
 
 TOKEN_RE = re.compile(r"\.?[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
+# itsdangerous names a bad signature on its own ("Signature b'...' does not match"): a
+# tampered link's traceback would carry it, chained below ours.
+SIGNATURE_RE = re.compile(r"(Signature )b?'[^']*'")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING}  # a line per HTTP request
 
 
 def redact(text: str) -> str:
-    return TOKEN_RE.sub("[token]", text)
+    return SIGNATURE_RE.sub(r"\1[token]", TOKEN_RE.sub("[token]", text))
+
+
+def _redact_arg(arg: object) -> object:
+    """A token-free argument, kept as it was when it holds none (a `%d` still gets its int)."""
+    if isinstance(arg, str):
+        return redact(arg)
+    if arg is None or isinstance(arg, int | float):
+        return arg
+    text = str(arg)
+    clean = redact(text)
+    return arg if clean == text else clean
 
 
 class RedactTokens(logging.Filter):
-    """Renders the record's message once, token-free; attached to handlers and to uvicorn's
-    loggers so records from any library pass through it."""
+    """Takes every token out of a record before any handler formats it: the message, each
+    argument in its place (uvicorn's access formatter unpacks them), and the exception text
+    with its chained causes; attached to handlers and to uvicorn's loggers so records from
+    any library pass through it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, ()
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redact_arg(a) for a in record.args)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

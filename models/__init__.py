@@ -16,6 +16,7 @@ from models.tables import (
     Subscriber,
     SubscriberStatus,
     Suppression,
+    digest_ref,
     utcnow,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "Subscriber",
     "SubscriberStatus",
     "Suppression",
+    "digest_ref",
     "get_engine",
     "pending_migrations",
     "session_scope",

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
@@ -15,6 +18,7 @@ from sqlmodel import Session, create_engine
 from config import get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 @lru_cache
@@ -43,6 +47,15 @@ def get_probe_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         return get_engine(url)
     return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+
+
+def upsert(session: Session, table: Table) -> Insert:
+    """An INSERT that can say ON CONFLICT, in the session's database's dialect (PostgreSQL
+    and SQLite both speak it; SQLAlchemy's core INSERT does not)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in UPSERT:
+        raise RuntimeError(f"Paperboy supports PostgreSQL and SQLite, not {dialect}")
+    return UPSERT[dialect](table)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -14,18 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import or_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from config import get_settings
 from models.arxiv import canonical_category
+from models.db import upsert
 from models.tables import Frequency, Subscriber, SubscriberStatus, Suppression, utcnow
 
 # Suppressions a new sign-up must not lift: the address cannot or must not receive mail.
 HARD_SUPPRESSIONS = ("bounce", "spam_report")
-UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 class InvalidEmail(ValueError):
@@ -223,9 +221,8 @@ def record_unsubscribe(session: Session, subscriber_id: int, source: str) -> tup
         email = session.exec(select(Subscriber.email).where(Subscriber.id == subscriber_id)).first()
         if email is None:
             raise LookupError(f"no subscriber {subscriber_id}")
-    insert = UPSERT[session.get_bind().dialect.name]
     session.exec(
-        insert(Suppression)
+        upsert(session, Suppression.__table__)
         .values(email=email, reason="unsubscribe", source_event=source, created_at=utcnow())
         .on_conflict_do_nothing()
     )
@@ -243,10 +240,10 @@ def suppress(session: Session, email: str, reason: str, source: str) -> None:
 
 
 def mark_undeliverable(
-    session: Session, email: str, status: SubscriberStatus, reason: str, source: str
+    *, session: Session, email: str, status: SubscriberStatus, reason: str, source: str
 ) -> str:
     """A bounce or spam complaint: status + suppression (even for addresses we don't know)."""
-    email = email.strip().lower()
+    email = normalize_email(email)
     sub = find(session, email)
     if sub is not None and sub.status != status:
         sub.status, sub.status_source = status, source
@@ -452,11 +449,6 @@ def validate_preferences(given: dict[str, Any]) -> dict[str, Any]:
     """The given fields only, validated by the rules of `Preferences` (raises ValidationError):
     forms, imports and partial saves check what they were sent and nothing else."""
     return Preferences.model_validate(given).model_dump(include=set(given))
-
-
-def local_today(sub: Subscriber) -> date:
-    """The date now in the subscriber's own time zone (their pause dates are in it)."""
-    return utcnow().astimezone(ZoneInfo(sub.timezone or "UTC")).date()
 
 
 def update_preferences(session: Session, sub: Subscriber, submitted: dict[str, Any]) -> None:

@@ -153,6 +153,15 @@ class Digest(SQLModel, table=True):
     queued_at: datetime | None = _ts()  # handed to the broker; None = nobody has it queued
 
 
+DIGEST_REF = "digest-"
+
+
+def digest_ref(digest_id: int) -> str:
+    """Our name for a digest outside the database: the provider's custom args (its events come
+    back carrying it) and the outbox file."""
+    return f"{DIGEST_REF}{digest_id}"
+
+
 class SendRun(SQLModel, table=True):
     """One edition's sending: its state, and why it is paused. Counts come from its digests."""
 

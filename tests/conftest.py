@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kombu import pools
 
 from config import Settings, get_settings
-from config.celery import celery_config
 from models.db import get_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -47,17 +45,10 @@ def reset_caches() -> None:
 
 
 def configure_celery(settings: Settings) -> None:
-    """worker.app reads its config once, at import, from whatever settings existed then;
-    make its broker and in-process switch match the settings this test runs with."""
-    from worker.app import app as celery_app
+    """Point the Celery app's broker and in-process switch at the settings this test runs with."""
+    from worker.app import app, configure
 
-    conf = celery_config(settings)
-    celery_app.conf.update(
-        broker_url=conf["broker_url"], task_always_eager=conf["task_always_eager"]
-    )
-    pools.reset()  # kombu's global connection/producer pools are keyed by broker URL
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    configure(app, settings)
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from models import (
     Subscriber,
     SubscriberStatus,
     feedback,
+    schedule,
     session_scope,
     subscribers,
     utcnow,
@@ -55,7 +56,7 @@ def _render(
 ) -> Response:
     base = f"/p/{link.token}"
     zones = time_zones()
-    today = subscribers.local_today(sub)
+    today = schedule.local_today(sub)
     return page(
         "preferences.html",
         status=422 if errors else 200,

@@ -12,7 +12,6 @@ import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -21,7 +20,15 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from config import Settings, get_settings
-from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers, utcnow
+from models import (
+    Frequency,
+    Subscriber,
+    SubscriberStatus,
+    schedule,
+    session_scope,
+    subscribers,
+    utcnow,
+)
 from web.deps import ConfirmLink, SettingsDep, link_for
 from web.notify import enqueue_notice
 from web.pages import confirm_action, message, page
@@ -208,14 +215,12 @@ def _subscribed(sub: Subscriber, settings: Settings) -> Response:
 
 
 def first_digest_line(sub: Subscriber, now: datetime) -> str:
-    """When the first digest arrives, in the reader's time zone; mirrors the planner's rule
-    (due from the send hour of the local day, on the chosen weekday for weekly)."""
+    """When the first digest arrives, in the reader's time zone, by the planner's own rule
+    (`models.schedule`)."""
     if sub.frequency == Frequency.off:
         return "You chose no digests for now: turn them on in your preferences."
-    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
-    day = max(local.date(), sub.paused_until or local.date())
-    while sub.frequency == Frequency.weekly and day.weekday() != sub.send_weekday:
-        day += timedelta(days=1)
+    local = schedule.local_time(sub, now)
+    day = schedule.next_edition_day(sub, local)
     if day == local.date() and local.hour >= sub.send_hour:
         return "Your first digest goes out with the next edition, within about 15 minutes."
     named = "today" if day == local.date() else f"on {day:%A} {day.day} {day:%B}"

@@ -13,7 +13,14 @@ from datetime import timedelta
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from models import Frequency, Subscriber, SubscriberStatus, session_scope, subscribers
+from models import (
+    Frequency,
+    Subscriber,
+    SubscriberStatus,
+    schedule,
+    session_scope,
+    subscribers,
+)
 from web.deps import BadLink, Link, UnsubscribeLink
 from web.pages import message, page
 
@@ -75,7 +82,7 @@ def weekly_instead(link: UnsubscribeLink) -> Response:
 def pause_a_month(link: UnsubscribeLink) -> Response:
     with session_scope() as session:
         sub = link.subscriber(session, for_update=True)
-        until = subscribers.local_today(sub) + PAUSE
+        until = schedule.local_today(sub) + PAUSE
         subscribers.update_preferences(session, sub, {"paused_until": until})
     return message(
         "Paused for a month",

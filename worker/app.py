@@ -1,6 +1,12 @@
-"""The Celery app: `celery -A worker.app worker` / `celery -A worker.app beat`."""
+"""The Celery app: `celery -A worker.app worker` / `celery -A worker.app beat`.
+
+Importing this module configures nothing: the app reads the settings in force when it is
+first used (`configure`, through Celery's on_configure signal), so a process whose settings
+change (tests) calls `configure` again instead of re-importing.
+"""
 
 from celery import Celery, signals
+from kombu import pools
 
 from config import Settings, get_settings
 from config.celery import celery_config
@@ -20,9 +26,32 @@ def fetch_schedule(settings: Settings) -> dict:
     }
 
 
+def app_config(settings: Settings) -> dict:
+    """config/'s Celery settings plus the beat entries the source registry adds."""
+    conf = celery_config(settings)
+    conf["beat_schedule"] = {**conf["beat_schedule"], **fetch_schedule(settings)}
+    return conf
+
+
 app = Celery("paperboy", include=["worker.tasks"])
-app.config_from_object(celery_config(get_settings()))
-app.conf.beat_schedule.update(fetch_schedule(get_settings()))
+
+
+def configure(app: Celery, settings: Settings) -> Celery:
+    """Point `app` at `settings` (broker, queues, retry policy, beat schedule). Connections to
+    an earlier broker are closed first, and the cached AMQP helper (producers, queues, routes
+    read from the earlier configuration) is dropped, so nothing keeps using them."""
+    if app.configured:
+        app.close()
+        pools.reset()  # kombu's shared connection and producer pools, keyed by broker
+        if "amqp" in vars(app):
+            del app.amqp
+    app.conf.update(app_config(settings))
+    return app
+
+
+@app.on_configure.connect
+def _configure_on_first_use(sender: Celery, **_kwargs) -> None:
+    sender.config_from_object(app_config(get_settings()))
 
 
 @signals.setup_logging.connect

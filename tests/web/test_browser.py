@@ -21,11 +21,12 @@ import pytest
 
 from config import get_settings
 from models import Subscriber, SubscriberStatus, session_scope, subscribers, upgrade, utcnow
+from models.schedule import is_due
 from tests.conftest import reset_caches, service_unavailable
 from tests.web.conftest import REPO, free_port, link_in, web_server
 from worker import tasks
 from worker.ingest.fetch import load_sample
-from worker.ranking.planning import is_due, plan_edition
+from worker.ranking.planning import plan_edition
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = [

@@ -239,7 +239,7 @@ def test_time_zone_is_a_select_with_the_stored_zone_chosen(client: TestClient) -
 
 
 def test_pause_and_weekday_are_what_the_planner_follows(client: TestClient) -> None:
-    from worker.ranking.planning import is_due
+    from models.schedule import is_due
 
     sid = active_subscriber()
     url = f"/p/{token('preferences', sid)}"

@@ -274,7 +274,11 @@ def test_rate_limits_are_shared_through_redis(
 def test_subscribe_bounced_address_gets_no_email(client: TestClient, paperboy_home: Path) -> None:
     with session_scope() as session:
         subscribers.mark_undeliverable(
-            session, "gone@example.org", SubscriberStatus.bounced, "bounce", "test"
+            session=session,
+            email="Gone@Example.org ",
+            status=SubscriberStatus.bounced,
+            reason="bounce",
+            source="test",
         )
     resp = client.post("/subscribe", data={"email": "gone@example.org"})
     assert resp.status_code == 200

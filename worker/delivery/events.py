@@ -34,13 +34,14 @@ def apply(session: Session, event: TrackingEvent) -> str | None:
     if effect is None or not event.recipient:
         return None
     source = f"webhook:{event.provider}:{event.event_id}"
-    if effect == EventType.bounced:
+    undeliverable = {
+        EventType.bounced: (SubscriberStatus.bounced, "bounce"),
+        EventType.complained: (SubscriberStatus.complained, "spam_report"),
+    }
+    if effect in undeliverable:
+        status, reason = undeliverable[effect]
         return subscribers.mark_undeliverable(
-            session, event.recipient, SubscriberStatus.bounced, "bounce", source
-        )
-    if effect == EventType.complained:
-        return subscribers.mark_undeliverable(
-            session, event.recipient, SubscriberStatus.complained, "spam_report", source
+            session=session, email=event.recipient, status=status, reason=reason, source=source
         )
     sub = subscribers.find(session, event.recipient)
     if sub is None:

@@ -1,6 +1,6 @@
 """The send reaper (beat, every SEND_REAP_EVERY_SECONDS): nothing planned is left behind.
 
-1. A run the circuit breaker paused resumes once its cool-down is over.
+1. A run the circuit breaker paused resumes once its cool-down is over (`policy`).
 2. A digest left in `sending` longer than SEND_STALE_SECONDS (its worker died mid-wave) is
    settled by provider evidence: an event carrying its ref (`processed`, `delivered`,
    `deferred`, `bounce` -> the provider has it: sent; `dropped` -> failed with the provider's
@@ -22,8 +22,8 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from emails.providers.base import EventType
-from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun
-from worker.delivery import runs
+from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, digest_ref
+from worker.delivery import policy, runs
 
 HAS_IT = (EventType.queued, EventType.delivered, EventType.deferred, EventType.bounced)
 
@@ -40,15 +40,13 @@ class ReapResult:
 
 def reap(session: Session, settings: Settings, now: datetime) -> ReapResult:
     result = ReapResult()
-    for run in session.exec(
-        select(SendRun).where(
-            SendRun.state == RunState.paused,
-            col(SendRun.resume_at).is_not(None),
-            col(SendRun.resume_at) <= now,
+    for run_id, resume_at in session.exec(
+        select(SendRun.id, SendRun.resume_at).where(
+            SendRun.state == RunState.paused, col(SendRun.resume_at).is_not(None)
         )
-    ):
-        if runs.resume(session, run.id):
-            result.resumed.append(run.id)
+    ).all():
+        if policy.resumes_by_itself(resume_at, now) and runs.resume(session, run_id):
+            result.resumed.append(run_id)
     settle_stale(session, settings, now, result)
     active = {
         run.id: run
@@ -89,7 +87,7 @@ def settle_stale(session: Session, settings: Settings, now: datetime, result: Re
         )
     )
     for page in runs.pages(stale):
-        refs = {f"digest-{d}": d for d in page}
+        refs = {digest_ref(d): d for d in page}
         evidence: dict[int, DeliveryEvent] = {}
         for event in session.exec(
             select(DeliveryEvent)

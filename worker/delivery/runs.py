@@ -16,10 +16,9 @@ from datetime import datetime
 from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import Session, col, select
 
-from config import Settings
 from emails.providers.base import EventType
-from emails.providers.registry import credential_hint
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber
+from models.tables import DIGEST_REF
 
 PAGE = 5000  # ids per statement: below every database's bind-parameter limit
 
@@ -114,12 +113,6 @@ def pause(session: Session, run_id: int, reason: str, resume_at: datetime | None
     return result.rowcount == 1
 
 
-def auth_hint(settings: Settings) -> str:
-    """What a run paused by refused credentials tells the operator: what the configured
-    provider says to check, then how to go on."""
-    return f"{credential_hint(settings)}, then `paperboy runs resume`"
-
-
 def resume(session: Session, run_id: int) -> bool:
     """paused -> running, the breaker's count reset; the caller hands the work out again."""
     result = session.exec(
@@ -194,7 +187,7 @@ def counts(session: Session, run: SendRun, detail: bool = True) -> RunCounts:
             result.suppressed += n
     if not detail:
         return result
-    ref = literal("digest-") + cast(Digest.id, String)
+    ref = literal(DIGEST_REF) + cast(Digest.id, String)
     result.bounced = session.exec(
         select(func.count(func.distinct(DeliveryEvent.ref)))
         .join(Digest, DeliveryEvent.ref == ref)

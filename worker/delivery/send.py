@@ -33,7 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
@@ -61,12 +60,14 @@ from models import (
     Subscriber,
     SubscriberStatus,
     Suppression,
+    digest_ref,
+    schedule,
     session_scope,
     subscribers,
     utcnow,
 )
 from models.reasons import Reason
-from worker.delivery import ratelimit, runs
+from worker.delivery import policy, ratelimit, runs
 
 log = logging.getLogger(__name__)
 NOTICE_LINK = {
@@ -185,7 +186,7 @@ def _context(
         papers=[card for (section, _), card in cards.items() if section == "picks"],
         trending=[card for (section, _), card in cards.items() if section == "trending"],
         postal_address=settings.postal_address,
-        digest_ref=f"digest-{digest.id}",
+        digest_ref=digest_ref(digest.id),
         archive_url=link(base, secret, "digest", sub.id, sub.token_version, digest_id=digest.id),
         **list_links(settings, sub),
     )
@@ -212,7 +213,7 @@ def edition_date(digest: Digest, sub: Subscriber) -> date:
     try:
         return date.fromisoformat(digest.edition)
     except ValueError:
-        return digest.planned_at.astimezone(ZoneInfo(sub.timezone or "UTC")).date()
+        return schedule.local_time(sub, digest.planned_at).date()
 
 
 def digest_context(
@@ -339,10 +340,10 @@ def _bulk(session: Session, rows: list[dict], **fixed) -> None:
 
 
 def record(
-    session: Session, run_id: int, results: list[SendResult], settings: Settings, now: datetime
+    *, session: Session, run_id: int, results: list[SendResult], settings: Settings, now: datetime
 ) -> None:
-    """Every outcome of a wave in a few batched UPDATEs; then the run's heartbeat, the breaker,
-    and a pause when the provider refused our credentials."""
+    """Every outcome of a wave in a few batched UPDATEs, then the run's heartbeat and breaker
+    count; whether the run pauses is `policy.after_wave`'s to say."""
     by: dict[str, list[SendResult]] = defaultdict(list)
     for r in results:
         by[r.outcome].append(r)
@@ -379,32 +380,25 @@ def record(
         queued_at=None,
         attempts=DIGESTS.c.attempts - 1,
     )
-    transient = [r for r in by["retry"] if r.reason == "transient"]
+    wave = policy.Wave(
+        sent=len(by["sent"]),
+        refused=tuple(r.detail for r in by["paused"]),
+        transient=tuple(r.detail for r in by["retry"] if r.reason == "transient"),
+    )
     streak = session.exec(  # one atomic UPDATE: every worker's waves count into the same run
         update(SendRun)
         .where(col(SendRun.id) == run_id)
         .values(
             heartbeat_at=now,
-            transient_streak=0 if by["sent"] else SendRun.transient_streak + len(transient),
+            transient_streak=0
+            if wave.resets_streak
+            else SendRun.transient_streak + len(wave.transient),
         )
         .returning(SendRun.transient_streak)
     ).scalar_one()
-    if by["paused"]:
-        runs.pause(
-            session,
-            run_id,
-            f"the provider refused our credentials: {by['paused'][0].detail}; "
-            f"{runs.auth_hint(settings)}",
-        )
-    elif transient and streak >= settings.send_breaker_threshold:
-        resume_at = now + timedelta(seconds=settings.send_breaker_cooldown_seconds)
-        runs.pause(
-            session,
-            run_id,
-            f"circuit breaker: {streak} transient failures in a row "
-            f"(last: {transient[-1].detail}); resumes by itself at {resume_at:%H:%M:%S} UTC",
-            resume_at=resume_at,
-        )
+    pause = policy.after_wave(wave, streak, settings, now)
+    if pause is not None:
+        runs.pause(session, run_id, pause.reason, resume_at=pause.resume_at)
 
 
 def send_wave(
@@ -423,7 +417,7 @@ def send_wave(
             return None if run is None or run.state != RunState.running else []
         jobs, settled = load(session, claimed, settings, now)
         if settled:
-            record(session, run_id, settled, settings, now)
+            record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
     limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
     limiter.acquire(len(jobs))
     sent = list(pool.map(lambda job: _send(backend, job), jobs))
@@ -433,7 +427,7 @@ def send_wave(
     if holds:
         limiter.hold(max(holds))
     with session_scope() as session:
-        record(session, run_id, results, settings, done)
+        record(session=session, run_id=run_id, results=results, settings=settings, now=done)
     return settled + results
 
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -25,14 +22,14 @@ from models import (
     DigestItem,
     DigestStatus,
     Feedback,
-    Frequency,
     Paper,
     Subscriber,
-    SubscriberStatus,
     Suppression,
     utcnow,
 )
+from models.db import upsert
 from models.reasons import POPULAR, Reason
+from models.schedule import edition_for, is_due
 from worker.delivery.runs import pages
 from worker.ranking import (
     FitParams,
@@ -48,7 +45,6 @@ from worker.ranking.scoring import mentions_muted
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
-UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 @dataclass
@@ -57,30 +53,6 @@ class PlanResult:
     planned: list[int] = field(default_factory=list)  # digest ids
     empty: int = 0  # due but nothing relevant: recorded as skipped, no email
     already: int = 0  # digest for that edition existed
-
-
-def edition_for(sub: Subscriber, now: datetime) -> str:
-    """The subscriber's local date: one digest per local day (or ISO week for weekly)."""
-    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
-    if sub.frequency == Frequency.weekly:
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}"
-    return local.date().isoformat()
-
-
-def is_due(sub: Subscriber, now: datetime, ignore_send_hour: bool = False) -> bool:
-    if sub.status != SubscriberStatus.active or sub.frequency == Frequency.off:
-        return False
-    local = now.astimezone(ZoneInfo(sub.timezone or "UTC"))
-    if sub.paused_until is not None and local.date() < sub.paused_until:
-        return False
-    if (
-        sub.frequency == Frequency.weekly
-        and local.weekday() != sub.send_weekday
-        and not ignore_send_hour
-    ):
-        return False
-    return ignore_send_hour or local.hour >= sub.send_hour
 
 
 def paper_doc(p: Paper, now: datetime) -> PaperDoc:
@@ -171,12 +143,9 @@ def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
     """Insert the digests no other planner has written yet; subscriber id -> new digest id."""
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    if dialect not in UPSERT:
-        raise RuntimeError(f"planning supports PostgreSQL and SQLite, not {dialect}")
     table = Digest.__table__
     statement = (
-        UPSERT[dialect](table)
+        upsert(session, table)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
         .returning(table.c.subscriber_id, table.c.id)
     )  # one compiled statement, executed many (SQLAlchemy batches it into multi-row INSERTs)
