@@ -136,7 +136,9 @@ def fit(docs: list[PaperDoc]) -> tuple:
     return sanity_lite(docs), Model.fit(docs)
 
 
-def evaluate(docs, cats, queries, keyword_texts, fitted) -> dict[str, dict[str, tuple[float, ...]]]:
+def evaluate(
+    docs, cats, *, queries, keyword_texts, fitted
+) -> dict[str, dict[str, tuple[float, ...]]]:
     n = len(docs)
     size = Counter(c for cs in cats for c in cs)
     rng = np.random.default_rng(1)
@@ -171,7 +173,7 @@ def evaluate(docs, cats, queries, keyword_texts, fitted) -> dict[str, dict[str, 
     }
 
 
-def click_curves(docs, cats, keyword_texts, fitted, shuffles: int = 3) -> dict[str, list[float]]:
+def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dict[str, list[float]]:
     """(c): mean P@10 per edition over the keyword readers and `shuffles` orders of the
     papers, for Paperboy and the SVM. Each edition is a fifth of the papers, new that day
     (as a real edition is): the clicks, not a shrinking pool, make the difference."""
@@ -214,7 +216,7 @@ def main() -> None:
     docs, cats = load()
     queries = liked_queries(cats, seed=0)
     fitted = fit(docs)
-    result = evaluate(docs, cats, queries, KEYWORDS, fitted)
+    result = evaluate(docs, cats, queries=queries, keyword_texts=KEYWORDS, fitted=fitted)
     print(f"{len(docs)} papers; (a) {len(queries)} liked-paper profiles; (b) {len(KEYWORDS)}")
     print(f"{'':34} {'(a) P@10':>9} {'nDCG@10':>8} {'(b) P@10':>9} {'nDCG@10':>8}")
     for name in NAMES:
@@ -227,7 +229,7 @@ def main() -> None:
         f"Paperboy / arxiv-sanity-lite P@10: (a) {ours['a'][0] / base['a'][0]:.2f}x, "
         f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
     )
-    curves = click_curves(docs, cats, KEYWORDS, fitted)
+    curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
     print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
     for name, curve in curves.items():
         rise = curve[-1] - curve[0]
@@ -235,7 +237,7 @@ def main() -> None:
         print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
     pairs = [(base["a"][0], ours["a"][0])]
     for seed in range(1, args.seeds + 1):
-        r = evaluate(docs, cats, liked_queries(cats, seed), {}, fitted)
+        r = evaluate(docs, cats, queries=liked_queries(cats, seed), keyword_texts={}, fitted=fitted)
         pairs.append((r[SANITY]["a"][0], r["Paperboy"]["a"][0]))
         print(f"seed {seed}: (a) P@10 sanity {pairs[-1][0]:.3f}, Paperboy {pairs[-1][1]:.3f}")
     if args.seeds:

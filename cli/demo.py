@@ -79,7 +79,16 @@ def _digest_table(settings: Settings, emails: list[str]) -> None:
                 continue
             shown.add(sub.email)
             preference_links.append(
-                (sub.email, link(base_url, secret, "preferences", sub.id, sub.token_version))
+                (
+                    sub.email,
+                    link(
+                        base_url,
+                        secret,
+                        "preferences",
+                        subscriber_id=sub.id,
+                        version=sub.token_version,
+                    ),
+                )
             )
             items = session.exec(
                 select(DigestItem, Paper)

@@ -14,8 +14,12 @@ out = Console()  # results a user may pipe
 
 def settings() -> Settings:
     """The settings, or exit 2 with the configuration error in a sentence."""
+    from emails.providers import registry
+
     try:
-        return get_settings()
+        settings = get_settings()
+        registry.check(settings)
+        return settings
     except ConfigError as e:
         console.print(f"[red]configuration error:[/] {e}")
         raise typer.Exit(2) from e

@@ -227,7 +227,13 @@ def sample_digest(
 
     def vote(paper_id: str, value: int) -> str:
         return link(
-            base_url, secret, "feedback", subscriber_id, version, paper_id=paper_id, vote=value
+            base_url,
+            secret,
+            "feedback",
+            subscriber_id=subscriber_id,
+            version=version,
+            paper_id=paper_id,
+            vote=value,
         )
 
     cards, hot = (
@@ -247,13 +253,17 @@ def sample_digest(
             else TRENDING[:trending],
         )
     )
-    unsubscribe = link(base_url, secret, "unsubscribe", subscriber_id, version)
+    unsubscribe = link(
+        base_url, secret, "unsubscribe", subscriber_id=subscriber_id, version=version
+    )
     return DigestContext(
         to_email=to_email,
         frequency="daily",
         edition=date(2026, 11, 22),
         papers=cards,
-        preferences_url=link(base_url, secret, "preferences", subscriber_id, version),
+        preferences_url=link(
+            base_url, secret, "preferences", subscriber_id=subscriber_id, version=version
+        ),
         unsubscribe_url=unsubscribe,
         unsubscribe_mailto="mailto:unsubscribe@paperboy.example?subject=unsubscribe%20"
         + unsubscribe.rsplit("/", 1)[1],

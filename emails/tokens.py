@@ -83,7 +83,7 @@ def read_token(secret: str, purpose: Purpose, token: str) -> TokenData:
 
 
 def link(
-    base_url: str, secret: str, purpose: Purpose, subscriber_id: int, version: int, **kw
+    base_url: str, secret: str, purpose: Purpose, *, subscriber_id: int, version: int, **kw
 ) -> str:
     token = make_token(secret, purpose, subscriber_id, version, **kw)
     return f"{base_url.rstrip('/')}/{PATHS[purpose]}/{token}"

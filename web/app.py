@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import get_settings
 from config.logging import configure_logging
+from emails.providers import registry
 from web import (
     address,
     archive,
@@ -76,6 +77,7 @@ class SecurityHeaders:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    registry.check(settings)
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Paperboy",

@@ -80,4 +80,6 @@ DigestLink = Annotated[Link, Depends(_signed_link("digest"))]
 def link_for(settings: Settings, purpose: Purpose, sub: Subscriber, **extra: object) -> str:
     """A fresh signed link for a page to show (same format the emails carry)."""
     key = settings.signing_key()
-    return link(settings.base_url, key, purpose, sub.id, sub.token_version, **extra)
+    return link(
+        settings.base_url, key, purpose, subscriber_id=sub.id, version=sub.token_version, **extra
+    )

@@ -11,6 +11,7 @@ from kombu import pools
 from config import Settings, get_settings
 from config.celery import celery_config
 from config.logging import configure_logging
+from emails.providers import registry as providers
 from worker.ingest import registry
 
 
@@ -27,7 +28,9 @@ def fetch_schedule(settings: Settings) -> dict:
 
 
 def app_config(settings: Settings) -> dict:
-    """config/'s Celery settings plus the beat entries the source registry adds."""
+    """config/'s Celery settings plus the beat entries the source registry adds; a worker
+    with an unknown MAIL_BACKEND refuses to start rather than fail at its first send."""
+    providers.check(settings)
     conf = celery_config(settings)
     conf["beat_schedule"] = {**conf["beat_schedule"], **fetch_schedule(settings)}
     return conf

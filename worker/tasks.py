@@ -49,7 +49,7 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
 @app.task(name="paperboy.send_chunk")
 def send_chunk(run_id: int, digest_ids: list[int]) -> dict:
     in_process = bool(send_chunk.app.conf.task_always_eager)
-    results = send.send_chunk(run_id, digest_ids, get_settings(), in_process=in_process)
+    results = send.send_chunk(run_id, digest_ids, settings=get_settings(), in_process=in_process)
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1

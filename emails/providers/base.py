@@ -35,6 +35,7 @@ class MailError(RuntimeError):
         self,
         provider: str,
         message: str,
+        *,
         status: int | None = None,
         body: str = "",
         transient: bool | None = None,

@@ -27,12 +27,20 @@ def provider(name: str) -> Provider:
     return import_module(PROVIDERS[name]).PROVIDER
 
 
+def check(settings: Settings) -> None:
+    """Refuse an unknown MAIL_BACKEND when a process starts, not at its first send; imports
+    nothing (the web process loads a provider only when its events arrive)."""
+    if settings.mail_backend not in PROVIDERS:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ConfigError(
+            f"MAIL_BACKEND: no mail provider {settings.mail_backend!r}; known: {known}"
+        )
+
+
 def configured(settings: Settings) -> Provider:
     """The provider MAIL_BACKEND names; a ConfigError if it names none."""
-    try:
-        return provider(settings.mail_backend)
-    except LookupError as e:
-        raise ConfigError(f"MAIL_BACKEND: {e}") from None
+    check(settings)
+    return provider(settings.mail_backend)
 
 
 def get_backend(settings: Settings) -> Backend:

@@ -146,8 +146,8 @@ class SendGridBackend:
             raise MailError(
                 "sendgrid",
                 error_message(resp),
-                resp.status_code,
-                resp.text,
+                status=resp.status_code,
+                body=resp.text,
                 retry_after=retry_after(resp.headers),
             )
         return resp.headers.get("X-Message-Id") or envelope.ref

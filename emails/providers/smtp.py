@@ -81,15 +81,15 @@ class SMTPBackend:
             self._reset()
             code, text = next(iter(e.recipients.values()))
             raise MailError(
-                "smtp", f"recipient refused: {text!r}", code, transient=code < 500
+                "smtp", f"recipient refused: {text!r}", status=code, transient=code < 500
             ) from e
         except smtplib.SMTPAuthenticationError as e:
             self.close()
-            raise MailError("smtp", str(e.smtp_error), e.smtp_code, auth=True) from e
+            raise MailError("smtp", str(e.smtp_error), status=e.smtp_code, auth=True) from e
         except smtplib.SMTPResponseException as e:
             self._reset()
             raise MailError(
-                "smtp", str(e.smtp_error), e.smtp_code, transient=e.smtp_code < 500
+                "smtp", str(e.smtp_error), status=e.smtp_code, transient=e.smtp_code < 500
             ) from e
         except (smtplib.SMTPException, OSError) as e:
             self.close()

@@ -41,7 +41,7 @@ def plan_run(n: int = 3) -> tuple[int, list[int]]:
 
 def outcomes(run_id: int, digest_ids: list[int]) -> list[str]:
     """Send a chunk of the run through the real path; each digest's outcome, by id."""
-    results = send.send_chunk(run_id, digest_ids, get_settings())
+    results = send.send_chunk(run_id, digest_ids, settings=get_settings())
     return [r.outcome for r in sorted(results, key=lambda r: r.digest_id)]
 
 

@@ -58,7 +58,7 @@ def test_send_chunk_twice_does_not_resend(paperboy_home: Path) -> None:
     run_id = tasks.plan_due(ignore_send_hour=True)["run"]
     with session_scope() as session:
         ids = list(session.exec(select(Digest.id)))
-    assert send.send_chunk(run_id, ids, get_settings()) == []  # nothing left to claim
+    assert send.send_chunk(run_id, ids, settings=get_settings()) == []  # nothing left to claim
     assert len(list((paperboy_home / "outbox").glob("*.eml"))) == 3
 
 
@@ -89,7 +89,7 @@ def test_unsubscribed_before_send_is_skipped(paperboy_home: Path) -> None:
         digest = session.get(Digest, planned[0])
         sub = session.get(Subscriber, digest.subscriber_id)
         subscribers.unsubscribe(session, sub, source="test")
-    results = {r.digest_id: r for r in send.send_chunk(run.id, planned, get_settings())}
+    results = {r.digest_id: r for r in send.send_chunk(run.id, planned, settings=get_settings())}
     assert results[planned[0]].outcome == "skipped"
     assert [results[d].outcome for d in planned[1:]] == ["sent", "sent"]
     assert not list((paperboy_home / "outbox").glob(f"digest-{planned[0]}.eml"))

@@ -156,7 +156,13 @@ def _context(
 
     def vote(paper_id: str, value: int) -> str:
         return link(
-            base, secret, "feedback", sub.id, sub.token_version, paper_id=paper_id, vote=value
+            base,
+            secret,
+            "feedback",
+            subscriber_id=sub.id,
+            version=sub.token_version,
+            paper_id=paper_id,
+            vote=value,
         )
 
     cards = {
@@ -187,7 +193,14 @@ def _context(
         trending=[card for (section, _), card in cards.items() if section == "trending"],
         postal_address=settings.postal_address,
         digest_ref=digest_ref(digest.id),
-        archive_url=link(base, secret, "digest", sub.id, sub.token_version, digest_id=digest.id),
+        archive_url=link(
+            base,
+            secret,
+            "digest",
+            subscriber_id=sub.id,
+            version=sub.token_version,
+            digest_id=digest.id,
+        ),
         **list_links(settings, sub),
     )
 
@@ -196,10 +209,12 @@ def list_links(settings: Settings, sub: Subscriber) -> dict[str, str]:
     """The preferences and unsubscribe links, mailto and List-Id every email to a subscriber
     carries (digests, welcome, link emails)."""
     secret, base = settings.signing_key(), settings.base_url
-    unsubscribe = link(base, secret, "unsubscribe", sub.id, sub.token_version)
+    unsubscribe = link(base, secret, "unsubscribe", subscriber_id=sub.id, version=sub.token_version)
     domain = sender_domain(settings.from_email)
     return {
-        "preferences_url": link(base, secret, "preferences", sub.id, sub.token_version),
+        "preferences_url": link(
+            base, secret, "preferences", subscriber_id=sub.id, version=sub.token_version
+        ),
         "unsubscribe_url": unsubscribe,
         "unsubscribe_mailto": f"mailto:unsubscribe@{domain}?subject=unsubscribe%20"
         + unsubscribe.rsplit("/", 1)[1],
@@ -404,6 +419,7 @@ def record(
 def send_wave(
     run_id: int,
     digest_ids: list[int],
+    *,
     settings: Settings,
     backend: Backend,
     pool: ThreadPoolExecutor,
@@ -434,6 +450,7 @@ def send_wave(
 def send_chunk(
     run_id: int,
     digest_ids: list[int],
+    *,
     settings: Settings,
     backend: Backend | None = None,
     in_process: bool = False,
@@ -450,7 +467,7 @@ def send_chunk(
                 progress = False
                 for start in range(0, len(todo), size):
                     wave = todo[start : start + size]
-                    results = send_wave(run_id, wave, settings, backend, pool)
+                    results = send_wave(run_id, wave, settings=settings, backend=backend, pool=pool)
                     if results is None:  # paused or cancelled: the rest is nobody's to send now
                         _unqueue(todo[start:])
                         return list(final.values())
@@ -531,8 +548,8 @@ def send_notice(
             settings.base_url,
             settings.signing_key(),
             NOTICE_LINK[kind],
-            sub.id,
-            sub.token_version,
+            subscriber_id=sub.id,
+            version=sub.token_version,
             **({"address": to} if kind == "email_change" else {}),
         )
         proven = kind in ("welcome", "link")

@@ -170,7 +170,7 @@ def trending_today(docs: list[PaperDoc]) -> list[Pick]:
 
 
 def _trending_for(
-    sub: Subscriber, n: int, picks: list[Pick], sent: set[str], hot: list[Pick], docs: dict
+    sub: Subscriber, n: int, *, picks: list[Pick], sent: set[str], hot: list[Pick], docs: dict
 ) -> list[Pick]:
     """A subscriber's "Trending today": none when the digest itself is the trending list
     (no usable profile), else the first `n` hot papers they have not had and that say none
@@ -194,6 +194,7 @@ def _trending_for(
 def choose_papers(
     session: Session,
     settings: Settings,
+    *,
     subs: list[Subscriber],
     now: datetime,
     trending: bool = True,
@@ -221,13 +222,15 @@ def choose_papers(
             yield [profile_for(s, page_sent[s.id], feedback[s.id]) for s in page]
 
     by_sub = {s.id: s for s in subs}
-    for part in rank_batches(docs, profiles(), params, model, corpus):
+    for part in rank_batches(docs, profiles(), params, model=model, corpus=corpus):
         for sid, ranked in part.items():
             picks = choice.picks[sid] = ranked[: limits[sid]]
             sub = by_sub[sid]
             n = min(sub.trending_count, settings.max_trending_count) if trending else 0
             # each subscriber's history is read once: popped, so memory stays one page's
-            choice.trending[sid] = _trending_for(sub, n, picks, sent.pop(sid), hot, by_id)
+            choice.trending[sid] = _trending_for(
+                sub, n, picks=picks, sent=sent.pop(sid), hot=hot, docs=by_id
+            )
     return choice
 
 
@@ -235,7 +238,7 @@ def pick_papers(
     session: Session, settings: Settings, subs: list[Subscriber], now: datetime
 ) -> dict[int, list[Pick]]:
     """Each subscriber's picks, best first, at most their max_papers (the preview's view)."""
-    return choose_papers(session, settings, subs, now, trending=False).picks
+    return choose_papers(session, settings, subs=subs, now=now, trending=False).picks
 
 
 def plan_edition(
@@ -258,7 +261,7 @@ def plan_edition(
     result.already = len(subs) - len(todo)
     if not todo:
         return result
-    choice = choose_papers(session, settings, todo, now)
+    choice = choose_papers(session, settings, subs=todo, now=now)
     picks = choice.picks
     planned_at = utcnow()
     for page in pages(todo, settings.plan_page_size):

@@ -269,7 +269,7 @@ def rank(
     disliked (looked up by id). Without a `model`, one is fitted on papers + corpus.
     """
     results: dict[str | int, list[Pick]] = {}
-    for part in rank_batches(papers, [profiles], params, model, corpus):
+    for part in rank_batches(papers, [profiles], params, model=model, corpus=corpus):
         results.update(part)  # Pick lists built here, at the edge
     return results
 
@@ -278,6 +278,7 @@ def rank_batches(
     papers: Sequence[PaperDoc],
     batches: Iterable[Sequence[Profile]],
     params: RankParams | None = None,
+    *,
     model: Model | None = None,
     corpus: Sequence[PaperDoc] = (),
 ) -> Iterator[Ranking]:
@@ -300,7 +301,7 @@ def rank_batches(
     for profiles in batches:
         if profiles:
             with _gc_paused():
-                result = _rank_batch(cand, profiles, params, model, known, keys)
+                result = _rank_batch(cand, profiles, params, model=model, known=known, keys=keys)
             yield result
 
 
@@ -317,7 +318,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
+def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     """Per batch: the referenced papers' similarities to every candidate and the interests'
     vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
     compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
@@ -382,7 +383,15 @@ def _rank_batch(cand, profiles, params, model, known, keys) -> Ranking:
         picked = np.where(top >= 0, top, 0)
         out.paper_ids[rows] = cand.ids[picked]
         out.reasons[rows, :, -3] = like_text[liked]
-        _reasons(out.reasons[rows], chunk, picked, slots, followed, usable, cand)
+        _reasons(
+            out.reasons[rows],
+            chunk,
+            picked=picked,
+            slots=slots,
+            followed=followed,
+            usable=usable,
+            cand=cand,
+        )
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))
@@ -428,7 +437,7 @@ def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sp
     return sparse.csr_matrix((vals, (rows, cols)), shape=(b, len(ref_index)))
 
 
-def _reasons(reasons, chunk, picked, slots, followed, usable, cand: Candidates) -> None:
+def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidates) -> None:
     """Fill B x k x (R + 3) `reasons` from the kernel's slots (best first, a few spare): the
     first R phrases the paper writes as the profile does, as written there; the followed
     author (column -2), the trending signal (column -1), or POPULAR for a pick made without

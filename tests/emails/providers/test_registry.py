@@ -60,7 +60,7 @@ class ToyBackend:
 
     def send(self, envelope: Envelope) -> str:
         if TOY.refusing:
-            raise MailError("toy", "token revoked", 401)
+            raise MailError("toy", "token revoked", status=401)
         TOY.accepted.append(envelope)
         return f"toy-{envelope.ref}"
 
@@ -184,3 +184,17 @@ def test_the_web_app_imports_no_provider_until_its_events_arrive() -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_an_unknown_mail_backend_is_refused_when_a_process_starts(monkeypatch) -> None:
+    """The CLI exits 2 with the known names, and a worker's Celery config refuses it, before
+    any send is tried."""
+    from worker.app import app_config
+
+    monkeypatch.setenv("MAIL_BACKEND", "sendgird")
+    reset_caches()
+    result = CliRunner().invoke(app, ["plan"])
+    assert result.exit_code == 2
+    assert "no mail provider 'sendgird'" in " ".join(result.output.split())
+    with pytest.raises(ConfigError, match="known: outbox, sendgrid, smtp"):
+        app_config(get_settings())

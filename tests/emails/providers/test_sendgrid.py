@@ -39,7 +39,7 @@ def test_sendgrid_retryable_status_then_success_sends_once(standin: StandIn, sta
     standin.behaviour.script = [status]
     standin.behaviour.retry_after = 0.2
     settings = get_settings().model_copy(update={"send_retry_base_seconds": 0.2})
-    results = send.send_chunk(run_id, [digest_id], settings, in_process=True)
+    results = send.send_chunk(run_id, [digest_id], settings=settings, in_process=True)
     assert [r.outcome for r in results] == ["sent"]
     assert [r.status for r in standin.requests] == [status, 202]
     row = digest(digest_id)
@@ -71,7 +71,7 @@ def test_sendgrid_retries_stop_after_max_attempts(standin: StandIn, monkeypatch)
     reset_caches()
     run_id, (digest_id,) = plan_run(1)
     standin.behaviour.script = [503, 503]
-    results = send.send_chunk(run_id, [digest_id], get_settings(), in_process=True)
+    results = send.send_chunk(run_id, [digest_id], settings=get_settings(), in_process=True)
     assert [r.outcome for r in results] == ["failed"]
     assert digest(digest_id).fail_reason == "attempts"
     assert standin.accepted() == []
@@ -83,7 +83,7 @@ def test_sendgrid_unreachable_is_retried(monkeypatch) -> None:
     monkeypatch.setenv("SENDGRID_API_URL", "http://127.0.0.1:9")  # discard port: refused
     reset_caches()
     run_id, (digest_id,) = plan_run(1)
-    (result,) = send.send_chunk(run_id, [digest_id], get_settings())
+    (result,) = send.send_chunk(run_id, [digest_id], settings=get_settings())
     assert result.outcome == "retry" and "request failed" in result.detail
 
 

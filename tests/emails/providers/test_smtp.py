@@ -72,7 +72,7 @@ def test_smtp_delivers_a_chunk_once_over_one_connection(smtp_server: Recorder) -
 def test_smtp_transient_4xx_is_retried_later(smtp_server: Recorder) -> None:
     run_id, (digest_id,) = plan_run(1)
     smtp_server.rcpt_reply = "451 4.3.0 try again later"
-    (result,) = send.send_chunk(run_id, [digest_id], get_settings())
+    (result,) = send.send_chunk(run_id, [digest_id], settings=get_settings())
     assert result.outcome == "retry" and result.retry_at
     row = digest(digest_id)
     assert row.status == DigestStatus.planned and "451" in row.last_error
@@ -115,7 +115,9 @@ def test_mistyped_smtp_url_is_refused_without_its_password(
     reset_caches()
     run_id, planned = plan_run(1)
     with pytest.raises(ConfigError, match="SMTP_URL must look like") as refused:
-        send.send_chunk(run_id, planned, get_settings())  # the worker's path: its log shows this
+        send.send_chunk(
+            run_id, planned, settings=get_settings()
+        )  # the worker's path: its log shows this
     printed = "".join(traceback.format_exception(refused.value))
     assert "***" in printed and PASSWORD not in printed
     assert PASSWORD not in repr(get_settings())

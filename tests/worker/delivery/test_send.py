@@ -67,13 +67,13 @@ def test_429_storm_is_waited_out_with_spread_retries(
     standin.behaviour.retry_after = 1.0
     standin.behaviour.script = [429] * 12
     before = utcnow()
-    first = send.send_chunk(run_id, planned, get_settings())
+    first = send.send_chunk(run_id, planned, settings=get_settings())
     assert {r.outcome for r in first} == {"retry"}
     retry_times = sorted(digest(d).next_attempt_at for d in planned)
     assert retry_times[0] >= before + timedelta(seconds=1)  # Retry-After honoured
     assert len(set(retry_times)) == 12  # jitter: no two retries at the same moment
     assert retry_times[-1] - retry_times[0] > timedelta(seconds=0.25)  # spread, not a burst
-    results = send.send_chunk(run_id, planned, get_settings(), in_process=True)
+    results = send.send_chunk(run_id, planned, settings=get_settings(), in_process=True)
     assert {r.outcome for r in results} == {"sent"}
     assert standin.delivered_to() == {address(i): 1 for i in range(12)}
     retries = [r.at for r in standin.requests if r.status == 202]
@@ -103,7 +103,7 @@ def test_embedded_retries_end_failed_with_a_reason_after_the_bounded_wait(
     _fast(monkeypatch, SEND_IN_PROCESS_MAX_WAIT_SECONDS="0.5", SEND_BREAKER_THRESHOLD="100")
     run_id, planned = plan_run(2)
     standin.behaviour.script = [500] * 50
-    send.send_chunk(run_id, planned, get_settings(), in_process=True)
+    send.send_chunk(run_id, planned, settings=get_settings(), in_process=True)
     assert statuses(run_id) == {"failed": 2}
     row = digest(planned[0])
     assert row.fail_reason == "gave_up" and "gave up after" in row.last_error
@@ -116,7 +116,7 @@ def test_breaker_pauses_after_transient_failures_and_resumes_by_itself(
     _fast(monkeypatch, SEND_BREAKER_THRESHOLD="4", SEND_BREAKER_COOLDOWN_SECONDS="30")
     run_id, planned = plan_run(6)
     standin.behaviour.script = [503] * 6
-    send.send_chunk(run_id, planned, get_settings())
+    send.send_chunk(run_id, planned, settings=get_settings())
     run = _run(run_id)
     assert run.state == RunState.paused and "circuit breaker" in run.pause_reason
     assert statuses(run_id) == {"planned": 6}  # nothing failed
@@ -155,7 +155,9 @@ def test_pause_mid_run_stops_sending_and_resume_sends_nobody_twice(
     assert not sender.is_alive()
     at_pause = len(standin.requests)
     assert at_pause < 40
-    assert send.send_chunk(run_id, planned, get_settings()) == []  # paused: nothing to claim
+    assert (
+        send.send_chunk(run_id, planned, settings=get_settings()) == []
+    )  # paused: nothing to claim
     assert len(standin.requests) == at_pause  # a paused run sends nothing
     assert _run(run_id).state == RunState.paused
     result = runner.invoke(app, ["runs", "resume"])
@@ -203,7 +205,7 @@ def test_a_digest_that_cannot_be_rendered_fails_alone(
         return real(ctx)
 
     monkeypatch.setattr(send, "build_digest", broken_for_one)
-    send.send_chunk(run_id, planned, get_settings())
+    send.send_chunk(run_id, planned, settings=get_settings())
     row = digest(planned[1])
     assert row.status == "failed" and row.fail_reason == "render"
     assert "cannot show" in row.last_error

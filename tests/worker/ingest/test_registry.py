@@ -97,7 +97,9 @@ def test_a_registered_toy_source_runs_the_real_fetch_path_with_doi_keys(toy: Sou
     assert papers[DOI].first_seen_by.keys() == {"toy"}
     again = run_source("toy", get_settings(), since=SINCE, now=NOW)
     assert (again.new, again.updated) == (0, 0) and _papers().keys() == papers.keys()
-    token = link("https://p.example", "s", "feedback", 1, 1, paper_id=DOI, vote=1).rsplit("/")[-1]
+    token = link(
+        "https://p.example", "s", "feedback", subscriber_id=1, version=1, paper_id=DOI, vote=1
+    ).rsplit("/")[-1]
     assert read_token("s", "feedback", token).paper_id == DOI  # a vote names the DOI back
 
 

@@ -132,7 +132,7 @@ def _https(url: str | None) -> str | None:
 
 
 def _page(
-    client: PoliteClient, api_url: str, categories: list[str], start: int, page_size: int
+    client: PoliteClient, *, api_url: str, categories: list[str], start: int, page_size: int
 ) -> tuple[SourcePage, int]:
     """One page; arXiv now and then answers an empty page inside the results: ask again."""
     label = f"start={start}"
@@ -154,6 +154,7 @@ def _page(
 
 def fetch_pages(
     client: PoliteClient,
+    *,
     api_url: str,
     categories: list[str],
     since: datetime,
@@ -164,7 +165,9 @@ def fetch_pages(
     start = 0
     seen: set[str] = set()
     while start < max_results:
-        page, total = _page(client, api_url, categories, start, page_size)
+        page, total = _page(
+            client, api_url=api_url, categories=categories, start=start, page_size=page_size
+        )
         in_window = [r for r in page.records if r["published"] >= since]
         reached_end = len(in_window) < len(page.records)
         for _ in range(len(page.records) - len(in_window)):
@@ -181,11 +184,11 @@ def fetch_pages(
 def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[SourcePage]:
     return fetch_pages(
         client,
-        settings.arxiv_api_url,
-        settings.arxiv_categories,
-        window.since,
-        settings.arxiv_page_size,
-        settings.arxiv_max_results,
+        api_url=settings.arxiv_api_url,
+        categories=settings.arxiv_categories,
+        since=window.since,
+        page_size=settings.arxiv_page_size,
+        max_results=settings.arxiv_max_results,
     )
 
 

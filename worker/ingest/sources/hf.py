@@ -98,7 +98,7 @@ def _time(value) -> datetime | None:
 
 
 def _listing(
-    client: PoliteClient, url: str, params: dict, limit: int, max_pages: int, name: str
+    client: PoliteClient, *, url: str, params: dict, limit: int, max_pages: int, name: str
 ) -> Iterator[SourcePage]:
     seen: set[str] = set()
     for p in range(max_pages):
@@ -114,6 +114,7 @@ def _listing(
 
 def fetch_pages(
     client: PoliteClient,
+    *,
     api_url: str,
     days: list[date],
     limit: int,
@@ -123,19 +124,33 @@ def fetch_pages(
     """Each day's Daily Papers (all pages), then the first pages of the trending list."""
     url = api_url.rstrip("/") + "/daily_papers"
     for day in days:
-        yield from _listing(client, url, {"date": day.isoformat()}, limit, max_pages, str(day))
+        yield from _listing(
+            client,
+            url=url,
+            params={"date": day.isoformat()},
+            limit=limit,
+            max_pages=max_pages,
+            name=str(day),
+        )
     if trending_pages:
-        yield from _listing(client, url, {"sort": "trending"}, limit, trending_pages, "trending")
+        yield from _listing(
+            client,
+            url=url,
+            params={"sort": "trending"},
+            limit=limit,
+            max_pages=trending_pages,
+            name="trending",
+        )
 
 
 def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[SourcePage]:
     return fetch_pages(
         client,
-        settings.hf_api_url,
-        window.days(),
-        settings.hf_page_limit,
-        settings.hf_max_pages,
-        settings.hf_trending_pages,
+        api_url=settings.hf_api_url,
+        days=window.days(),
+        limit=settings.hf_page_limit,
+        max_pages=settings.hf_max_pages,
+        trending_pages=settings.hf_trending_pages,
     )
 
 

@@ -142,7 +142,14 @@ def _recorded_published() -> list[datetime]:
 def test_fetch_pages_pages_newest_first_and_stops_at_the_window(providers, clock) -> None:
     client = _client(clock)
     pages = list(
-        arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG", "cs.CV"], SINCE, 25, 500)
+        arxiv.fetch_pages(
+            client,
+            api_url=f"{providers.url}/api/query",
+            categories=["cs.LG", "cs.CV"],
+            since=SINCE,
+            page_size=25,
+            max_results=500,
+        )
     )
     queries = providers.hits("/api/query")
     assert [q["start"] for q in queries] == ["0", "25"]  # page 3 is past the window: not asked
@@ -159,7 +166,16 @@ def test_fetch_pages_pages_newest_first_and_stops_at_the_window(providers, clock
 def test_fetch_pages_reads_every_page_when_the_window_is_wide(providers, clock) -> None:
     client = _client(clock)
     since = datetime(2026, 1, 1, tzinfo=UTC)
-    pages = list(arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG"], since, 25, 500))
+    pages = list(
+        arxiv.fetch_pages(
+            client,
+            api_url=f"{providers.url}/api/query",
+            categories=["cs.LG"],
+            since=since,
+            page_size=25,
+            max_results=500,
+        )
+    )
     assert [q["start"] for q in providers.hits("/api/query")] == ["0", "25", "50"]
     assert sum(p.received for p in pages) == 64
     assert len({r["id"] for p in pages for r in p.records}) == 63
@@ -168,7 +184,14 @@ def test_fetch_pages_reads_every_page_when_the_window_is_wide(providers, clock) 
 def test_fetch_pages_skips_an_entry_listed_twice_on_one_page(providers, clock) -> None:
     providers.respond("start=0", body=_feed(_entry(), _entry(title="Again"), total=2))
     client = _client(clock)
-    (page,) = arxiv.fetch_pages(client, f"{providers.url}/api/query", ["cs.LG"], SINCE, 25, 500)
+    (page,) = arxiv.fetch_pages(
+        client,
+        api_url=f"{providers.url}/api/query",
+        categories=["cs.LG"],
+        since=SINCE,
+        page_size=25,
+        max_results=500,
+    )
     assert [r["title"] for r in page.records] == ["A title"]
     assert page.skipped == {"duplicate in listing": 1}
 
@@ -177,7 +200,14 @@ def test_fetch_pages_asks_again_when_arxiv_answers_an_empty_page(providers, cloc
     providers.respond("start=25", body=_feed(total=64), times=1)
     since = datetime(2026, 1, 1, tzinfo=UTC)
     pages = list(
-        arxiv.fetch_pages(_client(clock), f"{providers.url}/api/query", ["cs.LG"], since, 25, 500)
+        arxiv.fetch_pages(
+            _client(clock),
+            api_url=f"{providers.url}/api/query",
+            categories=["cs.LG"],
+            since=since,
+            page_size=25,
+            max_results=500,
+        )
     )
     assert [q["start"] for q in providers.hits("/api/query")] == ["0", "25", "25", "50"]
     assert sum(p.received for p in pages) == 64
@@ -189,6 +219,11 @@ def test_fetch_pages_fails_when_arxiv_keeps_answering_empty_pages(providers, clo
     with pytest.raises(SourceError, match="3 empty answers although totalResults is 64"):
         list(
             arxiv.fetch_pages(
-                _client(clock), f"{providers.url}/api/query", ["cs.LG"], since, 25, 500
+                _client(clock),
+                api_url=f"{providers.url}/api/query",
+                categories=["cs.LG"],
+                since=since,
+                page_size=25,
+                max_results=500,
             )
         )

@@ -109,7 +109,16 @@ def test_parse_page_skips_bad_items_and_counts_why() -> None:
 
 def test_fetch_pages_pages_each_day_then_trending(providers, clock) -> None:
     days = [date(2026, 11, 21), date(2026, 11, 20)]
-    pages = list(hf.fetch_pages(_client(clock), f"{providers.url}/api", days, 10, 10, 1))
+    pages = list(
+        hf.fetch_pages(
+            _client(clock),
+            api_url=f"{providers.url}/api",
+            days=days,
+            limit=10,
+            max_pages=10,
+            trending_pages=1,
+        )
+    )
     asked = [(q.get("date") or q.get("sort"), q["p"]) for q in providers.hits("/daily_papers")]
     assert asked == [
         ("2026-11-21", "0"),
@@ -125,7 +134,14 @@ def test_fetch_pages_skips_an_item_repeated_on_the_next_page(providers, clock) -
     second = json.loads((FIXTURES / "hf" / "daily_papers_date_2026-11-20_p1.json").read_bytes())
     providers.respond("date=2026-11-20&p=1", body=json.dumps([first[-1], *second]).encode())
     pages = list(
-        hf.fetch_pages(_client(clock), f"{providers.url}/api", [date(2026, 11, 20)], 10, 10, 0)
+        hf.fetch_pages(
+            _client(clock),
+            api_url=f"{providers.url}/api",
+            days=[date(2026, 11, 20)],
+            limit=10,
+            max_pages=10,
+            trending_pages=0,
+        )
     )
     ids = [r["id"] for p in pages for r in p.records]
     assert len(ids) == len(set(ids)) == 12
