@@ -164,10 +164,19 @@ def test_a_webhook_for_no_provider_or_one_without_webhooks_is_404(
 
 
 def test_unknown_mail_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused when a process starts (the CLI exits 2, a worker's Celery config raises), not
+    at the first send."""
+    from worker.app import app_config
+
     monkeypatch.setenv("MAIL_BACKEND", "carrier-pigeon")
-    reset_caches()
+    get_settings.cache_clear()
     with pytest.raises(ConfigError, match="'carrier-pigeon'; known: outbox, sendgrid, smtp"):
         registry.get_backend(get_settings())
+    with pytest.raises(ConfigError, match="'carrier-pigeon'; known: outbox, sendgrid, smtp"):
+        app_config(get_settings())
+    result = CliRunner().invoke(app, ["plan"])
+    assert result.exit_code == 2
+    assert "no mail provider 'carrier-pigeon'" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
@@ -184,17 +193,3 @@ def test_the_web_app_imports_no_provider_until_its_events_arrive() -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
-
-
-def test_an_unknown_mail_backend_is_refused_when_a_process_starts(monkeypatch) -> None:
-    """The CLI exits 2 with the known names, and a worker's Celery config refuses it, before
-    any send is tried."""
-    from worker.app import app_config
-
-    monkeypatch.setenv("MAIL_BACKEND", "sendgird")
-    reset_caches()
-    result = CliRunner().invoke(app, ["plan"])
-    assert result.exit_code == 2
-    assert "no mail provider 'sendgird'" in " ".join(result.output.split())
-    with pytest.raises(ConfigError, match="known: outbox, sendgrid, smtp"):
-        app_config(get_settings())
