@@ -134,7 +134,9 @@ def _sending_until_accepted(
     standin: StandIn, run_id: int, planned: list[int], accepted: int
 ) -> threading.Thread:
     """The chunk sending in a thread; returns once the stand-in has accepted that many."""
-    sender = threading.Thread(target=send.send_chunk, args=(run_id, planned, get_settings()))
+    sender = threading.Thread(
+        target=send.send_chunk, args=(run_id, planned), kwargs={"settings": get_settings()}
+    )
     sender.start()
     deadline = time.monotonic() + 30
     while len(standin.accepted()) < accepted:

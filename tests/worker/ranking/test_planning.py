@@ -77,8 +77,8 @@ def test_a_concurrent_planners_digest_wins_without_error(
     ids = _subscribers(3)
     real_choose = planning.choose_papers
 
-    def choose_then_race(session, settings, subs, now):
-        choice = real_choose(session, settings, subs, now)
+    def choose_then_race(session, settings, *, subs, now, **kw):
+        choice = real_choose(session, settings, subs=subs, now=now, **kw)
         with session_scope() as other:
             other.add(Digest(subscriber_id=ids[1], edition=now.date().isoformat()))
         return choice
