@@ -37,8 +37,8 @@ def rank(
     top: Annotated[int, typer.Option(min=1, help="Papers per profile.")] = 10,
 ) -> None:
     """Offline ranking, no database: one JSON line per profile, best papers first."""
+    from models.db import pages
     from worker import ranking
-    from worker.delivery.runs import pages
     from worker.ranking.planning import fit_params, rank_params
 
     config = settings()

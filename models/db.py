@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +19,7 @@ from config import get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+PAGE = 5000  # ids per statement: below every database's bind-parameter limit
 
 
 @lru_cache
@@ -47,6 +48,13 @@ def get_probe_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         return get_engine(url)
     return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+
+
+def pages(items: list, size: int = PAGE) -> Iterable[list]:
+    """Consecutive slices of at most `size`: no statement carries more bound parameters than
+    a database accepts."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def upsert(session: Session, table: Table) -> Insert:

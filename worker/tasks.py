@@ -12,6 +12,7 @@ from config import get_settings
 from config.celery import backoff_seconds
 from emails.providers import MailError, is_retryable
 from models import session_scope, utcnow
+from models.db import pages
 from worker.app import app
 from worker.delivery import reaper, runs, send
 from worker.ingest.fetch import run_source
@@ -24,7 +25,7 @@ def dispatch(run_id: int, digest_ids: list[int]) -> int:
     settings = get_settings()
     with session_scope() as session:
         runs.update_planned(session, digest_ids, queued_at=utcnow())
-    chunks = list(runs.pages(digest_ids, settings.send_chunk_size))
+    chunks = list(pages(digest_ids, settings.send_chunk_size))
     for chunk in chunks:  # after commit: the rows are marked before any worker sees the chunk
         send_chunk.delay(run_id, chunk)
     return len(chunks)

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from config import Settings
 from emails.providers.base import EventType
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, digest_ref
+from models.db import pages
 from worker.delivery import policy, runs
 
 HAS_IT = (EventType.queued, EventType.delivered, EventType.deferred, EventType.bounced)
@@ -86,7 +87,7 @@ def settle_stale(session: Session, settings: Settings, now: datetime, result: Re
             )
         )
     )
-    for page in runs.pages(stale):
+    for page in pages(stale):
         refs = {digest_ref(d): d for d in page}
         evidence: dict[int, DeliveryEvent] = {}
         for event in session.exec(

@@ -9,7 +9,6 @@ claims make sending anyone twice impossible, and nobody planned is left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,9 +17,8 @@ from sqlmodel import Session, col, select
 
 from emails.providers.base import EventType
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber
+from models.db import pages
 from models.tables import DIGEST_REF
-
-PAGE = 5000  # ids per statement: below every database's bind-parameter limit
 
 
 @dataclass
@@ -54,13 +52,6 @@ class RunCounts:
         return self.by_status.get(DigestStatus.planned, 0) + self.by_status.get(
             DigestStatus.sending, 0
         )
-
-
-def pages(items: list, size: int = PAGE) -> Iterable[list]:
-    """Consecutive slices of at most `size`: no statement carries more bound parameters than
-    a database accepts."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def update_planned(session: Session, digest_ids: list[int], **values) -> None:

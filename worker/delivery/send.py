@@ -66,6 +66,7 @@ from models import (
     subscribers,
     utcnow,
 )
+from models.db import pages
 from models.reasons import Reason
 from worker.delivery import policy, ratelimit, runs
 
@@ -501,7 +502,7 @@ def _waiting(digest_ids: list[int]) -> dict[int, datetime]:
     with session_scope() as session:
         return {
             d: at
-            for page in runs.pages(digest_ids)
+            for page in pages(digest_ids)
             for d, at in session.exec(
                 select(Digest.id, Digest.next_attempt_at).where(
                     col(Digest.id).in_(page),

@@ -27,10 +27,9 @@ from models import (
     Suppression,
     utcnow,
 )
-from models.db import upsert
+from models.db import pages, upsert
 from models.reasons import POPULAR, Reason
 from models.schedule import edition_for, is_due
-from worker.delivery.runs import pages
 from worker.ranking import (
     FitParams,
     PaperDoc,
