@@ -144,7 +144,7 @@ def resume(run: RunArg = None) -> None:
     ready_database()
     target = _run(run)
     with session_scope() as session:
-        ok = runs.resume(session, target.id)
+        ok = runs.resume(session, target.id, operator=True)
         ids = runs.planned_ids(session, target.id)
     if not ok:
         console.print(f"run {target.id} is {target.state}, not paused")
