@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, db, demo, digests, rank, runs, serve, sources, subscribers
+from cli import admin, bench, db, demo, digests, rank, runs, serve, sources, subscribers
 from cli.ui import settings
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.command()(digests.plan)
 app.command()(digests.send)
 app.command()(digests.preview)
 app.add_typer(runs.app, name="runs")
+app.add_typer(admin.app, name="admin")
 app.command()(rank.rank)
 app.command()(bench.bench)
 app.command()(serve.serve)
