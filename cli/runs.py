@@ -23,18 +23,6 @@ POLL_SECONDS = 0.5
 FINISHED = ("done", "cancelled")
 
 
-def duration(value) -> str:
-    """A run's duration as a person reads it: 42s, 3m05s, 2h04m."""
-    if value is None:
-        return "-"
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
 def _refuse_finished(target) -> None:
     """Pause, resume and cancel answer a finished run the same way: one message, exit 1."""
     if target.state in FINISHED:
@@ -73,7 +61,7 @@ def show(run_id: int) -> None:
     c = line.counts
     out.print(
         f"Run {c.run_id}: {c.state} · edition {line.edition} · started "
-        f"{line.started:%Y-%m-%d %H:%M} UTC · took {duration(line.duration)}",
+        f"{line.started:%Y-%m-%d %H:%M} UTC · took {overview.duration(line.duration)}",
         markup=False,
     )
     table = Table(show_header=False)
@@ -171,7 +159,7 @@ def list_(
             str(c.run_id),
             line.edition,
             f"{line.started:%Y-%m-%d %H:%M}",
-            duration(line.duration),
+            overview.duration(line.duration),
             str(c.sent),
             str(c.planned),
             f"{c.rate:.0f}" if c.rate else "-",

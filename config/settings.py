@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     mail_requests_overall: int = 1000
     mail_requests_window_seconds: int = 3600
     max_body_bytes: int = 64 * 1024  # any request body but a webhook's, refused before reading
+    # /admin: sessions last this long; sign-in attempts per client and per account per window
+    admin_session_hours: float = 12.0
+    admin_login_per_ip: int = 20
+    admin_login_per_account: int = 5
+    admin_login_window_seconds: int = 900
+    metrics_token: SecretStr | None = None  # /metrics answers 401 without it (and while unset)
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

@@ -17,6 +17,7 @@ from config.logging import configure_logging
 from emails.providers import registry
 from web import (
     address,
+    admin,
     archive,
     feedback,
     health,
@@ -89,6 +90,7 @@ def create_app() -> FastAPI:
     for module in (subscribe, unsubscribe, preferences, address, archive, feedback, health):
         app.include_router(module.router)
     app.include_router(webhooks.router, max_body_size=settings.webhook_max_body_bytes)
+    admin.install(app)
     static = StaticFiles(directory=Path(__file__).parent / "static", follow_symlink=True)
     app.mount("/static", static, name="static")  # the sample picture is docs/digest-phone.png
 

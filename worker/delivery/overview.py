@@ -23,6 +23,19 @@ class RunLine:
     edition: str  # the edition its digests belong to ("-" for an empty run)
     started: datetime
     duration: timedelta | None  # to the finish, or so far (last outcome recorded)
+    heartbeat: datetime | None  # when a worker last recorded an outcome
+
+
+def duration(value: timedelta | None) -> str:
+    """A run's duration as a person reads it: 42s, 3m05s, 2h04m."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def run_line(session: Session, run: SendRun) -> RunLine:
@@ -33,6 +46,7 @@ def run_line(session: Session, run: SendRun) -> RunLine:
         edition=edition or "-",
         started=run.created_at,
         duration=(end - run.created_at) if end else None,
+        heartbeat=run.heartbeat_at,
     )
 
 
