@@ -21,6 +21,7 @@ from web import (
     archive,
     feedback,
     health,
+    metrics,
     preferences,
     subscribe,
     unsubscribe,
@@ -87,7 +88,16 @@ def create_app() -> FastAPI:
         openapi_url=None,
         max_body_size=settings.max_body_bytes,  # refused before it is read, not after
     )
-    for module in (subscribe, unsubscribe, preferences, address, archive, feedback, health):
+    for module in (
+        subscribe,
+        unsubscribe,
+        preferences,
+        address,
+        archive,
+        feedback,
+        health,
+        metrics,
+    ):
         app.include_router(module.router)
     app.include_router(webhooks.router, max_body_size=settings.webhook_max_body_bytes)
     admin.install(app)

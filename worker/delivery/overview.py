@@ -92,6 +92,7 @@ def editions(session: Session, limit: int = 14) -> list[EditionTotals]:
     ref = literal(DIGEST_REF) + cast(Digest.id, String)
     for edition, kind, n in session.exec(
         select(Digest.edition, DeliveryEvent.event_type, func.count(func.distinct(Digest.id)))
+        .select_from(DeliveryEvent)
         .join(Digest, DeliveryEvent.ref == ref)
         .where(
             col(Digest.edition).in_(names),
@@ -106,3 +107,32 @@ def editions(session: Session, limit: int = 14) -> list[EditionTotals]:
         else:
             out[edition].bounced += n
     return list(out.values())
+
+
+def complaints_by_run(session: Session, run_ids: list[int]) -> dict[int, int]:
+    """Spam complaints each run's emails drew (distinct digests)."""
+    ref = literal(DIGEST_REF) + cast(Digest.id, String)
+    return dict(
+        session.exec(
+            select(Digest.run_id, func.count(func.distinct(Digest.id)))
+            .select_from(DeliveryEvent)
+            .join(Digest, DeliveryEvent.ref == ref)
+            .where(
+                col(Digest.run_id).in_(run_ids),
+                DeliveryEvent.event_type == EventType.complained,
+            )
+            .group_by(Digest.run_id)
+        ).all()
+    )
+
+
+def send_latencies(session: Session, limit: int = 1000) -> list[float]:
+    """Seconds from claim to recorded outcome of the latest sends: the provider's answer time
+    plus the wave's rendering and bookkeeping, sorted."""
+    rows = session.exec(
+        select(Digest.claimed_at, Digest.sent_at)
+        .where(Digest.status == DigestStatus.sent, col(Digest.claimed_at).is_not(None))
+        .order_by(col(Digest.sent_at).desc())
+        .limit(limit)
+    ).all()
+    return sorted((sent - claimed).total_seconds() for claimed, sent in rows)

@@ -28,8 +28,7 @@ def sign_in(client: TestClient, email: str = EMAIL, password: str = PASSWORD):
 
 @pytest.fixture
 def operator(client: TestClient) -> str:
-    with session_scope() as session:
-        operators.add(session, EMAIL, PASSWORD)
+    operator_in_db()
     return EMAIL
 
 
@@ -38,3 +37,8 @@ def admin(client: TestClient, operator: str) -> Iterator[tuple[TestClient, str]]
     """A client signed in, and its session's CSRF token."""
     assert sign_in(client).headers["location"] == "/admin"
     yield client, csrf_of(client.get("/admin").text)
+
+
+def operator_in_db() -> None:
+    with session_scope() as session:
+        operators.add(session, EMAIL, PASSWORD)
