@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from cli import admin, bench, db, demo, digests, rank, runs, serve, sources, subscribers
-from cli.ui import settings
+from cli.ui import readable_placeholders, settings
+
+readable_placeholders()
 
 app = typer.Typer(
     help="Paperboy: personalized research-paper digests, by email.",

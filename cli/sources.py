@@ -76,9 +76,12 @@ def source_names(value: str) -> list[str]:
 
 
 def fetch(
-    source: Annotated[str, typer.Option(help="Which source to fetch, by name, or all.")] = ALL,
+    source: Annotated[
+        str, typer.Option(metavar="NAME", help="Which source to fetch, by name, or all.")
+    ] = ALL,
     since: Annotated[
-        str | None, typer.Option(help="Fetch papers from this date on (default: recent days).")
+        str | None,
+        typer.Option(metavar="DATE", help="Fetch papers from this date on (default: recent days)."),
     ] = None,
 ) -> None:
     """Fetch new papers from every source (arXiv, Hugging Face Daily Papers) and merge them."""
@@ -112,7 +115,7 @@ def _show_trending(n: int = 3) -> None:
 
 @app.command("status")
 def status(
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="How many runs to show.")] = 10,
 ) -> None:
     """The last fetch runs: what each source fetched, added, skipped and why, and errors."""
     from models import session_scope
