@@ -16,6 +16,7 @@ from models import (
     DeliveryEvent,
     Digest,
     Feedback,
+    RunState,
     SendRun,
     Subscriber,
     Suppression,
@@ -180,8 +181,10 @@ def run_action(run_id: int, action: str, admin: AdminPostDep) -> Response:
     from worker import tasks
 
     with session_scope() as session:
-        if session.get(SendRun, run_id) is None:
+        run = session.get(SendRun, run_id)
+        if run is None:
             raise HTTPException(404)
+        active = run.state in (RunState.running, RunState.paused)
         if action == "pause":
             done = runs.pause(session, run_id, f"paused by {admin.email} (admin)")
             detail, ids = "", []
@@ -190,8 +193,8 @@ def run_action(run_id: int, action: str, admin: AdminPostDep) -> Response:
             ids = runs.planned_ids(session, run_id) if done else []
             detail = f"{len(ids)} digests handed out again"
         elif action == "cancel":
-            skipped = runs.cancel(session, run_id)
-            done, detail, ids = True, f"{skipped} unsent digests skipped", []
+            skipped = runs.cancel(session, run_id) if active else 0
+            done, detail, ids = active, f"{skipped} unsent digests skipped", []
         else:
             raise HTTPException(404)
     _audit(admin, f"run {action}" if done else f"run {action} (no change)", f"run {run_id}", detail)
