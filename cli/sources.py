@@ -128,11 +128,12 @@ def status(
         out.print("no fetch runs yet: try `paperboy fetch`")
         return
     # Numbers in the table, words under it: the table then fits an 80-column terminal.
-    table = Table(title="Last source runs (UTC)")
+    # No box: its borders cost the columns their headers at 80 columns.
+    table = Table(title="Last source runs (UTC)", box=None, pad_edge=False)
     for column in ("run", "source", "started", "status"):
         table.add_column(column, no_wrap=True)
     for column in ("fetched", "new", "updated", "skipped", "secs"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     details = []
     for run in runs:
         seconds = run.duration_seconds
