@@ -21,7 +21,7 @@ from config import Settings
 from models import Subscriber, SubscriberStatus, session_scope
 from web.admin.dashboard import queue_depths
 from web.deps import SettingsDep
-from worker.delivery import overview
+from worker.delivery import liveness, overview
 
 router = APIRouter()
 RUNS = 20  # the latest runs exported: label cardinality stays bounded
@@ -91,6 +91,14 @@ class DatabaseCollector:
             if isinstance(depth, int):
                 queues.add_metric([name], depth)
         yield queues
+        beat = liveness.last_beat(self.settings)
+        if beat is not None:
+            last = GaugeMetricFamily(
+                "paperboy_reaper_last_beat_timestamp_seconds",
+                "When the send reaper (beat) last ran, Unix time.",
+            )
+            last.add_metric([], beat.timestamp())
+            yield last
 
 
 def _authorized(request: Request, settings: Settings) -> bool:

@@ -3,6 +3,8 @@ database at scrape time (the same counts as `paperboy runs status`); a bearer to
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -77,3 +79,18 @@ def test_a_scrape_reads_the_database_now(client: TestClient, scrape_token) -> No
     run_id, planned = plan_run(2)
     outcomes(run_id, planned)  # as any worker process would: only the database knows
     assert _scrape(client)[("paperboy_emails_sent_total", (("run", str(run_id)),))] == 2
+
+
+def test_the_reapers_beat_and_the_queues_are_scraped_from_redis(
+    client: TestClient, scrape_token, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import tasks
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    reset_caches()
+    assert not any(name.startswith("paperboy_reaper") for name, _ in _scrape(client))
+    before = time.time()
+    tasks.reap_sends()  # what beat has a worker run every SEND_REAP_EVERY_SECONDS
+    metrics = _scrape(client)
+    assert metrics[("paperboy_reaper_last_beat_timestamp_seconds", ())] >= int(before)
+    assert metrics[("paperboy_queue_depth", (("queue", "send"),))] == 0

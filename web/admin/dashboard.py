@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import func
@@ -15,7 +15,7 @@ from config import Settings
 from config.celery import QUEUES
 from emails.providers.base import EventType
 from models import DeliveryEvent, Feedback, SourceRun, Subscriber, SubscriberStatus, utcnow
-from worker.delivery import overview
+from worker.delivery import liveness, overview
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Dashboard:
     runs: list[overview.RunLine]
     sources: list[SourceRun]
     queues: dict[str, int | str] = field(default_factory=dict)
+    reaper_beat: datetime | None = None  # None: no beat (in-process) or none recorded yet
 
 
 def subscriber_series(session: Session, days: int = 30) -> tuple[list[str], dict[str, list[int]]]:
@@ -126,6 +127,7 @@ def build(session: Session, settings: Settings) -> Dashboard:
         runs=overview.recent_runs(session, 5),
         sources=latest_fetches(session),
         queues=queue_depths(settings),
+        reaper_beat=liveness.last_beat(settings),
     )
 
 
