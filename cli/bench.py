@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench(
-    only: Annotated[str | None, typer.Argument(help="Run one benchmark, e.g. 'render'.")] = None,
+    only: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Run one benchmark, e.g. 'render'.")
+    ] = None,
 ) -> None:
     """Run the benchmarks in bench/ (each prints a table with ratios vs the naive way)."""
     available = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "bench").glob("bench_*.py"))

@@ -60,9 +60,21 @@ def _digest_table(settings: Settings, emails: list[str]) -> None:
     from models import Digest, DigestItem, Paper, Subscriber, digest_ref, session_scope
 
     secret, base_url = settings.signing_key(), settings.base_url
+    # 80 columns: names and files whole (files are in the outbox printed below), the top
+    # pick's title cut with an ellipsis.
     table = Table(title="Today's digests")
+    fixed = {
+        "subscriber": max(map(len, emails), default=10),
+        "papers": len("papers"),
+        "status": len("skipped"),
+        "file": len("digest-0000.eml"),
+    }
+    room = out.width - sum(fixed.values()) - 3 * (len(fixed) + 1) - 1  # borders and padding
     for column in ("subscriber", "papers", "status", "top pick", "file"):
-        table.add_column(column, overflow="fold")
+        width = fixed.get(column, max(room, 10))
+        table.add_column(
+            column, no_wrap=True, overflow="ellipsis", min_width=min(width, 10), max_width=width
+        )
     outbox = OutboxBackend(settings.outbox_path)
     preview = None
     preference_links = []
@@ -99,7 +111,7 @@ def _digest_table(settings: Settings, emails: list[str]) -> None:
             path = outbox.path_for(digest_ref(digest.id))
             top = items[0][1].title if items else "-"
             table.add_row(
-                sub.email, str(len(items)), digest.status, top, str(path) if path.exists() else "-"
+                sub.email, str(len(items)), digest.status, top, path.name if path.exists() else "-"
             )
             if preview is None and path.exists():
                 preview = _html_of(path, settings.paperboy_home / "preview.html")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.ui import console, mode_line, out, ready_database
+from cli.ui import console, mode_line, out, ready_database, settings
 
 
 def plan(
@@ -19,10 +19,38 @@ def plan(
     mode_line()
     ready_database()
     result = tasks.plan_due(ignore_send_hour=now)
-    console.print(
-        f"planned {result['planned']} digests, {result['empty']} with nothing relevant, "
-        f"{result['already']} already planned"
-    )
+    counts = None
+    if result["run"] is not None and settings().tasks_in_process:
+        from cli.runs import _counts
+
+        counts = _counts(result["run"], detail=False)
+    console.print(plan_summary(result, counts), soft_wrap=True, markup=False)
+
+
+def plan_summary(result: dict, counts=None) -> str:
+    """What `plan` did, in words: how many it planned, whether they were sent (in-process)
+    or handed to the workers, and how many it skipped and why."""
+    n = result["planned"]
+    if n == 0:
+        said = "planned nothing new"
+    elif counts is None:
+        said = (
+            f"planned {n} digest{'s' * (n != 1)}: run {result['run']} is with the workers "
+            f"(`paperboy runs status {result['run']}` follows it)"
+        )
+    else:
+        said = (
+            f"planned {n} digest{'s' * (n != 1)}: {counts.sent} sent, {counts.failed} failed, "
+            f"{counts.skipped} skipped (run {result['run']})"
+        )
+    skipped = [
+        f"{result['empty']} with nothing relevant in this edition (no email)"
+        if result["empty"]
+        else "",
+        f"{result['already']} already planned for this edition" if result["already"] else "",
+    ]
+    skipped = [s for s in skipped if s]
+    return said + (f"; skipped {', '.join(skipped)}" if skipped else "")
 
 
 def send() -> None:
@@ -48,7 +76,7 @@ def send() -> None:
 
 
 def preview(
-    email: str,
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The subscriber.")],
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
 ) -> None:
     """Render EMAIL's latest digest to HTML and .eml without sending; print both paths."""

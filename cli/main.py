@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, db, demo, digests, rank, runs, serve, sources, subscribers
-from cli.ui import settings
+from cli import admin, bench, db, demo, digests, rank, runs, serve, sources, subscribers
+from cli.ui import readable_placeholders, settings
+
+readable_placeholders()
 
 app = typer.Typer(
     help="Paperboy: personalized research-paper digests, by email.",
@@ -36,6 +38,7 @@ app.command()(digests.plan)
 app.command()(digests.send)
 app.command()(digests.preview)
 app.add_typer(runs.app, name="runs")
+app.add_typer(admin.app, name="admin")
 app.command()(rank.rank)
 app.command()(bench.bench)
 app.command()(serve.serve)

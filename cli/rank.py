@@ -32,9 +32,13 @@ def read_jsonl(path: Path, what: str) -> list[dict]:
 
 
 def rank(
-    papers: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Papers JSONL.")],
-    profiles: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Profiles JSONL.")],
-    top: Annotated[int, typer.Option(min=1, help="Papers per profile.")] = 10,
+    papers: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, metavar="FILE", help="Papers JSONL.")
+    ],
+    profiles: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, metavar="FILE", help="Profiles JSONL.")
+    ],
+    top: Annotated[int, typer.Option(min=1, metavar="K", help="Papers per profile.")] = 10,
 ) -> None:
     """Offline ranking, no database: one JSON line per profile, best papers first."""
     from models.db import pages

@@ -1,5 +1,6 @@
-"""`paperboy runs status|pause|resume|cancel|resend [RUN]`: one run per edition's sending;
-RUN defaults to the latest. `watch` is the live progress bar `paperboy send` shows too."""
+"""`paperboy runs list` and `runs status|pause|resume|cancel|resend [RUN]`: one run per
+edition's sending; RUN defaults to the latest. `watch` is the live progress bar `paperboy
+send` shows too."""
 
 from __future__ import annotations
 
@@ -15,8 +16,18 @@ from rich.table import Table
 from cli.ui import console, mode_line, out, ready_database, settings
 
 app = typer.Typer(help="Send runs: one per edition's sending.", no_args_is_help=True)
-RunArg = Annotated[int | None, typer.Argument(help="Run id; the latest run if omitted.")]
+RunArg = Annotated[
+    int | None, typer.Argument(metavar="RUN", help="Run id; the latest run if omitted.")
+]
 POLL_SECONDS = 0.5
+FINISHED = ("done", "cancelled")
+
+
+def _refuse_finished(target) -> None:
+    """Pause, resume and cancel answer a finished run the same way: one message, exit 1."""
+    if target.state in FINISHED:
+        console.print(f"run {target.id} is {target.state}: nothing to pause, resume or cancel")
+        raise typer.Exit(1)
 
 
 def _run(run_id: int | None):
@@ -40,9 +51,20 @@ def _counts(run_id: int, detail: bool = True):
 
 
 def show(run_id: int) -> None:
-    """The run's state and counts, why it is paused, and what to do about unresolved sends."""
-    c = _counts(run_id)
-    table = Table(title=f"Run {c.run_id}: {c.state}", show_header=False)
+    """The run's edition, start and duration, its state and counts, why it is paused, and what
+    to do about unresolved sends."""
+    from models import SendRun, session_scope
+    from worker.delivery import overview
+
+    with session_scope() as session:
+        line = overview.run_line(session, session.get(SendRun, run_id))
+    c = line.counts
+    out.print(
+        f"Run {c.run_id}: {c.state} · edition {line.edition} · started "
+        f"{line.started:%Y-%m-%d %H:%M} UTC · took {overview.duration(line.duration)}",
+        markup=False,
+    )
+    table = Table(show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
     rows = [
@@ -113,6 +135,39 @@ def watch(run_id: int, work: Callable[[], object]) -> None:
         raise failure[0]
 
 
+@app.command("list")
+def list_(
+    limit: Annotated[int, typer.Option(metavar="N", help="How many runs, latest first.")] = 20,
+) -> None:
+    """The latest runs: edition, start, duration, rate and state."""
+    from models import session_scope
+    from worker.delivery import overview
+
+    ready_database()
+    with session_scope() as session:
+        lines = overview.recent_runs(session, limit)
+    if not lines:
+        console.print("no send run yet: `paperboy send` starts one")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("run", "edition", "started (UTC)", "took", "sent", "planned", "rate/s"):
+        table.add_column(name, justify="left" if name in ("edition", "started (UTC)") else "right")
+    table.add_column("state", overflow="fold")
+    for line in lines:
+        c = line.counts
+        table.add_row(
+            str(c.run_id),
+            line.edition,
+            f"{line.started:%Y-%m-%d %H:%M}",
+            overview.duration(line.duration),
+            str(c.sent),
+            str(c.planned),
+            f"{c.rate:.0f}" if c.rate else "-",
+            c.state,
+        )
+    out.print(table)
+
+
 @app.command()
 def status(run: RunArg = None) -> None:
     """The run's state and counts (planned, sent, failed by reason, skipped, bounced, rate)."""
@@ -128,9 +183,13 @@ def pause(run: RunArg = None) -> None:
 
     ready_database()
     target = _run(run)
+    _refuse_finished(target)
     with session_scope() as session:
         ok = runs.pause(session, target.id, "paused by an operator (`paperboy runs pause`)")
-    console.print(f"run {target.id} paused" if ok else f"run {target.id} is {target.state}")
+    if not ok:
+        console.print(f"run {target.id} is {target.state}, not running")
+        raise typer.Exit(1)
+    console.print(f"run {target.id} paused")
 
 
 @app.command()
@@ -143,8 +202,9 @@ def resume(run: RunArg = None) -> None:
     mode_line()
     ready_database()
     target = _run(run)
+    _refuse_finished(target)
     with session_scope() as session:
-        ok = runs.resume(session, target.id)
+        ok = runs.resume(session, target.id, operator=True)
         ids = runs.planned_ids(session, target.id)
     if not ok:
         console.print(f"run {target.id} is {target.state}, not paused")
@@ -160,6 +220,7 @@ def cancel(run: RunArg = None) -> None:
 
     ready_database()
     target = _run(run)
+    _refuse_finished(target)
     with session_scope() as session:
         skipped = runs.cancel(session, target.id)
     console.print(f"run {target.id} cancelled; {skipped} unsent digests skipped")

@@ -10,9 +10,14 @@ from cli.ui import settings
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(envvar="PORT", help="Port; $PORT when set, as in the Procfile.")
+        int,
+        typer.Option(
+            envvar="PORT", metavar="PORT", help="Port; $PORT when set, as in the Procfile."
+        ),
     ] = 8000,
 ) -> None:
     """Run the web app (subscribe, preferences, archive, unsubscribe, feedback, webhooks)."""

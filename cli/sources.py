@@ -76,9 +76,12 @@ def source_names(value: str) -> list[str]:
 
 
 def fetch(
-    source: Annotated[str, typer.Option(help="Which source to fetch, by name, or all.")] = ALL,
+    source: Annotated[
+        str, typer.Option(metavar="NAME", help="Which source to fetch, by name, or all.")
+    ] = ALL,
     since: Annotated[
-        str | None, typer.Option(help="Fetch papers from this date on (default: recent days).")
+        str | None,
+        typer.Option(metavar="DATE", help="Fetch papers from this date on (default: recent days)."),
     ] = None,
 ) -> None:
     """Fetch new papers from every source (arXiv, Hugging Face Daily Papers) and merge them."""
@@ -112,7 +115,7 @@ def _show_trending(n: int = 3) -> None:
 
 @app.command("status")
 def status(
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="How many runs to show.")] = 10,
 ) -> None:
     """The last fetch runs: what each source fetched, added, skipped and why, and errors."""
     from models import session_scope
@@ -125,11 +128,12 @@ def status(
         out.print("no fetch runs yet: try `paperboy fetch`")
         return
     # Numbers in the table, words under it: the table then fits an 80-column terminal.
-    table = Table(title="Last source runs (UTC)")
+    # No box: its borders cost the columns their headers at 80 columns.
+    table = Table(title="Last source runs (UTC)", box=None, pad_edge=False)
     for column in ("run", "source", "started", "status"):
         table.add_column(column, no_wrap=True)
     for column in ("fetched", "new", "updated", "skipped", "secs"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     details = []
     for run in runs:
         seconds = run.duration_seconds

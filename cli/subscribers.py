@@ -14,15 +14,18 @@ app = typer.Typer(help="Import and export subscribers (CSV or JSONL).", no_args_
 
 
 def subscribe(
-    email: str,
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to add.")],
     interests: Annotated[
-        str | None, typer.Option(help="What you want to read about, in your words.")
+        str | None,
+        typer.Option(metavar="WORDS", help="What you want to read about, in your words."),
     ] = None,
     category: Annotated[
-        list[str], typer.Option(help="arXiv category to favour (repeatable).")
+        list[str], typer.Option(metavar="CATEGORY", help="arXiv category to favour (repeatable).")
     ] = [],  # noqa: B006
-    author: Annotated[list[str], typer.Option(help="Author to follow (repeatable).")] = [],  # noqa: B006
-    max_papers: Annotated[int | None, typer.Option(help="Papers per digest.")] = None,
+    author: Annotated[
+        list[str], typer.Option(metavar="NAME", help="Author to follow (repeatable).")
+    ] = [],  # noqa: B006
+    max_papers: Annotated[int | None, typer.Option(metavar="N", help="Papers per digest.")] = None,
 ) -> None:
     """Add (or update) a confirmed subscriber from the command line."""
     from pydantic import ValidationError
@@ -55,13 +58,16 @@ def subscribe(
 
 
 FormatOption = Annotated[
-    str | None, typer.Option("--format", help="csv or jsonl (default: from the file name).")
+    str | None,
+    typer.Option("--format", metavar="FORMAT", help="csv or jsonl (default: from the file name)."),
 ]
 
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True)
+    ],
     confirmed: Annotated[
         bool,
         typer.Option(
@@ -70,7 +76,7 @@ def import_(
         ),
     ] = False,
     fmt: FormatOption = None,
-    batch: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 1000,
+    batch: Annotated[int, typer.Option(min=1, metavar="N", help="Rows per transaction.")] = 1000,
 ) -> None:
     """Import subscribers from CSV or JSONL (email, interests, categories, authors, frequency,
     timezone). New addresses get the double opt-in email unless --confirmed; addresses already
@@ -114,7 +120,8 @@ def import_(
 @app.command("export")
 def export(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="File to write (default: stdout)."),
     ] = None,
     fmt: FormatOption = None,
 ) -> None:

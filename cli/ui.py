@@ -4,6 +4,7 @@ and a database that is ready to use."""
 from __future__ import annotations
 
 import typer
+import typer.core
 from rich.console import Console
 
 from config import ConfigError, Settings, get_settings
@@ -51,3 +52,17 @@ def ready_database() -> Settings:
         )
         raise typer.Exit(2)
     return s
+
+
+def readable_placeholders() -> None:
+    """Help shows what a person types, not Python types: Typer 0.29 prints `<str>`,
+    `<list[str]>` and even `<bool>` beside flags. An option shows its metavar (or its name in
+    capitals), a flag nothing, an argument its name alone (its metavar: EMAIL, RUN, FILE)."""
+
+    def option(self: typer.core.TyperOption, ctx: object) -> str | None:
+        if self.is_flag:
+            return None
+        return self.metavar or (self.name or "value").upper()
+
+    typer.core.TyperOption.display_type_rich = option
+    typer.core.TyperArgument.display_type_rich = lambda self, ctx: None

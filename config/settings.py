@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     # arrived; `fail` would lose those emails for sure to avoid a rare duplicate. Choose `fail`
     # when no provider events come back (SMTP, or the signed webhook not set up).
     send_unresolved: Literal["resend", "fail"] = "resend"
+    # Deliverability guard: a run pauses itself when, over its last GUARD_WINDOW_SENDS sends
+    # (at least GUARD_MIN_SENDS of them), hard bounces or spam complaints pass these rates.
+    # Gmail and Yahoo's bulk-sender rules: spam complaints under 0.3%; hard bounces above 5%
+    # get a sender blocked (SendGrid, Mailchimp and SES review accounts past 5%).
+    guard_hard_bounce_rate: float = 0.05
+    guard_complaint_rate: float = 0.003
+    guard_window_sends: int = 2000
+    guard_min_sends: int = 500
     webhook_max_body_bytes: int = 4 * 1024 * 1024  # SendGrid batches are far below this
     webhook_max_age_seconds: float = 600.0  # signed timestamp older (or newer) than this: refused
     # Web
@@ -117,6 +125,12 @@ class Settings(BaseSettings):
     mail_requests_overall: int = 1000
     mail_requests_window_seconds: int = 3600
     max_body_bytes: int = 64 * 1024  # any request body but a webhook's, refused before reading
+    # /admin: sessions last this long; sign-in attempts per client and per account per window
+    admin_session_hours: float = 12.0
+    admin_login_per_ip: int = 20
+    admin_login_per_account: int = 5
+    admin_login_window_seconds: int = 900
+    metrics_token: SecretStr | None = None  # /metrics answers 401 without it (and while unset)
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

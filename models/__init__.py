@@ -3,12 +3,15 @@
 
 from models.db import get_engine, pending_migrations, session_scope, upgrade
 from models.tables import (
+    AdminSession,
+    AuditEntry,
     DeliveryEvent,
     Digest,
     DigestItem,
     DigestStatus,
     Feedback,
     Frequency,
+    Operator,
     Paper,
     RunState,
     SendRun,
@@ -21,12 +24,15 @@ from models.tables import (
 )
 
 __all__ = [
+    "AdminSession",
+    "AuditEntry",
     "DeliveryEvent",
     "Digest",
     "DigestItem",
     "DigestStatus",
     "Feedback",
     "Frequency",
+    "Operator",
     "Paper",
     "RunState",
     "SendRun",

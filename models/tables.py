@@ -175,6 +175,7 @@ class SendRun(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, default_factory=utcnow)
     heartbeat_at: datetime | None = _ts()  # last outcome recorded: a run without one is idle
     finished_at: datetime | None = _ts()
+    resumed_at: datetime | None = _ts()  # the deliverability guard judges only sends after it
 
 
 class DigestItem(SQLModel, table=True):
@@ -228,3 +229,39 @@ class DeliveryEvent(SQLModel, table=True):
     effect: str | None = None  # what applying it changed, e.g. "bounced+suppressed"
     payload: dict = _json(dict)
     received_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
+class Operator(SQLModel, table=True):
+    """A person who may sign in to /admin. Only an Argon2 hash of the password is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=320)  # normalized
+    password_hash: str
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    last_login_at: datetime | None = _ts()
+
+
+class AdminSession(SQLModel, table=True):
+    """A signed-in operator's session, server-side so it can be revoked. The cookie carries
+    the token; only its SHA-256 is stored, so a database dump signs nobody in."""
+
+    __tablename__ = "admin_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    operator_id: int = Field(foreign_key="operator.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    expires_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when: every state-changing admin action, including sign-in and out."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, default_factory=utcnow, index=True)
+    operator: str = Field(max_length=320)  # the operator's email (kept if they are removed)
+    action: str = Field(max_length=64)
+    target: str = ""
+    detail: str = ""
+    client: str = Field(default="", max_length=64)

@@ -17,9 +17,11 @@ from config.logging import configure_logging
 from emails.providers import registry
 from web import (
     address,
+    admin,
     archive,
     feedback,
     health,
+    metrics,
     preferences,
     subscribe,
     unsubscribe,
@@ -86,9 +88,19 @@ def create_app() -> FastAPI:
         openapi_url=None,
         max_body_size=settings.max_body_bytes,  # refused before it is read, not after
     )
-    for module in (subscribe, unsubscribe, preferences, address, archive, feedback, health):
+    for module in (
+        subscribe,
+        unsubscribe,
+        preferences,
+        address,
+        archive,
+        feedback,
+        health,
+        metrics,
+    ):
         app.include_router(module.router)
     app.include_router(webhooks.router, max_body_size=settings.webhook_max_body_bytes)
+    admin.install(app)
     static = StaticFiles(directory=Path(__file__).parent / "static", follow_symlink=True)
     app.mount("/static", static, name="static")  # the sample picture is docs/digest-phone.png
 

@@ -14,7 +14,7 @@ from emails.providers import MailError, is_retryable
 from models import session_scope, utcnow
 from models.db import pages
 from worker.app import app
-from worker.delivery import reaper, runs, send
+from worker.delivery import liveness, reaper, runs, send
 from worker.ingest.fetch import run_source
 from worker.ranking.planning import PlanResult, plan_edition
 
@@ -69,6 +69,7 @@ def send_due() -> dict:
 
 @app.task(name="paperboy.reap_sends")
 def reap_sends() -> dict:
+    liveness.beat(get_settings(), utcnow())
     with session_scope() as session:
         result = reaper.reap(session, get_settings(), utcnow())
     for run_id, ids in result.requeue.items():

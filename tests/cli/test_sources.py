@@ -39,10 +39,14 @@ def test_fetch_ingests_both_sources_and_a_second_run_reports_zero_new(no_waiting
     second = runner.invoke(app, ["fetch", "--since", "2026-11-17"])
     assert second.exit_code == 0, second.output
     assert second.output.count(" 0 new, 0 updated") == 2
-    status = runner.invoke(app, ["sources", "status"], env={"COLUMNS": "250"})
+    status = runner.invoke(app, ["sources", "status"], env={"COLUMNS": "80"})
     assert status.exit_code == 0, status.output
-    rows = [line for line in status.output.splitlines() if "│ arxiv" in line or "│ hf" in line]
-    assert len(rows) == 4 and all("│ ok" in row for row in rows)
+    lines = status.output.splitlines()
+    assert lines[1].split() == ["run", "source", "started", "status", "fetched", "new",
+                                "updated", "skipped", "secs"]  # fmt: skip
+    rows = [line.split() for line in lines[2:6]]
+    assert sorted(r[1] for r in rows) == ["arxiv", "arxiv", "hf", "hf"]
+    assert all(r[4] == "ok" for r in rows) and all(len(line) <= 80 for line in lines[:6])
 
 
 def test_fetch_one_source_exits_nonzero_and_says_why_when_it_fails(no_waiting) -> None:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
+from config import get_settings
 from emails.providers.base import EventType, TrackingEvent
 from models import DeliveryEvent, SubscriberStatus, subscribers
+from worker.delivery import guard
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,10 @@ def apply(session: Session, event: TrackingEvent) -> str | None:
 
 def record(session: Session, events: list[TrackingEvent]) -> EventCounts:
     """Store each event once and apply it in the same savepoint: both happen or neither. One
-    event the database refuses is skipped and logged; it never costs the rest of the batch."""
+    event the database refuses is skipped and logged; it never costs the rest of the batch.
+    Then the deliverability guard judges the runs the new bounces and complaints are about."""
     counts = EventCounts(received=len(events))
+    new: list[TrackingEvent] = []
     for event in events:
         if _stored(session, event):
             counts.duplicate += 1
@@ -85,6 +89,9 @@ def record(session: Session, events: list[TrackingEvent]) -> EventCounts:
             continue
         counts.new += 1
         counts.applied += effect is not None
+        new.append(event)
+    for run_id in guard.after_events(session, new, get_settings()):
+        log.warning("run %s paused by the deliverability guard", run_id)
     return counts
 
 

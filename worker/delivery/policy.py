@@ -64,3 +64,33 @@ def resumes_by_itself(resume_at: datetime | None, now: datetime) -> bool:
     """A paused run resumes by itself only when its pause set a time (the breaker's cool-down)
     and that time has come; any other pause waits for `paperboy runs resume`."""
     return resume_at is not None and resume_at <= now
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run's most recent sends and what the provider reported about them so far."""
+
+    sends: int
+    hard_bounces: int = 0
+    complaints: int = 0
+    soft_bounces: int = 0  # counted and shown, never a reason to pause
+
+
+def guard(window: Window, settings: Settings) -> Pause | None:
+    """The deliverability guard: pause when hard bounces or spam complaints over the window
+    pass their threshold (mailbox providers judge a sender by these two). Too few sends say
+    nothing yet. Resuming is the operator's decision: the pause sets no time."""
+    if window.sends < max(settings.guard_min_sends, 1):
+        return None
+    for name, count, limit in (
+        ("hard-bounce rate", window.hard_bounces, settings.guard_hard_bounce_rate),
+        ("spam-complaint rate", window.complaints, settings.guard_complaint_rate),
+    ):
+        rate = count / window.sends
+        if rate > limit:
+            return Pause(
+                f"deliverability guard: {name} {rate:.1%} ({count} of the last "
+                f"{window.sends} sends) is over {limit:.1%}; clean the list, then "
+                "`paperboy runs resume`"
+            )
+    return None

@@ -16,7 +16,7 @@ from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import Session, col, select
 
 from emails.providers.base import EventType
-from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber
+from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber, utcnow
 from models.db import pages
 from models.tables import DIGEST_REF
 
@@ -104,12 +104,17 @@ def pause(session: Session, run_id: int, reason: str, resume_at: datetime | None
     return result.rowcount == 1
 
 
-def resume(session: Session, run_id: int) -> bool:
-    """paused -> running, the breaker's count reset; the caller hands the work out again."""
+def resume(session: Session, run_id: int, *, operator: bool = False) -> bool:
+    """paused -> running, the breaker's count reset; the caller hands the work out again. An
+    operator's resume also starts the deliverability guard's window afresh: they have looked
+    at the list (the breaker's own resume does not)."""
+    values = dict(state=RunState.running, pause_reason=None, resume_at=None, transient_streak=0)
+    if operator:
+        values["resumed_at"] = utcnow()
     result = session.exec(
         update(SendRun)
         .where(col(SendRun.id) == run_id, col(SendRun.state) == RunState.paused)
-        .values(state=RunState.running, pause_reason=None, resume_at=None, transient_streak=0)
+        .values(**values)
     )
     return result.rowcount == 1
 

@@ -5,7 +5,8 @@ personalizations / from / subject / content (text/plain before text/html) -> 202
 empty body, an `X-Message-Id` header; any error -> `{"errors": [{"message", "field", "help"}]}`.
 It can answer 401 for everything (a bad key), 400 for chosen recipients, a scripted series of
 429 (with Retry-After and X-RateLimit-Reset) or 500, and slowly. Like the real one it posts
-signed events (`processed`, then `delivered`) for every accepted message, our custom args as
+signed events (`processed`, then `delivered`, or a `bounce` / `spamreport` for chosen
+recipients) for every accepted message, our custom args as
 top-level keys, to a webhook URL, in batches, signed by `SendGridSigner` (ECDSA P-256 over
 timestamp + body, a key pair generated in the test).
 
@@ -71,6 +72,10 @@ class Behaviour:
     script: list[int] = field(default_factory=list)  # next statuses (429, 500...), then 202
     retry_after: float = 1.0  # on a 429
     auth_fail: bool = False  # 401 for everything: a revoked key
+    # Accepted, then reported back: a hard bounce, a soft one (SendGrid "blocked"), a spam report
+    bounce: set[str] = field(default_factory=set)
+    block: set[str] = field(default_factory=set)
+    complain: set[str] = field(default_factory=set)
 
 
 class StandIn:
@@ -175,10 +180,16 @@ class StandIn:
             return status, {}, _errors("Internal error")
         message_id = uuid.uuid4().hex[:22]
         self._event(payload, to, message_id, "processed")
-        self._event(payload, to, message_id, "delivered")
+        if to in b.bounce or to in b.block:
+            kind = "bounce" if to in b.bounce else "blocked"
+            self._event(payload, to, message_id, "bounce", type=kind, reason="550 5.1.1 no user")
+        else:
+            self._event(payload, to, message_id, "delivered")
+        if to in b.complain:
+            self._event(payload, to, message_id, "spamreport")
         return 202, {"X-Message-Id": message_id}, None
 
-    def _event(self, payload: dict, to: str, message_id: str, kind: str) -> None:
+    def _event(self, payload: dict, to: str, message_id: str, kind: str, **extra: str) -> None:
         if not self.webhook_url:
             return
         event = {
@@ -187,6 +198,7 @@ class StandIn:
             "event": kind,
             "sg_event_id": uuid.uuid4().hex,
             "sg_message_id": f"{message_id}.filterdrecv-1",
+            **extra,
             **payload.get("custom_args", {}),
         }
         with self.lock:
