@@ -23,13 +23,39 @@ def subscribe(
     ] = [],  # noqa: B006
     author: Annotated[list[str], typer.Option(help="Author to follow (repeatable).")] = [],  # noqa: B006
     max_papers: Annotated[int | None, typer.Option(help="Papers per digest.")] = None,
+    seed: Annotated[
+        list[str],
+        typer.Option(
+            metavar="ID_OR_URL",
+            help="One of your papers: arXiv id, arXiv URL or DOI (repeatable). It counts as a "
+            "liked paper and is never sent back.",
+        ),
+    ] = [],  # noqa: B006
+    seed_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Your papers from a file: .bib, .ris, or one id or URL per line.",
+        ),
+    ] = None,
 ) -> None:
-    """Add (or update) a confirmed subscriber from the command line."""
+    """Add (or update) a confirmed subscriber from the command line. Seeds not stored yet are
+    looked up on arXiv; each one that cannot be used is reported by line (exit status 1)."""
     from pydantic import ValidationError
 
-    from models import session_scope, subscribers
+    from config import get_settings
+    from models import seeds, session_scope, subscribers
+    from worker.ingest.seeds import resolve
 
     ready_database()
+    try:
+        given_seeds = _seeds(seed, seed_file)
+    except ValueError as e:
+        console.print(f"[red]{e}[/]", highlight=False)
+        raise typer.Exit(2) from e
+    resolved = resolve(given_seeds, get_settings()) if given_seeds else None
     given = {
         "interests": interests,
         "categories": category or None,
@@ -44,6 +70,7 @@ def subscribe(
                 confirmed=True,
                 **{k: v for k, v in given.items() if v is not None},
             )
+            liked = seeds.add_seeds(session, sub.id, resolved.paper_ids) if resolved else 0
             console.print(f"subscribed {sub.email} (id {sub.id})")
     except subscribers.InvalidEmail as e:
         console.print(f"[red]{e}[/]")
@@ -52,6 +79,26 @@ def subscribe(
         for line in subscribers.readable_errors(e):
             console.print(f"[red]{line}[/]")
         raise typer.Exit(2) from e
+    if resolved is not None:
+        console.print(f"{liked} of your papers added as liked papers")
+        for problem in resolved.problems:
+            console.print(f"[red]{problem.describe()}[/]", highlight=False, soft_wrap=True)
+        if resolved.problems:
+            raise typer.Exit(1)
+
+
+def _seeds(given: list[str], file: Path | None) -> list:
+    """--seed values (numbered in the order given) and the --seed-file's seeds (by line)."""
+    from dataclasses import replace
+
+    from models import seeds
+
+    found = [replace(s, origin="--seed ") for s in seeds.parse_lines("\n".join(given))]
+    if file is not None:
+        text = seeds.decode(file.name, file.read_bytes())
+        found += seeds.parse_file(file.name, text, origin=f"{file.name}:")
+    seeds.check_count(found)
+    return found
 
 
 FormatOption = Annotated[

@@ -112,7 +112,8 @@ def profile_for(sub: Subscriber, sent: set[str], feedback: dict[int, list[str]])
         authors=tuple(sub.authors),
         categories=tuple(sub.categories),
         muted=tuple(sub.muted_words),
-        exclude=frozenset(sent),
+        # a paper the reader voted on (a seed is a like) is one they know: never sent back
+        exclude=frozenset(sent).union(feedback[1], feedback[-1]),
     )
 
 
