@@ -11,6 +11,9 @@ import typer
 from cli.ui import console, ready_database
 
 app = typer.Typer(help="Import and export subscribers (CSV or JSONL).", no_args_is_help=True)
+NO_PROFILE = (
+    "no interests or papers of their own: this reader's digests hold the day's trending papers"
+)
 
 
 def subscribe(
@@ -46,7 +49,7 @@ def subscribe(
     from pydantic import ValidationError
 
     from config import get_settings
-    from models import seeds, session_scope, subscribers
+    from models import feedback, seeds, session_scope, subscribers
     from worker.ingest.seeds import resolve
 
     ready_database()
@@ -72,6 +75,8 @@ def subscribe(
             )
             liked = seeds.add_seeds(session, sub.id, resolved.paper_ids) if resolved else 0
             console.print(f"subscribed {sub.email} (id {sub.id})")
+            if not sub.interests and not feedback.voted_papers(session, sub.id, 1, limit=1):
+                console.print(NO_PROFILE)
     except subscribers.InvalidEmail as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e

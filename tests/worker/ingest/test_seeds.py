@@ -8,6 +8,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli.main import app
+from cli.subscribers import NO_PROFILE
 from config import get_settings
 from models import Digest, DigestItem, Feedback, Paper, session_scope, subscribers
 from models.seeds import parse_file, parse_lines
@@ -105,6 +106,7 @@ def test_cli_subscribe_with_seeds_likes_them_and_never_sends_them_back(
     )
     assert result.exit_code == 1, result.output
     assert "4 of your papers added as liked papers" in result.output
+    assert NO_PROFILE not in result.output  # the seeds are a profile
     assert f"--seed 3: “2611.99999”: {lookup.NOT_ON_ARXIV}" in result.output
     assert (
         "mendeley.ris:12: “A record that names no paper”: no arXiv id or DOI in this entry"
@@ -119,3 +121,5 @@ def test_cli_subscribe_with_seeds_likes_them_and_never_sends_them_back(
         assert len(plan.planned) == 1
         picked = set(session.exec(select(DigestItem.paper_id).join(Digest)))
     assert picked and not picked & liked  # picks made from the seeds, never a seed
+    bare = runner.invoke(app, ["subscribe", "bare@example.org", "--category", "cs.LG"])
+    assert bare.exit_code == 0 and NO_PROFILE in " ".join(bare.output.split())
