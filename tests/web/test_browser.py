@@ -191,14 +191,21 @@ def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
 def test_a_reader_signs_up_from_their_papers(
     arxiv, site: str, browser, paperboy_home: Path, tmp_path: Path
 ) -> None:
-    """Pasted ids plus a .bib upload -> the confirm page says the digest follows those papers
-    -> the first digest picks papers like them, never one of them."""
+    """An author search with a paper ticked, pasted ids and a .bib upload -> the confirm page
+    says the digest follows those papers -> the first digest picks papers like them, never one
+    of them -> the category picker works with JavaScript off."""
     bib = tmp_path / "my-library.bib"
     bib.write_text((FIXTURES / "seeds" / "zotero.bib").read_text().split("@book")[0])
     context = browser.new_context(viewport=PHONE, timezone_id="Europe/Berlin")
     page = context.new_page()
     page.goto(f"{site}/")
     page.fill("#email", "seeded.reader@example.org")
+    page.fill("#author", "Grace Lovelace")
+    page.click("button:has-text('Find my papers')")
+    page.wait_for_selector("text=Tick yours, then subscribe.")
+    assert page.locator("input[name='ticked']").count() == 5
+    page.check("input[name='ticked'][value='2611.10024']")
+    assert page.input_value("#email") == "seeded.reader@example.org"  # kept
     page.fill("#seeds", "2611.10012\nhttps://arxiv.org/abs/2611.10023v1")
     page.set_input_files("#seed_file", str(bib))
     _shot(page, "subscribe-seeds")
@@ -210,7 +217,7 @@ def test_a_reader_signs_up_from_their_papers(
     assert "closest to your papers" in page.content()  # told before confirming
     page.click("button:has-text('Confirm my subscription')")
     page.wait_for_selector("text=You're subscribed")
-    seeds = {"2611.10001", "2611.10002", "2611.10003", "2611.10012", "2611.10023"}
+    seeds = {"2611.10001", "2611.10002", "2611.10003", "2611.10012", "2611.10023", "2611.10024"}
     with session_scope() as session:
         sub = subscribers.find(session, "seeded.reader@example.org")
         liked = set(session.exec(select(Feedback.paper_id).where(Feedback.subscriber_id == sub.id)))
@@ -227,4 +234,19 @@ def test_a_reader_signs_up_from_their_papers(
     page.goto(link_in(digest, "/p/"))
     assert page.locator("ul.votes li").count() == len(seeds)  # shown as liked, removable
     _shot(page, "preferences-seeds")
+    preferences = page.url
     context.close()
+
+    # the category picker without JavaScript: native <details>, checkboxes, a plain POST
+    plain = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(preferences)
+    page.click("summary:text-is('Quantitative Biology')")
+    page.check("input[name='categories'][value='q-bio.NC']")
+    assert page.locator("text=never hides the others").count() == 1
+    _shot(page, "categories-no-js")
+    page.click("button:has-text('Save preferences')")
+    page.wait_for_selector("text=Your preferences are saved")
+    with session_scope() as session:
+        assert subscribers.find(session, "seeded.reader@example.org").categories == ["q-bio.NC"]
+    plain.close()

@@ -123,3 +123,12 @@ def test_author_search_lists_papers_to_tick_then_subscribes_with_them(
     assert len(arxiv.hits("/api/query")) == 1  # the ticked papers were stored by the search
     with session_scope() as session:
         assert subscribers.find(session, "grace@example.org").status == SubscriberStatus.pending
+
+
+def test_json_sign_up_takes_seeds_as_a_list(client, paperboy_home, arxiv) -> None:
+    resp = client.post("/subscribe", json={"email": "api@example.org", "seeds": ["2611.10001"]})
+    assert resp.status_code == 200
+    assert _liked("api@example.org") == {"2611.10001"}
+    bad = client.post("/subscribe", json={"email": "api2@example.org", "seeds": ["nope"]})
+    assert bad.status_code == 422
+    assert "line 1: “nope”: not an arXiv id, arXiv URL or DOI" in bad.json()["detail"]
