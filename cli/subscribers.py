@@ -11,6 +11,9 @@ import typer
 from cli.ui import console, ready_database
 
 app = typer.Typer(help="Import and export subscribers (CSV or JSONL).", no_args_is_help=True)
+NO_PROFILE = (
+    "no interests or papers of their own: this reader's digests hold the day's trending papers"
+)
 
 
 def subscribe(
@@ -26,13 +29,40 @@ def subscribe(
         list[str], typer.Option(metavar="NAME", help="Author to follow (repeatable).")
     ] = [],  # noqa: B006
     max_papers: Annotated[int | None, typer.Option(metavar="N", help="Papers per digest.")] = None,
+    seed: Annotated[
+        list[str],
+        typer.Option(
+            metavar="ID_OR_URL",
+            help="One of your papers: arXiv id, arXiv URL or DOI (repeatable). It counts as a "
+            "liked paper and is never sent back.",
+        ),
+    ] = [],  # noqa: B006
+    seed_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Your papers from a file: .bib, .ris, or one id or URL per line.",
+        ),
+    ] = None,
 ) -> None:
-    """Add (or update) a confirmed subscriber from the command line."""
+    """Add (or update) a confirmed subscriber from the command line. Seeds not stored yet are
+    looked up on arXiv; each one that cannot be used is reported by line (exit status 1)."""
     from pydantic import ValidationError
 
-    from models import session_scope, subscribers
+    from config import get_settings
+    from models import feedback, seeds, session_scope, subscribers
+    from worker.ingest.seeds import resolve
 
     ready_database()
+    try:
+        given_seeds = _seeds(seed, seed_file)
+    except ValueError as e:
+        console.print(f"[red]{e}[/]", highlight=False)
+        raise typer.Exit(2) from e
+    resolved = resolve(given_seeds, get_settings()) if given_seeds else None
     given = {
         "interests": interests,
         "categories": category or None,
@@ -47,7 +77,10 @@ def subscribe(
                 confirmed=True,
                 **{k: v for k, v in given.items() if v is not None},
             )
+            liked = seeds.add_seeds(session, sub.id, resolved.paper_ids) if resolved else 0
             console.print(f"subscribed {sub.email} (id {sub.id})")
+            if not sub.interests and not feedback.voted_papers(session, sub.id, 1, limit=1):
+                console.print(NO_PROFILE)
     except subscribers.InvalidEmail as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
@@ -55,6 +88,26 @@ def subscribe(
         for line in subscribers.readable_errors(e):
             console.print(f"[red]{line}[/]")
         raise typer.Exit(2) from e
+    if resolved is not None:
+        console.print(f"{liked} of your papers added as liked papers")
+        for problem in resolved.problems:
+            console.print(f"[red]{problem.describe()}[/]", highlight=False, soft_wrap=True)
+        if resolved.problems:
+            raise typer.Exit(1)
+
+
+def _seeds(given: list[str], file: Path | None) -> list:
+    """--seed values (numbered in the order given) and the --seed-file's seeds (by line)."""
+    from dataclasses import replace
+
+    from models import seeds
+
+    found = [replace(s, origin="--seed ") for s in seeds.parse_lines("\n".join(given))]
+    if file is not None:
+        text = seeds.decode(file.name, file.read_bytes())
+        found += seeds.parse_file(file.name, text, origin=f"{file.name}:")
+    seeds.check_count(found)
+    return found
 
 
 FormatOption = Annotated[

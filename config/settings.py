@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     max_interests_chars: int = 2000
     max_list_entries: int = 50  # followed authors, categories (muted words: twice this)
     max_entry_chars: int = 200  # one author, category or muted word
+    author_search_limit: int = 30  # papers listed by the sign-up's arXiv author search
     # Requests that send an email (sign-up, "email me my link"), per fixed window; shared by
     # every web process through Redis when REDIS_URL is set, in-process otherwise.
     mail_requests_per_ip: int = 10

@@ -72,6 +72,9 @@ class RenderedEmail:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+QUIET_DAY = "A quiet day for your topics"
+
+
 def clip(text: str, limit: int) -> str:
     """Whitespace collapsed and cut at a word boundary with an ellipsis, at most `limit` chars."""
     text = " ".join(text.split())
@@ -270,17 +273,24 @@ def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
 def digest_values(ctx: DigestContext) -> dict:
     """Everything the digest templates (HTML and text) fill in; cheap, no formatting per paper."""
     n = len(ctx.papers)
-    count_label = f"{n} paper" + ("" if n == 1 else "s")
+    quiet = not ctx.papers and bool(ctx.trending)  # the reader's choice for a quiet day
+    count_label = f"{n} paper" + ("" if n == 1 else "s") + " picked for you"
     preheader = (
         clip(f"Top pick: {ctx.papers[0].title}", 110) + (f" · plus {n - 1} more" if n > 1 else "")
         if ctx.papers
         else "No new papers matched today."
     )
+    if quiet:
+        count_label = QUIET_DAY
+        preheader = f"{QUIET_DAY}: the day's trending papers instead."
     return {
-        "subject": digest_subject(ctx.papers),
+        "subject": f"{QUIET_DAY}: {digest_subject(ctx.trending)}"
+        if quiet
+        else digest_subject(ctx.papers),
         "preheader": preheader,
         "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
+        "trending_heading": f"{QUIET_DAY}: trending today" if quiet else "Trending today",
         "papers": ctx.papers,
         "trending": ctx.trending,
         "preferences_url": ctx.preferences_url,

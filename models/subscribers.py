@@ -20,7 +20,14 @@ from sqlmodel import Session, col, select
 from config import get_settings
 from models.arxiv import canonical_category
 from models.db import upsert
-from models.tables import Frequency, Subscriber, SubscriberStatus, Suppression, utcnow
+from models.tables import (
+    Frequency,
+    QuietDay,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    utcnow,
+)
 
 # Suppressions a new sign-up must not lift: the address cannot or must not receive mail.
 HARD_SUPPRESSIONS = ("bounce", "spam_report")
@@ -333,6 +340,7 @@ class Preferences(BaseModel):
     frequency: Frequency = Frequency.daily
     max_papers: int = Field(default=10, ge=1)
     trending_count: int = Field(default=3, ge=0)  # "Trending today" after the picks; 0 = none
+    quiet_day: QuietDay = QuietDay.trending  # nothing relevant today: trending papers, or no email
     send_hour: int = Field(default=7, ge=0, le=23)
     send_weekday: int = Field(default=0, ge=0, le=6)  # weekly digests: 0 = Monday
     timezone: str = "UTC"
@@ -400,6 +408,7 @@ FIELD_LABELS = {
     "frequency": "How often",
     "max_papers": "Papers per digest",
     "trending_count": "Trending papers",
+    "quiet_day": "On a quiet day",
     "send_hour": "Send hour",
     "send_weekday": "Weekday",
     "timezone": "Time zone",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Enum, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -56,6 +56,17 @@ class Frequency(StrEnum):
     daily = "daily"
     weekly = "weekly"
     off = "off"
+
+
+class QuietDay(StrEnum):
+    """What a reader gets on a day with nothing relevant to their topics."""
+
+    trending = "trending"  # the day's trending papers, marked "a quiet day for your topics"
+    no_email = "no_email"
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
 
 
 class DigestStatus(StrEnum):
@@ -113,6 +124,14 @@ class Subscriber(SQLModel, table=True):
     frequency: Frequency = Frequency.daily
     max_papers: int = 10
     trending_count: int = 3  # "Trending today" papers after the picks; 0 = no such section
+    quiet_day: QuietDay = Field(
+        default=QuietDay.trending,
+        sa_column=Column(  # stored as plain text (no database enum type), read as QuietDay
+            Enum(QuietDay, native_enum=False, length=16, values_callable=_values),
+            nullable=False,
+            server_default=QuietDay.trending.value,
+        ),
+    )
     send_hour: int = 7
     send_weekday: int = 0  # weekly digests go out on this local weekday (0 = Monday)
     timezone: str = "UTC"

@@ -1,5 +1,7 @@
-"""Preferences page: the form, saving it (only the fields sent), resuming a pause, un-liking
-papers, the last digests, revoking links, and resubscribing."""
+"""Preferences page: the form, saving it (only the fields sent), resuming a pause, adding the
+reader's own papers (seeds) and un-liking papers, the last digests, revoking links, and
+resubscribing. Categories are picked by name from arXiv's taxonomy, grouped by archive, with
+plain checkboxes (no JavaScript)."""
 
 from __future__ import annotations
 
@@ -21,14 +23,17 @@ from models import (
     DigestStatus,
     Frequency,
     Paper,
+    QuietDay,
     Subscriber,
     SubscriberStatus,
     feedback,
     schedule,
+    seeds,
     session_scope,
     subscribers,
     utcnow,
 )
+from models.arxiv import grouped
 from web.deps import Link, PreferencesLink, SettingsDep, link_for
 from web.pages import message, page
 
@@ -69,6 +74,14 @@ def _render(
         notice=notice,
         base=base,
         frequencies=[f.value for f in Frequency],
+        quiet_days=[
+            (
+                QuietDay.trending.value,
+                "the day's trending papers, marked “a quiet day for your topics”",
+            ),
+            (QuietDay.no_email.value, "no email"),
+        ],
+        taxonomy=grouped(),
         hours=range(24),
         weekdays=list(enumerate(calendar.day_name)),
         time_zones=zones if prefs.timezone in zones else [prefs.timezone, *zones],
@@ -123,6 +136,9 @@ async def save_preferences(
         for name in subscribers.Preferences.model_fields
         if isinstance(value := form.get(name), str)
     }
+    if "categories" in form:  # the picker's boxes, after its hidden empty marker: none = clear
+        chosen = [c for c in form.getlist("categories") if isinstance(c, str)]
+        submitted["categories"] = "\n".join(chosen)  # typed lists ("cs.LG, stat.ML") too
     return await run_in_threadpool(_save, link, settings, submitted, "preferences are saved")
 
 
@@ -151,6 +167,42 @@ class _Shown(dict):
 @router.post("/p/{token}/resume")
 def resume(link: PreferencesLink, settings: SettingsDep) -> Response:
     return _save(link, settings, {"paused_until": None}, "digests are resumed")
+
+
+@router.post("/p/{token}/seeds")
+async def add_seeds(request: Request, link: PreferencesLink, settings: SettingsDep) -> Response:
+    """The reader's own papers, pasted or uploaded, as liked papers; every unusable one is
+    said by its line and none is added until they all are usable."""
+    from worker.ingest.seeds import resolve  # the arXiv client: imported on first use
+
+    form = await request.form()
+    try:
+        given = seeds.parse_lines(str(form.get("seeds") or ""))
+        upload = form.get("seed_file")
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            name = upload.filename
+            text = seeds.decode(name, await upload.read())
+            given += seeds.parse_file(name, text, origin=f"{name}:")
+        seeds.check_count(given)
+        problems = [] if given else ["Paste an arXiv id, URL or DOI, or choose a file."]
+    except ValueError as e:
+        given, problems = [], [str(e)]
+    resolved = await run_in_threadpool(resolve, given, settings) if given else None
+    if resolved is not None:
+        problems = [p.describe() for p in resolved.problems]
+    return await run_in_threadpool(_add_seeds, link, settings, resolved, problems)
+
+
+def _add_seeds(link: Link, settings: Settings, resolved: Any, problems: list[str]) -> Response:
+    with session_scope() as session:
+        sub = link.subscriber(session)
+        prefs = subscribers.preferences_of(sub)
+        if problems:
+            errors = ["Fix or remove these papers:", *problems]
+            return _render(link, sub, session, settings, prefs=prefs, errors=errors)
+        added = seeds.add_seeds(session, sub.id, resolved.paper_ids)
+        notice = f"{added} of your papers now shape your digest; they are never sent to you."
+        return _render(link, sub, session, settings, prefs=prefs, notice=notice)
 
 
 @router.post("/p/{token}/vote/clear")

@@ -18,14 +18,27 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from config import get_settings
-from models import Subscriber, SubscriberStatus, session_scope, subscribers, upgrade, utcnow
+from models import (
+    DigestItem,
+    Feedback,
+    Subscriber,
+    SubscriberStatus,
+    session_scope,
+    subscribers,
+    upgrade,
+    utcnow,
+)
 from models.schedule import is_due
+from tests import FIXTURES
 from tests.conftest import reset_caches, service_unavailable
 from tests.web.conftest import REPO, free_port, link_in, web_server
+from tests.worker.ingest.conftest import NOW
+from tests.worker.ingest.fake_providers import ARXIV_PAGE_SIZE, FakeProviders
 from worker import tasks
-from worker.ingest.fetch import load_sample
+from worker.ingest.fetch import load_sample, run_source
 from worker.ranking.planning import plan_edition
 
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -162,3 +175,78 @@ def test_a_reader_from_sign_up_to_unsubscribe(site: str, browser, paperboy_home:
     assert tasks.send_due()["enqueued"] == 0
     assert len(list((paperboy_home / "outbox").glob("*.eml"))) == sent  # no more email
     context.close()
+
+
+@pytest.fixture
+def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
+    """The local arXiv stand-in, for the web process's seed lookups and this test's fetch."""
+    fake = FakeProviders().start()
+    monkeypatch.setenv("ARXIV_API_URL", f"{fake.url}/api/query")
+    monkeypatch.setenv("ARXIV_PAGE_SIZE", str(ARXIV_PAGE_SIZE))
+    monkeypatch.setenv("ARXIV_MIN_INTERVAL_SECONDS", "0.01")
+    yield fake
+    fake.stop()
+
+
+def test_a_reader_signs_up_from_their_papers(
+    arxiv, site: str, browser, paperboy_home: Path, tmp_path: Path
+) -> None:
+    """An author search with a paper ticked, pasted ids and a .bib upload -> the confirm page
+    says the digest follows those papers -> the first digest picks papers like them, never one
+    of them -> the category picker works with JavaScript off."""
+    bib = tmp_path / "my-library.bib"
+    bib.write_text((FIXTURES / "seeds" / "zotero.bib").read_text().split("@book")[0])
+    context = browser.new_context(viewport=PHONE, timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.goto(f"{site}/")
+    page.fill("#email", "seeded.reader@example.org")
+    page.fill("#author", "Grace Lovelace")
+    page.click("button:has-text('Find my papers')")
+    page.wait_for_selector("text=Tick yours, then subscribe.")
+    assert page.locator("input[name='ticked']").count() == 5
+    page.check("input[name='ticked'][value='2611.10024']")
+    assert page.input_value("#email") == "seeded.reader@example.org"  # kept
+    page.fill("#seeds", "2611.10012\nhttps://arxiv.org/abs/2611.10023v1")
+    page.set_input_files("#seed_file", str(bib))
+    _shot(page, "subscribe-seeds")
+    page.click("button:has-text('Subscribe')")
+    page.wait_for_selector("text=Check your inbox")
+
+    (confirm,) = _outbox(paperboy_home, "notice-confirm")
+    page.goto(link_in(confirm, "/c/"))
+    assert "closest to your papers" in page.content()  # told before confirming
+    page.click("button:has-text('Confirm my subscription')")
+    page.wait_for_selector("text=You're subscribed")
+    seeds = {"2611.10001", "2611.10002", "2611.10003", "2611.10012", "2611.10023", "2611.10024"}
+    with session_scope() as session:
+        sub = subscribers.find(session, "seeded.reader@example.org")
+        liked = set(session.exec(select(Feedback.paper_id).where(Feedback.subscriber_id == sub.id)))
+    assert liked == seeds
+
+    reset_caches()  # this process fetches from the stand-in too
+    assert run_source("arxiv", get_settings(), since=NOW - timedelta(days=4), now=NOW).new > 0
+    assert tasks.plan_due(ignore_send_hour=True)["planned"] == 1
+    with session_scope() as session:
+        items = session.exec(select(DigestItem).where(DigestItem.section == "picks")).all()
+    assert items and not {i.paper_id for i in items} & seeds  # never a seed sent back
+    assert any(r["kind"] == "liked" for i in items for r in i.reasons)  # like their papers
+    (digest,) = _outbox(paperboy_home, "digest-")
+    page.goto(link_in(digest, "/p/"))
+    assert page.locator("ul.votes li").count() == len(seeds)  # shown as liked, removable
+    _shot(page, "preferences-seeds")
+    preferences = page.url
+    context.close()
+
+    # the category picker without JavaScript: native <details>, checkboxes, a plain POST
+    plain = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(preferences)
+    page.click("summary:text-is('Quantitative Biology')")
+    page.check("input[name='categories'][value='q-bio.NC']")
+    assert page.locator("text=never hides the others").count() == 1
+    _shot(page, "categories-no-js")
+    page.click("button:has-text('Save preferences')")
+    page.wait_for_selector("text=Your preferences are saved")
+    with session_scope() as session:
+        assert subscribers.find(session, "seeded.reader@example.org").categories == ["q-bio.NC"]
+    plain.close()

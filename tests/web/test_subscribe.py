@@ -115,7 +115,12 @@ def test_subscribe_accepts_json(client: TestClient, paperboy_home: Path) -> None
 
 
 def test_internationalized_domain_is_accepted(client: TestClient, paperboy_home: Path) -> None:
-    assert client.post("/subscribe", data={"email": "leser@bücher.de"}).status_code == 200
+    assert (
+        client.post(
+            "/subscribe", data={"email": "leser@bücher.de", "interests": "graphs"}
+        ).status_code
+        == 200
+    )
     assert _subscriber("leser@bücher.de") is not None
     assert len(notices(paperboy_home, "confirm")) == 1
 
@@ -202,7 +207,12 @@ def test_locked_out_reader_gets_back_in(client: TestClient, paperboy_home: Path)
     assert client.post(f"{prefs}/revoke").status_code == 200
     assert client.get(prefs).status_code == 400
 
-    assert client.post("/subscribe", data={"email": "lost@example.org"}).status_code == 200
+    assert (
+        client.post(
+            "/subscribe", data={"email": "lost@example.org", "interests": "graphs"}
+        ).status_code
+        == 200
+    )
     (by_sign_up,) = notices(paperboy_home, "link")
     page = client.get(path_of(link_in(by_sign_up, "/p/")))
     assert page.status_code == 200 and "lost@example.org" in page.text
@@ -225,7 +235,12 @@ def test_subscribe_twice_sends_one_confirm_until_interval_passes(
     client: TestClient, paperboy_home: Path
 ) -> None:
     def sign_up_and_count() -> int:
-        assert client.post("/subscribe", data={"email": "r@example.org"}).status_code == 200
+        assert (
+            client.post(
+                "/subscribe", data={"email": "r@example.org", "interests": "graphs"}
+            ).status_code
+            == 200
+        )
         sent = notices(paperboy_home, "confirm")
         _clear_outbox(paperboy_home)
         return len(sent)
@@ -241,8 +256,13 @@ def test_rate_limits_per_client_and_per_address_answer_429_with_when(
     client: TestClient, paperboy_home: Path
 ) -> None:
     for i in range(10):
-        assert client.post("/subscribe", data={"email": f"r{i}@example.org"}).status_code == 200
-    over = client.post("/subscribe", data={"email": "r10@example.org"})
+        assert (
+            client.post(
+                "/subscribe", data={"email": f"r{i}@example.org", "interests": "x"}
+            ).status_code
+            == 200
+        )
+    over = client.post("/subscribe", data={"email": "r10@example.org", "interests": "graphs"})
     assert over.status_code == 429
     assert "Try again in" in over.text and int(over.headers["Retry-After"]) > 0
     assert client.post("/link", data={"email": "r1@example.org"}).status_code == 429
@@ -252,7 +272,12 @@ def test_rate_limits_per_client_and_per_address_answer_429_with_when(
     counter_for.cache_clear()  # a new window
     for _ in range(3):
         assert client.post("/link", data={"email": "target@example.org"}).status_code == 200
-    assert client.post("/subscribe", json={"email": "target@example.org"}).status_code == 429
+    assert (
+        client.post(
+            "/subscribe", json={"email": "target@example.org", "interests": "graphs"}
+        ).status_code
+        == 429
+    )
 
 
 def test_rate_limits_are_shared_through_redis(
@@ -280,7 +305,7 @@ def test_subscribe_bounced_address_gets_no_email(client: TestClient, paperboy_ho
             reason="bounce",
             source="test",
         )
-    resp = client.post("/subscribe", data={"email": "gone@example.org"})
+    resp = client.post("/subscribe", data={"email": "gone@example.org", "interests": "graphs"})
     assert resp.status_code == 200
     assert client.post("/link", data={"email": "gone@example.org"}).status_code == 200
     assert not (paperboy_home / "outbox").exists()
@@ -291,7 +316,7 @@ def test_subscribe_bounced_address_gets_no_email(client: TestClient, paperboy_ho
 def test_old_confirm_link_does_not_undo_a_later_unsubscribe(
     client: TestClient, paperboy_home: Path
 ) -> None:
-    client.post("/subscribe", data={"email": "u@example.org"})
+    client.post("/subscribe", data={"email": "u@example.org", "interests": "graphs"})
     url = path_of(link_in(notices(paperboy_home, "confirm")[0], "/c/"))
     assert client.post(url).status_code == 200
     with session_scope() as session:
@@ -308,9 +333,9 @@ def test_subscribe_when_broker_is_down_answers_and_allows_a_retry(
     """The answer goes out before the email is queued, so it cannot say the broker failed;
     the resend slot is freed instead, so asking again works at once."""
     with celery_broker(f"redis://127.0.0.1:{closed_port()}/0"):
-        down = client.post("/subscribe", data={"email": "later@example.org"})
+        down = client.post("/subscribe", data={"email": "later@example.org", "interests": "graphs"})
     assert down.status_code == 200
     assert _subscriber("later@example.org").confirm_sent_at is None  # the slot is released
-    retry = client.post("/subscribe", data={"email": "later@example.org"})
+    retry = client.post("/subscribe", data={"email": "later@example.org", "interests": "graphs"})
     assert retry.status_code == 200
     assert len(notices(paperboy_home, "confirm")) == 1

@@ -39,7 +39,7 @@ def window_for(settings: Settings, now: datetime, since: datetime | None = None)
     return Window(since, now)
 
 
-def _client(source: Source, settings: Settings, **inject) -> PoliteClient:
+def source_client(source: Source, settings: Settings, **inject) -> PoliteClient:
     """The source's polite client; with Redis its spacing is shared by every process, on the
     wall clock (unless a test injects its own clock)."""
     politeness = Politeness(
@@ -117,7 +117,9 @@ def run_source(
         session.add(run)
     totals = IngestCounts()
     try:
-        with _client(fetcher, settings, clock=clock, sleep=sleep, transport=transport) as client:
+        with source_client(
+            fetcher, settings, clock=clock, sleep=sleep, transport=transport
+        ) as client:
             for page in fetcher.pages(client, settings, window):
                 counts = store_page(page, source)
                 counts.skip_reasons.update(page.skipped)

@@ -23,6 +23,7 @@ from models import (
     DigestStatus,
     Feedback,
     Paper,
+    QuietDay,
     Subscriber,
     Suppression,
     utcnow,
@@ -50,7 +51,7 @@ HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
 class PlanResult:
     edition_by_subscriber: dict[int, str] = field(default_factory=dict)
     planned: list[int] = field(default_factory=list)  # digest ids
-    empty: int = 0  # due but nothing relevant: recorded as skipped, no email
+    empty: int = 0  # due but nothing to send (quiet day, no trending or no email): skipped
     already: int = 0  # digest for that edition existed
 
 
@@ -111,7 +112,8 @@ def profile_for(sub: Subscriber, sent: set[str], feedback: dict[int, list[str]])
         authors=tuple(sub.authors),
         categories=tuple(sub.categories),
         muted=tuple(sub.muted_words),
-        exclude=frozenset(sent),
+        # a paper the reader voted on (a seed is a like) is one they know: never sent back
+        exclude=frozenset(sent).union(feedback[1], feedback[-1]),
     )
 
 
@@ -154,7 +156,9 @@ def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
 @dataclass
 class Choice:
     """Each subscriber's picks (best first, at most max_papers) and, after them, the day's
-    trending papers not among the picks nor sent before (at most trending_count)."""
+    trending papers not among the picks nor sent before (at most trending_count). On a quiet
+    day (no picks) the trending papers stand in for them (at most max_papers) when the reader
+    chose so (`Subscriber.quiet_day`), else there are none."""
 
     picks: dict[int, list[Pick]] = field(default_factory=dict)
     trending: dict[int, list[Pick]] = field(default_factory=dict)
@@ -226,6 +230,8 @@ def choose_papers(
             picks = choice.picks[sid] = ranked[: limits[sid]]
             sub = by_sub[sid]
             n = min(sub.trending_count, settings.max_trending_count) if trending else 0
+            if not picks and trending:  # a quiet day: the trending papers instead, or nothing
+                n = limits[sid] if sub.quiet_day == QuietDay.trending else 0
             # each subscriber's history is read once: popped, so memory stays one page's
             choice.trending[sid] = _trending_for(
                 sub, n, picks=picks, sent=sent.pop(sid), hot=hot, docs=by_id
@@ -238,6 +244,13 @@ def pick_papers(
 ) -> dict[int, list[Pick]]:
     """Each subscriber's picks, best first, at most their max_papers (the preview's view)."""
     return choose_papers(session, settings, subs=subs, now=now, trending=False).picks
+
+
+def _nothing(sub: Subscriber) -> str:
+    """Why a due reader gets no digest: said in the digest's record, for the operator."""
+    if sub.quiet_day == QuietDay.no_email:
+        return "nothing relevant in this edition (the reader asked for no email on quiet days)"
+    return "nothing relevant in this edition, nor trending"
 
 
 def plan_edition(
@@ -261,7 +274,8 @@ def plan_edition(
     if not todo:
         return result
     choice = choose_papers(session, settings, subs=todo, now=now)
-    picks = choice.picks
+    picks, hot = choice.picks, choice.trending
+    sends = {sid for sid in picks if picks[sid] or hot[sid]}  # a quiet day's trending too
     planned_at = utcnow()
     for page in pages(todo, settings.plan_page_size):
         created = _insert_digests(
@@ -270,8 +284,8 @@ def plan_edition(
                 {
                     "subscriber_id": sub.id,
                     "edition": editions[sub.id],
-                    "status": DigestStatus.planned if picks[sub.id] else DigestStatus.skipped,
-                    "last_error": None if picks[sub.id] else "nothing relevant in this edition",
+                    "status": DigestStatus.planned if sub.id in sends else DigestStatus.skipped,
+                    "last_error": None if sub.id in sends else _nothing(sub),
                     "attempts": 0,
                     "planned_at": planned_at,
                 }
@@ -289,16 +303,15 @@ def plan_edition(
                 "section": section,
             }
             for sid, digest_id in created.items()
-            if picks[sid]  # nothing relevant: skipped, trending alone is no digest
             for i, (section, pick) in enumerate(
-                [("picks", p) for p in picks[sid]] + [("trending", p) for p in choice.trending[sid]]
+                [("picks", p) for p in picks[sid]] + [("trending", p) for p in hot[sid]]
             )
         ]
         if items:
             session.connection().execute(insert(DigestItem.__table__), items)
         for sid, digest_id in created.items():
             result.edition_by_subscriber[sid] = editions[sid]
-            if picks[sid]:
+            if sid in sends:
                 result.planned.append(digest_id)
             else:
                 result.empty += 1

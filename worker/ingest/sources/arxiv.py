@@ -27,6 +27,7 @@ from worker.ingest.source import Source, Window
 NAME = "arxiv"
 log = logging.getLogger(__name__)
 EMPTY_PAGE_TRIES = 3
+ID_BATCH = 100  # ids per id_list request
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
     "arxiv": "http://arxiv.org/schemas/atom",
@@ -179,6 +180,30 @@ def fetch_pages(
         if reached_end or page.received < page_size or start >= total:
             return
     log.warning("arxiv: stopped at ARXIV_MAX_RESULTS=%d before reaching the window", max_results)
+
+
+def fetch_ids(client: PoliteClient, *, api_url: str, ids: list[str]) -> SourcePage:
+    """The papers with these versionless ids (`id_list`, at most ID_BATCH per request); an id
+    arXiv does not know is simply absent from the answer."""
+    if len(ids) > ID_BATCH:
+        raise ValueError(f"at most {ID_BATCH} ids per request, got {len(ids)}")
+    params = {"id_list": ",".join(ids), "start": 0, "max_results": len(ids)}
+    page, _ = parse_feed(client.get(api_url, params=params).content, f"id_list({len(ids)})")
+    return page
+
+
+def search_author(client: PoliteClient, *, api_url: str, name: str, limit: int) -> SourcePage:
+    """An author's papers, newest first (`au:"First Last"`, arXiv's author search)."""
+    quoted = " ".join(name.replace('"', " ").split())
+    params = {
+        "search_query": f'au:"{quoted}"',
+        "sortBy": "submittedDate",
+        "sortOrder": "descending",
+        "start": 0,
+        "max_results": limit,
+    }
+    page, _ = parse_feed(client.get(api_url, params=params).content, f"au:{quoted}")
+    return page
 
 
 def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[SourcePage]:
