@@ -9,6 +9,7 @@ from cli.main import app
 from config.celery import ROUTES
 from tests.conftest import reset_caches
 from tests.worker.ingest.conftest import NOW
+from tests.worker.ingest.fake_cshl import preprint
 from worker.ingest import fetch
 
 runner = CliRunner()
@@ -19,17 +20,21 @@ def no_waiting(providers, monkeypatch):
     """The CLI sleeps for real: no spacing needed against the local server, and a fixed now."""
     monkeypatch.setenv("ARXIV_MIN_INTERVAL_SECONDS", "0")
     monkeypatch.setenv("HF_MIN_INTERVAL_SECONDS", "0")
+    monkeypatch.setenv("CSHL_MIN_INTERVAL_SECONDS", "0")
     monkeypatch.setenv("FETCH_BACKOFF_SECONDS", "0")
     monkeypatch.setattr(fetch, "utcnow", lambda: NOW)
     reset_caches()
     return providers
 
 
-def test_fetch_ingests_both_sources_and_a_second_run_reports_zero_new(no_waiting) -> None:
+def test_fetch_ingests_every_source_and_a_second_run_reports_zero_new(no_waiting) -> None:
+    no_waiting.preprints["biorxiv"] = [preprint("10.1101/2026.11.18.600001")]
     first = runner.invoke(app, ["fetch", "--since", "2026-11-17"])
     assert first.exit_code == 0, first.output
     assert "arxiv: ok" in first.output and "28 new" in first.output
     assert "hf: ok" in first.output and "36 new" in first.output
+    assert "biorxiv: ok" in first.output and "1 fetched, 1 new" in first.output
+    assert "medrxiv: ok" in first.output and "0 fetched, 0 new" in first.output
     scores = [
         float(line.split()[1].rstrip(":"))
         for line in first.output.splitlines()
@@ -38,7 +43,7 @@ def test_fetch_ingests_both_sources_and_a_second_run_reports_zero_new(no_waiting
     assert len(scores) == 3 and scores == sorted(scores, reverse=True)
     second = runner.invoke(app, ["fetch", "--since", "2026-11-17"])
     assert second.exit_code == 0, second.output
-    assert second.output.count(" 0 new, 0 updated") == 2
+    assert second.output.count(" 0 new, 0 updated") == 4
     status = runner.invoke(app, ["sources", "status"], env={"COLUMNS": "250"})
     assert status.exit_code == 0, status.output
     rows = [line for line in status.output.splitlines() if "│ arxiv" in line or "│ hf" in line]
@@ -62,6 +67,7 @@ def test_demo_online_uses_the_fetched_papers(no_waiting) -> None:
     result = runner.invoke(app, ["demo", "--online"])
     assert result.exit_code == 0, result.output
     assert "fetched papers:" in result.output and "sample-" not in result.output
+    assert any("/details/biorxiv/" in path for path, _, _ in no_waiting.requests)
     assert not any("sample" in path for path, _, _ in no_waiting.requests)
 
 

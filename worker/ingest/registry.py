@@ -7,13 +7,15 @@ authority, links) is asked of its `Source`, never forked on its name elsewhere.
 from __future__ import annotations
 
 from worker.ingest.source import Source
-from worker.ingest.sources import arxiv, hf, sample
+from worker.ingest.sources import arxiv, cshl, hf, sample
 
 SOURCES: dict[str, Source] = {
     source.name: source
     for source in (
         arxiv.SOURCE,
         hf.SOURCE,
+        cshl.BIORXIV,
+        cshl.MEDRXIV,
         sample.SOURCE,
     )
 }
