@@ -38,7 +38,8 @@ class PaperCard:
     why: str
     more_url: str
     less_url: str
-    hf_url: str | None = None  # Hugging Face paper page, when the paper is there
+    source: str = ""  # where the paper comes from, as its source calls itself ("arXiv")
+    pages: tuple[tuple[str, str], ...] = ()  # (label, url): community pages listing it
     upvotes: int = 0
     comments: int = 0
     github_url: str | None = None
@@ -187,7 +188,8 @@ def paper_card(
     less_url: str,
     abs_url: str | None = None,
     ai_summary: str | None = None,
-    on_hf: bool = False,
+    source: str = "",
+    pages: Sequence[tuple[str, str]] = (),
     upvotes: int = 0,
     comments: int = 0,
     github_repo: str | None = None,
@@ -204,7 +206,8 @@ def paper_card(
         why=clip(why_line(reasons, topics), WHY_LIMIT),
         more_url=more_url,
         less_url=less_url,
-        hf_url=f"https://huggingface.co/papers/{paper_id}" if on_hf else None,
+        source=source,
+        pages=tuple((label, safe) for label, raw in pages if (safe := web_url(raw))),
         upvotes=upvotes,
         comments=comments,
         github_url=github_url(github_repo),

@@ -68,6 +68,7 @@ from models import (
 )
 from models.reasons import Reason
 from worker.delivery import policy, ratelimit, runs
+from worker.ingest import registry
 
 log = logging.getLogger(__name__)
 NOTICE_LINK = {
@@ -165,6 +166,8 @@ def _context(
             vote=value,
         )
 
+    rows = list(rows)
+    labels = {row.id: registry.provenance(row.id, row.first_seen_by) for row in rows}
     cards = {
         (row.section, row.rank): paper_card(
             paper_id=row.id,
@@ -176,7 +179,8 @@ def _context(
             less_url=vote(row.id, -1),
             abs_url=row.abs_url,
             ai_summary=row.ai_summary,
-            on_hf="hf" in row.first_seen_by,
+            source=labels[row.id][0],
+            pages=labels[row.id][1],
             upvotes=row.upvotes,
             comments=row.num_comments,
             github_repo=row.github_repo,

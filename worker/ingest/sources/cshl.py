@@ -21,6 +21,7 @@ from functools import partial
 from operator import attrgetter
 
 from config import Settings
+from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
 from worker.ingest.source import Source, Window, doi_url
@@ -200,17 +201,20 @@ def pages(
     )
 
 
-def _server(name: str, subjects: frozenset[str]) -> Source:
+def _server(name: str, label: str, subjects: frozenset[str]) -> Source:
     return Source(
         name=name,
         text_authority=True,  # each DOI is its own server's
+        label=label,
         link=doi_url,
         taxonomy=subjects,
+        # Preprints post every day; a day's list is complete in the API by the next morning.
+        calendar=Calendar(zone="America/New_York", hour=23, lag_hours=12.0),
         pages=partial(pages, server=name, url=f"{name}_api_url"),
         min_interval=attrgetter("cshl_min_interval_seconds"),
         every_hours=attrgetter("cshl_fetch_every_hours"),
     )
 
 
-BIORXIV = _server("biorxiv", BIORXIV_SUBJECTS)
-MEDRXIV = _server("medrxiv", MEDRXIV_SUBJECTS)
+BIORXIV = _server("biorxiv", "bioRxiv", BIORXIV_SUBJECTS)
+MEDRXIV = _server("medrxiv", "medRxiv", MEDRXIV_SUBJECTS)
