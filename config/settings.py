@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     tfidf_max_df: float = 0.5  # ...and in at most this share of them (20+ papers)
     title_weight: float = 0.3  # a title word counts 1 + this times an abstract word
     max_papers_limit: int = 25
+    # A reader's send day with nothing new from their sources: `trending` sends the trending
+    # papers under a line saying why, `skip` sends nothing (until readers choose it themselves).
+    quiet_day_digest: Literal["trending", "skip"] = "trending"
     max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
     relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
     relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match

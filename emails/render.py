@@ -63,6 +63,7 @@ class DigestContext:
     digest_ref: str  # opaque id for webhook correlation; no personal data
     trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
     archive_url: str = ""  # this digest in the browser ("view in browser")
+    note: str = ""  # a quiet day's why ("arXiv does not announce on Saturdays"); no picks then
 
 
 @dataclass(frozen=True)
@@ -279,9 +280,14 @@ def digest_values(ctx: DigestContext) -> dict:
         if ctx.papers
         else "No new papers matched today."
     )
+    quiet = f"Nothing new from your sources today: {ctx.note}." if ctx.note else ""
+    if quiet:
+        k = len(ctx.trending)
+        subject = f"Nothing new today; {k} trending paper{'' if k == 1 else 's'} instead"
     return {
-        "subject": digest_subject(ctx.papers),
-        "preheader": preheader,
+        "subject": subject if quiet else digest_subject(ctx.papers),
+        "preheader": quiet or preheader,
+        "quiet": quiet,
         "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
         "papers": ctx.papers,

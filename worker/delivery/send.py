@@ -193,6 +193,7 @@ def _context(
         to_email=sub.email,
         frequency=sub.frequency,
         edition=edition_date(digest, sub),
+        note=digest.note or "",
         papers=[card for (section, _), card in cards.items() if section == "picks"],
         trending=[card for (section, _), card in cards.items() if section == "trending"],
         postal_address=settings.postal_address,
