@@ -46,7 +46,8 @@ def test_fetch_ingests_every_source_and_a_second_run_reports_zero_new(no_waiting
     assert second.output.count(" 0 new, 0 updated") == 4
     status = runner.invoke(app, ["sources", "status"], env={"COLUMNS": "250"})
     assert status.exit_code == 0, status.output
-    rows = [line for line in status.output.splitlines() if "│ arxiv" in line or "│ hf" in line]
+    runs = status.output.split("Last source runs")[1]  # below the calendars
+    rows = [line for line in runs.splitlines() if "│ arxiv" in line or "│ hf" in line]
     assert len(rows) == 4 and all("│ ok" in row for row in rows)
 
 
@@ -86,3 +87,21 @@ def test_fetch_source_task_is_routed_scheduled_and_records_a_run(no_waiting) -> 
     assert ROUTES["paperboy.fetch_source"] == {"queue": "ingest"}
     result = tasks.fetch_source.delay("hf", "2026-11-20").get()
     assert result["status"] == "ok" and result["new"] > 0
+
+
+def test_sources_status_shows_each_calendar_and_flags_a_silent_source() -> None:
+    from datetime import timedelta
+
+    from models import SourceRun, session_scope, upgrade, utcnow
+
+    upgrade()
+    with session_scope() as session:
+        long_ago = utcnow() - timedelta(days=6)  # no calendar is closed this long
+        session.add(SourceRun(source="arxiv", status="ok", new=5, finished_at=long_ago))
+        session.add(SourceRun(source="medrxiv", status="ok", new=2, finished_at=utcnow()))
+    result = runner.invoke(app, ["sources", "status"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "SILENT since" in rows["arxiv"]
+    assert "never" in rows["biorxiv"] and rows["biorxiv"].rstrip("│ ").endswith("ok")
+    assert "SILENT" not in rows["medrxiv"] and " ok " in rows["medrxiv"]
