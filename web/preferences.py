@@ -31,10 +31,11 @@ from models import (
 )
 from web.deps import Link, PreferencesLink, SettingsDep, link_for
 from web.pages import message, page
+from worker.ingest import registry
 
 router = APIRouter()
 
-LIST_FIELDS = ("authors", "categories", "muted_words")
+LIST_FIELDS = ("authors", "categories", "muted_words", "sources")
 RECENT_DIGESTS = 10
 
 
@@ -81,7 +82,18 @@ def _render(
         digests=_recent_digests(session, sub, settings),
         can_resubscribe=sub.status == SubscriberStatus.unsubscribed,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
+        sources=_sources(),
+        default_sources=[s.label for s in registry.choosable() if s.chosen_by_default],
     )
+
+
+@cache
+def _sources() -> list[dict]:
+    """The sources a reader may tick, each with its categories by name (the registry's)."""
+    return [
+        {"name": s.name, "label": s.label, "categories": sorted(s.taxonomy or ())}
+        for s in registry.choosable()
+    ]
 
 
 def _papers(session: Session, sub: Subscriber, value: int) -> list[dict[str, str]]:
@@ -123,6 +135,8 @@ async def save_preferences(
         for name in subscribers.Preferences.model_fields
         if isinstance(value := form.get(name), str)
     }
+    if "sources" in form:  # ticked boxes, one value each (a hidden empty one always sent)
+        submitted["sources"] = ",".join(v for v in form.getlist("sources") if isinstance(v, str))
     return await run_in_threadpool(_save, link, settings, submitted, "preferences are saved")
 
 
