@@ -180,7 +180,6 @@ def natural_case(topic: str) -> str:
 
 def paper_card(
     *,
-    paper_id: str,
     title: str,
     abstract: str,
     authors: Sequence[str],

@@ -230,7 +230,7 @@ def sample_digest(
     cards, hot = (
         [
             paper_card(
-                **p,
+                **{k: v for k, v in p.items() if k != "paper_id"},
                 abs_url=f"https://arxiv.org/abs/{p['paper_id']}",  # as ingest stores arXiv's
                 source="arXiv",
                 pages=[("Hugging Face", f"https://huggingface.co/papers/{p['paper_id']}")],

@@ -1,7 +1,8 @@
 """The arXiv category taxonomy (arxiv.org/category_taxonomy): the categories a reader may pick.
 
-A category outside it would never match a paper, so it is refused where it is entered (the
-web forms, the CLI, imports) rather than silently ignored by the ranking.
+arXiv's source declares it as its taxonomy; `worker.ingest.registry.canonical_category` checks
+what readers enter against every source's taxonomy (a category no source has would never match
+a paper, so it is refused where it is entered rather than silently ignored by the ranking).
 """
 
 from __future__ import annotations
@@ -48,14 +49,3 @@ CATEGORIES: frozenset[str] = frozenset(
         *_group("stat", "AP CO ME ML OT TH"),
     ]
 )
-_BY_FOLDED = {c.casefold(): c for c in CATEGORIES}
-
-
-def canonical_category(name: str) -> str:
-    """'CS.lg' -> 'cs.LG'; ValueError in the reader's words for anything not in the taxonomy."""
-    found = _BY_FOLDED.get(name.strip().casefold())
-    if found is None:
-        raise ValueError(
-            f"{name!r} is not an arXiv category: use codes such as cs.LG, stat.ML or q-bio.NC"
-        )
-    return found

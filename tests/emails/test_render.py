@@ -64,7 +64,6 @@ class Links(HTMLParser):
 
 def card(**fields):
     base = {
-        "paper_id": "2401.00001",
         "abs_url": "https://arxiv.org/abs/2401.00001",  # the link ingest stored
         "title": "A title",
         "abstract": "An abstract.",

@@ -170,7 +170,6 @@ def _context(
     labels = {row.id: registry.provenance(row.id, row.first_seen_by) for row in rows}
     cards = {
         (row.section, row.rank): paper_card(
-            paper_id=row.id,
             title=row.title,
             abstract=row.abstract,
             authors=row.authors,

@@ -94,7 +94,7 @@ def silent_since(name: str, last_new: datetime | None, now: datetime) -> datetim
 
 def quiet_line(names: Iterable[str], since: datetime, until: datetime) -> str:
     """Why a reader's sources brought nothing new between `since` and `until`, one clause per
-    source: "arXiv does not announce on Saturdays; bioRxiv posted nothing new"."""
+    source: "arXiv does not announce on Saturdays; Hugging Face brought nothing new"."""
     clauses = []
     names = set(names)
     for source in (s for s in SOURCES.values() if s.name in names):
