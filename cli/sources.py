@@ -11,7 +11,7 @@ from rich.table import Table
 
 from cli.ui import console, mode_line, out, ready_database, settings
 
-app = typer.Typer(help="Paper sources: arXiv, Hugging Face Daily Papers, ...", no_args_is_help=True)
+app = typer.Typer(help="Paper sources: `sources status`.", no_args_is_help=True)
 ALL = "all"
 
 
@@ -84,7 +84,7 @@ def fetch(
         typer.Option(metavar="DATE", help="Fetch papers from this date on (default: recent days)."),
     ] = None,
 ) -> None:
-    """Fetch new papers from every source (arXiv, Hugging Face Daily Papers) and merge them."""
+    """Fetch new papers from every registered source (or one, by name) and merge them."""
     names = source_names(source)
     when = _parse_since(since)
     mode_line()
@@ -117,13 +117,16 @@ def _show_trending(n: int = 3) -> None:
 def status(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="How many runs to show.")] = 10,
 ) -> None:
-    """The last fetch runs: what each source fetched, added, skipped and why, and errors."""
+    """Each source's calendar (next expected announcement, silence past it), then the last
+    fetch runs: what each source fetched, added, skipped and why, and errors."""
     from models import session_scope
-    from worker.ingest.fetch import last_runs
+    from worker.ingest.fetch import last_news, last_runs
 
     ready_database()
     with session_scope() as session:
         runs = last_runs(session, limit)
+        news = last_news(session)
+    _calendars(news)
     if not runs:
         out.print("no fetch runs yet: try `paperboy fetch`")
         return
@@ -158,3 +161,26 @@ def status(
     out.print(table)
     for line in details:
         out.print(line, markup=False, soft_wrap=True)
+
+
+def _calendars(news: dict[str, datetime]) -> None:
+    """One row per fetched source: its last new paper, its next expected announcement, and
+    SILENT when an announcement it should have brought by now (past its lag) never came."""
+    from models import utcnow
+    from worker.ingest import registry
+
+    now = utcnow()
+    table = Table(title="Sources (UTC)", box=None, pad_edge=False)  # fits 80 columns
+    for column in ("source", "last new paper", "next expected", "state"):
+        table.add_column(column, no_wrap=True)
+    for source in registry.fetchable():
+        last = news.get(source.name)
+        expected = registry.next_announcement(source.name, now)
+        missed = registry.silent_since(source.name, last, now)
+        table.add_row(
+            source.name,
+            "never" if last is None else f"{last:%m-%d %H:%M}",
+            "-" if expected is None else f"{expected:%a %m-%d %H:%M}",
+            f"[red]SILENT since {missed:%a %m-%d %H:%M}[/]" if missed else "ok",
+        )
+    out.print(table)

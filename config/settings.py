@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     hf_api_url: str = "https://huggingface.co/api"
+    biorxiv_api_url: str = "https://api.biorxiv.org"  # Cold Spring Harbor's details API
+    medrxiv_api_url: str = "https://api.biorxiv.org"  # the same API serves both servers
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None
     from_email: str = "Paperboy <digest@paperboy.example>"
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     fetch_max_response_bytes: int = 20_000_000  # a bigger answer fails its request unread
     arxiv_fetch_every_hours: float = 6.0  # beat schedule
     hf_fetch_every_hours: float = 1.0  # beat schedule
+    cshl_min_interval_seconds: float = 1.0  # Cold Spring Harbor's API: one request at a time
+    cshl_fetch_every_hours: float = 6.0  # beat schedule (both preprint servers post daily)
+    cshl_max_records: int = 20_000  # per run and server; a wider window is cut, with a warning
     # Ranking and digests
     candidate_window_days: int = 7
     corpus_window_days: int = 30  # TF-IDF is fitted on these days of papers + every liked paper
@@ -73,6 +78,8 @@ class Settings(BaseSettings):
     tfidf_max_df: float = 0.5  # ...and in at most this share of them (20+ papers)
     title_weight: float = 0.3  # a title word counts 1 + this times an abstract word
     max_papers_limit: int = 25
+    # A reader's send day with nothing new from their sources: `trending` sends the trending
+    # papers under a line saying why, `skip` sends nothing (until readers choose it themselves).
     max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
     relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
     relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match

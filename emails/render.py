@@ -38,7 +38,8 @@ class PaperCard:
     why: str
     more_url: str
     less_url: str
-    hf_url: str | None = None  # Hugging Face paper page, when the paper is there
+    source: str = ""  # where the paper comes from, as its source calls itself ("arXiv")
+    pages: tuple[tuple[str, str], ...] = ()  # (label, url): community pages listing it
     upvotes: int = 0
     comments: int = 0
     github_url: str | None = None
@@ -62,6 +63,7 @@ class DigestContext:
     digest_ref: str  # opaque id for webhook correlation; no personal data
     trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
     archive_url: str = ""  # this digest in the browser ("view in browser")
+    note: str = ""  # a quiet day's why ("arXiv does not announce on Saturdays"); no picks then
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,6 @@ def natural_case(topic: str) -> str:
 
 def paper_card(
     *,
-    paper_id: str,
     title: str,
     abstract: str,
     authors: Sequence[str],
@@ -190,7 +191,8 @@ def paper_card(
     less_url: str,
     abs_url: str | None = None,
     ai_summary: str | None = None,
-    on_hf: bool = False,
+    source: str = "",
+    pages: Sequence[tuple[str, str]] = (),
     upvotes: int = 0,
     comments: int = 0,
     github_repo: str | None = None,
@@ -207,7 +209,8 @@ def paper_card(
         why=clip(why_line(reasons, topics), WHY_LIMIT),
         more_url=more_url,
         less_url=less_url,
-        hf_url=f"https://huggingface.co/papers/{paper_id}" if on_hf else None,
+        source=source,
+        pages=tuple((label, safe) for label, raw in pages if (safe := web_url(raw))),
         upvotes=upvotes,
         comments=comments,
         github_url=github_url(github_repo),
@@ -280,14 +283,16 @@ def digest_values(ctx: DigestContext) -> dict:
         if ctx.papers
         else "No new papers matched today."
     )
+    note = f"Nothing new from your sources today: {ctx.note}." if ctx.note else ""
     if quiet:
         count_label = QUIET_DAY
-        preheader = f"{QUIET_DAY}: the day's trending papers instead."
+        preheader = note or f"{QUIET_DAY}: the day's trending papers instead."
     return {
         "subject": f"{QUIET_DAY}: {digest_subject(ctx.trending)}"
         if quiet
         else digest_subject(ctx.papers),
         "preheader": preheader,
+        "note": note,
         "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
         "count_label": count_label,
         "trending_heading": f"{QUIET_DAY}: trending today" if quiet else "Trending today",

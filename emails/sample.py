@@ -34,7 +34,6 @@ PAPERS: list[dict] = [
             Reason.phrase("segmentation"),
             Reason.trending(128),
         ],
-        "on_hf": True,
         "upvotes": 128,
         "comments": 6,
         "github_repo": "https://github.com/UX-Decoder/DINOv",
@@ -55,7 +54,6 @@ PAPERS: list[dict] = [
             Reason.phrase("diffusion models"),
             Reason.author("Nataniel Ruiz"),
         ],
-        "on_hf": True,
         "upvotes": 45,
     },
     {
@@ -78,7 +76,6 @@ PAPERS: list[dict] = [
         "abstract": "We study retrieval-augmented generation across 40 languages, including "
         "Chinese (中文), Greek (Ελληνικά) and Arabic (العربية), and release a benchmark. 🧪",
         "reasons": [Reason.phrase("retrieval-augmented generation"), Reason.phrase("multilingual")],
-        "on_hf": True,
         "upvotes": 12,
         "comments": 1,
     },
@@ -101,7 +98,6 @@ PAPERS: list[dict] = [
         "are used auto-regressively, requiring a forward pass for each generated token. We "
         "propose parallel decoding as a way to draft multiple tokens from a single model.",
         "reasons": [Reason.phrase("speculative decoding"), Reason.phrase("language models")],
-        "on_hf": True,
         "upvotes": 31,
         "github_repo": "facebookresearch/pass",
         "github_stars": 87,
@@ -124,7 +120,6 @@ PAPERS: list[dict] = [
         "remains largely unknown. We propose Inverse Recognition (INVERT), a scalable approach "
         "for connecting learned representations with human-understandable concepts.",
         "reasons": [Reason.phrase("interpretability")],
-        "on_hf": True,
         "upvotes": 9,
     },
     {
@@ -154,7 +149,6 @@ TRENDING: list[dict] = [
         "authors": ["Arindam Mitra", "Luciano Del Corro", "Shweti Mahajan"],
         "abstract": "Orca 2 teaches small language models to choose a reasoning strategy.",
         "reasons": [Reason.trending(71)],
-        "on_hf": True,
         "upvotes": 71,
     },
     {
@@ -164,7 +158,6 @@ TRENDING: list[dict] = [
         "authors": ["Bin Lin", "Yang Ye", "Bin Zhu", "Jiaxi Cui"],
         "abstract": "One language model over images and videos, aligned before projection.",
         "reasons": [Reason.trending(52)],
-        "on_hf": True,
         "upvotes": 52,
         "github_repo": "PKU-YuanGroup/Video-LLaVA",
         "github_stars": 2300,
@@ -175,7 +168,6 @@ TRENDING: list[dict] = [
         "authors": ["Simian Luo", "Yiqin Tan", "Suraj Patil", "Daniel Gu"],
         "abstract": "Latent consistency distillation as a LoRA that speeds up any SD model.",
         "reasons": [Reason.trending(38)],
-        "on_hf": True,
         "upvotes": 38,
     },
 ]
@@ -200,7 +192,6 @@ def sample_papers(n: int, *, worst: bool = False, records: list[dict] = PAPERS) 
                 "ai_summary": None,
                 "reasons": [Reason.phrase(f"long topic phrase number {j}") for j in range(12)]
                 + [Reason.author(MANY_AUTHORS[0]), Reason.trending(99999)],
-                "on_hf": True,
                 "upvotes": 99999,
                 "comments": 9999,
                 "github_repo": "https://github.com/" + "a" * 39 + "/" + "b" * 100,
@@ -239,8 +230,10 @@ def sample_digest(
     cards, hot = (
         [
             paper_card(
-                **p,
+                **{k: v for k, v in p.items() if k != "paper_id"},
                 abs_url=f"https://arxiv.org/abs/{p['paper_id']}",  # as ingest stores arXiv's
+                source="arXiv",
+                pages=[("Hugging Face", f"https://huggingface.co/papers/{p['paper_id']}")],
                 more_url=vote(p["paper_id"], 1),
                 less_url=vote(p["paper_id"], -1),
             )

@@ -1,8 +1,9 @@
 """The arXiv category taxonomy (arxiv.org/category_taxonomy): the categories a reader may pick,
 with their names, grouped by archive as arXiv lists them.
 
-A category outside it would never match a paper, so it is refused where it is entered (the
-web forms, the CLI, imports) rather than silently ignored by the ranking.
+arXiv's source declares it as its taxonomy; `worker.ingest.registry.canonical_category` checks
+what readers enter against every source's taxonomy (a category no source has would never match
+a paper, so it is refused where it is entered rather than silently ignored by the ranking).
 """
 
 from __future__ import annotations
@@ -197,14 +198,3 @@ def grouped() -> list[tuple[str, list[tuple[str, str]]]]:
 
 NAMES: dict[str, str] = {code: name for _, codes in grouped() for code, name in codes}
 CATEGORIES: frozenset[str] = frozenset(NAMES)
-_BY_FOLDED = {c.casefold(): c for c in CATEGORIES}
-
-
-def canonical_category(name: str) -> str:
-    """'CS.lg' -> 'cs.LG'; ValueError in the reader's words for anything not in the taxonomy."""
-    found = _BY_FOLDED.get(name.strip().casefold())
-    if found is None:
-        raise ValueError(
-            f"{name!r} is not an arXiv category: use codes such as cs.LG, stat.ML or q-bio.NC"
-        )
-    return found

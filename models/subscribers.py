@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from config import get_settings
-from models.arxiv import canonical_category
 from models.db import upsert
 from models.tables import (
     Frequency,
@@ -336,6 +335,7 @@ class Preferences(BaseModel):
     interests: str = ""
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # by registry name; empty = the defaults
     muted_words: list[str] = Field(default_factory=list)
     frequency: Frequency = Frequency.daily
     max_papers: int = Field(default=10, ge=1)
@@ -357,7 +357,21 @@ class Preferences(BaseModel):
         if any(len(item) > settings.max_entry_chars for item in items):
             raise ValueError(f"each entry must be at most {settings.max_entry_chars} characters")
         if info.field_name == "categories":
+            from worker.ingest.registry import canonical_category  # sources own taxonomies
+
             items = list(dict.fromkeys(canonical_category(item) for item in items))
+        return items
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _sources(cls, value: object) -> list[str]:
+        from worker.ingest.registry import choosable  # the sources are the registry's
+
+        names = [s.name for s in choosable()]
+        items = list(dict.fromkeys(item.strip().casefold() for item in split_list(value)))
+        for item in items:
+            if item not in names:
+                raise ValueError(f"unknown source {item!r}: choose among {', '.join(names)}")
         return items
 
     @field_validator("interests")
@@ -404,6 +418,7 @@ FIELD_LABELS = {
     "interests": "Interests",
     "authors": "Followed authors",
     "categories": "Categories",
+    "sources": "Sources",
     "muted_words": "Muted words",
     "frequency": "How often",
     "max_papers": "Papers per digest",

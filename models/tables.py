@@ -97,6 +97,7 @@ class Paper(SQLModel, table=True):
     pdf_url: str | None = None
     comment: str | None = None
     journal_ref: str | None = None
+    journal_doi: str | None = None  # a preprint's published version, when its server knows it
     # Hugging Face Daily Papers signals
     upvotes: int = 0
     num_comments: int = 0
@@ -119,6 +120,7 @@ class Subscriber(SQLModel, table=True):
     status: SubscriberStatus = SubscriberStatus.pending
     interests: str = ""
     categories: list[str] = _json()
+    sources: list[str] = _json()  # chosen sources by registry name; empty = the defaults
     authors: list[str] = _json()  # followed authors
     muted_words: list[str] = _json()
     frequency: Frequency = Frequency.daily
@@ -170,6 +172,7 @@ class Digest(SQLModel, table=True):
     fail_reason: str | None = Field(default=None, max_length=32)  # short code: why failed/skipped
     next_attempt_at: datetime | None = _ts()  # a retry is not claimed before this
     queued_at: datetime | None = _ts()  # handed to the broker; None = nobody has it queued
+    note: str | None = None  # shown above the papers: why a quiet day brings nothing new
 
 
 DIGEST_REF = "digest-"

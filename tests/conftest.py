@@ -33,6 +33,8 @@ ENV_KEYS = (
     "SENDGRID_WEBHOOK_PUBLIC_KEY",
     "ARXIV_API_URL",
     "HF_API_URL",
+    "BIORXIV_API_URL",
+    "MEDRXIV_API_URL",
     "BASE_URL",
 )
 

@@ -36,10 +36,11 @@ from models import (
 from models.arxiv import grouped
 from web.deps import Link, PreferencesLink, SettingsDep, link_for
 from web.pages import message, page
+from worker.ingest import registry
 
 router = APIRouter()
 
-LIST_FIELDS = ("authors", "categories", "muted_words")
+LIST_FIELDS = ("authors", "categories", "muted_words", "sources")
 RECENT_DIGESTS = 10
 
 
@@ -94,7 +95,18 @@ def _render(
         digests=_recent_digests(session, sub, settings),
         can_resubscribe=sub.status == SubscriberStatus.unsubscribed,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
+        sources=_sources(),
+        default_sources=[s.label for s in registry.choosable() if s.chosen_by_default],
     )
+
+
+@cache
+def _sources() -> list[dict]:
+    """The sources a reader may tick, each with its categories by name (the registry's)."""
+    return [
+        {"name": s.name, "label": s.label, "categories": sorted(s.taxonomy or ())}
+        for s in registry.choosable()
+    ]
 
 
 def _papers(session: Session, sub: Subscriber, value: int) -> list[dict[str, str]]:
@@ -139,6 +151,8 @@ async def save_preferences(
     if "categories" in form:  # the picker's boxes, after its hidden empty marker: none = clear
         chosen = [c for c in form.getlist("categories") if isinstance(c, str)]
         submitted["categories"] = "\n".join(chosen)  # typed lists ("cs.LG, stat.ML") too
+    if "sources" in form:  # ticked boxes, one value each (a hidden empty one always sent)
+        submitted["sources"] = ",".join(v for v in form.getlist("sources") if isinstance(v, str))
     return await run_in_threadpool(_save, link, settings, submitted, "preferences are saved")
 
 

@@ -60,12 +60,15 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
     hf, plain = ctx.papers
     assert hf.title.startswith("σ-PCA long") and hf.title.endswith("…")  # noqa: RUF001
     assert hf.url == "https://arxiv.org/abs/2611.00001"
-    assert hf.hf_url == "https://huggingface.co/papers/2611.00001"
+    assert hf.pages == (("Hugging Face", "https://huggingface.co/papers/2611.00001"),)
+    assert hf.source == "Hugging Face"  # listed by no text authority: its only source's label
     assert (hf.upvotes, hf.comments, hf.github_stars) == (42, 3, "1.5k")
     assert hf.github_url == "https://github.com/org/repo"
     assert hf.authors == "A0, A1, A2 et al." and hf.teaser == "The summary."
     assert hf.why == "matches “pca”; trending: 42 upvotes"
-    assert plain.hf_url is None and plain.github_url is None and plain.upvotes == 0
+    assert (
+        plain.pages == () and plain.source == "" and plain.github_url is None and plain.upvotes == 0
+    )
     assert plain.why == "popular today"
     assert ctx.digest_ref == f"digest-{digest.id}"
     assert ctx.frequency == "weekly"  # the footer names the reader's digest, not "daily"

@@ -64,7 +64,6 @@ class Links(HTMLParser):
 
 def card(**fields):
     base = {
-        "paper_id": "2401.00001",
         "abs_url": "https://arxiv.org/abs/2401.00001",  # the link ingest stored
         "title": "A title",
         "abstract": "An abstract.",
@@ -154,11 +153,18 @@ def test_teaser_prefers_ai_summary_and_whole_sentences() -> None:
 
 def test_badges_show_only_known_signals() -> None:
     known = render_one(
-        on_hf=True, upvotes=42, comments=1, github_repo="org/repo", github_stars=1234
+        source="arXiv",
+        pages=[("Hugging Face", "https://huggingface.co/papers/2401.00001")],
+        upvotes=42,
+        comments=1,
+        github_repo="org/repo",
+        github_stars=1234,
     )
     assert "▲\u00a042" in known.html and "1\u00a0comment\u00a0" in known.html
     assert 'href="https://github.com/org/repo"' in known.html and "1.2k" in known.html
     assert 'href="https://huggingface.co/papers/2401.00001"' in known.html
+    assert "Hugging Face: https://huggingface.co/papers/2401.00001" in known.text
+    assert "arXiv\u00a0·" in known.html and "   arXiv\n" in known.text
     assert "42 upvotes · 1 comment · 1.2k GitHub stars" in known.text
     bare = render_one()
     assert "▲" not in bare.html and "GitHub" not in bare.html and "huggingface" not in bare.html

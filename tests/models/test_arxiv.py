@@ -1,4 +1,4 @@
-"""The arXiv taxonomy the forms check categories against."""
+"""The taxonomies (arXiv's and the other sources') the forms check categories against."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from models.arxiv import CATEGORIES, canonical_category
+from models.arxiv import CATEGORIES
+from worker.ingest.registry import canonical_category
 from worker.ingest.sources.sample import sample_papers
 
 ARXIV_CODE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
@@ -18,12 +19,15 @@ def test_every_category_of_the_bundled_papers_is_in_the_taxonomy() -> None:
     assert seen <= CATEGORIES, sorted(seen - CATEGORIES)
 
 
-@pytest.mark.parametrize(("typed", "stored"), [("cs.lg", "cs.LG"), (" Q-BIO.nc ", "q-bio.NC")])
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("cs.lg", "cs.LG"), (" Q-BIO.nc ", "q-bio.NC"), ("Neuroscience", "neuroscience")],
+)
 def test_case_and_spaces_are_forgiven(typed: str, stored: str) -> None:
     assert canonical_category(typed) == stored
 
 
-@pytest.mark.parametrize("typed", ["bogus.XX", "cs", "cs.LG.x", ""])
+@pytest.mark.parametrize("typed", ["bogus.XX", "cs", "cs.LG.x", "", "neuro science"])
 def test_anything_else_is_refused_in_words(typed: str) -> None:
     with pytest.raises(ValueError, match="not an arXiv category"):
         canonical_category(typed)

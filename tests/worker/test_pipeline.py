@@ -15,6 +15,7 @@ from models import (
     Digest,
     DigestItem,
     DigestStatus,
+    Paper,
     RunState,
     SendRun,
     Subscriber,
@@ -66,6 +67,8 @@ def test_next_edition_never_repeats_a_paper(paperboy_home: Path) -> None:
     _setup()
     tasks.plan_due(ignore_send_hour=True)
     later = utcnow() + timedelta(days=1)
+    with session_scope() as session:  # news since the first edition (else it is a quiet day)
+        session.connection().execute(update(Paper).values(first_seen=later - timedelta(hours=6)))
     with session_scope() as session:
         result = plan_edition(session, get_settings(), later, ignore_send_hour=True)
     assert len(result.planned) == 3

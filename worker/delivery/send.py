@@ -69,6 +69,7 @@ from models import (
 from models.db import pages
 from models.reasons import Reason
 from worker.delivery import policy, ratelimit, runs
+from worker.ingest import registry
 
 log = logging.getLogger(__name__)
 NOTICE_LINK = {
@@ -166,9 +167,10 @@ def _context(
             vote=value,
         )
 
+    rows = list(rows)
+    labels = {row.id: registry.provenance(row.id, row.first_seen_by) for row in rows}
     cards = {
         (row.section, row.rank): paper_card(
-            paper_id=row.id,
             title=row.title,
             abstract=row.abstract,
             authors=row.authors,
@@ -177,7 +179,8 @@ def _context(
             less_url=vote(row.id, -1),
             abs_url=row.abs_url,
             ai_summary=row.ai_summary,
-            on_hf="hf" in row.first_seen_by,
+            source=labels[row.id][0],
+            pages=labels[row.id][1],
             upvotes=row.upvotes,
             comments=row.num_comments,
             github_repo=row.github_repo,
@@ -190,6 +193,7 @@ def _context(
         to_email=sub.email,
         frequency=sub.frequency,
         edition=edition_date(digest, sub),
+        note=digest.note or "",
         papers=[card for (section, _), card in cards.items() if section == "picks"],
         trending=[card for (section, _), card in cards.items() if section == "trending"],
         postal_address=settings.postal_address,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import redis
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from config import Settings
 from models import SourceRun, session_scope, utcnow
@@ -164,6 +164,17 @@ def _copy_counts(run: SourceRun, counts: IngestCounts) -> None:
 
 def last_runs(session: Session, limit: int = 10) -> list[SourceRun]:
     return list(session.exec(select(SourceRun).order_by(col(SourceRun.id).desc()).limit(limit)))
+
+
+def last_news(session: Session) -> dict[str, datetime]:
+    """When each source's last run that brought a new paper finished: what silence is
+    measured from."""
+    rows = session.exec(
+        select(SourceRun.source, func.max(SourceRun.finished_at))
+        .where(SourceRun.new > 0)
+        .group_by(SourceRun.source)
+    )
+    return {source: at for source, at in rows}
 
 
 def load_sample() -> IngestCounts:

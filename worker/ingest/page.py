@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 
 @dataclass
@@ -30,13 +31,16 @@ class SourcePage:
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
 
-    def drop_duplicates(self, seen: set[str]) -> None:
-        """Skip records already seen in this listing (pages shift while they are read)."""
+    def drop_duplicates(
+        self, seen: set[str], key: Callable[[dict], str] = itemgetter("id")
+    ) -> None:
+        """Skip records already seen in this listing (pages shift while they are read); `key`
+        says what makes two records the same (a source listing every version: id and version)."""
         fresh = []
         for record in self.records:
-            if record["id"] in seen:
+            if key(record) in seen:
                 self.skip("duplicate in listing")
             else:
-                seen.add(record["id"])
+                seen.add(key(record))
                 fresh.append(record)
         self.records = fresh

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from config import Settings
+from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient
 from worker.ingest.page import SourcePage
 
@@ -39,12 +40,20 @@ class Source:
     bundled sample). `link` builds a paper's page from its key when a record brings none;
     `taxonomy` is the category set a reader may pick from, if the source has one. A text
     authority owns a paper's text and links: another source fills them only until one has
-    seen the paper."""
+    seen the paper. `label` is its name for readers (a card's source); `community_link` its
+    own page of a paper another source owns (a discussion page), shown on the card beside the
+    paper's link. A reader chooses among sources by name; a source that `counts_as` another
+    (the bundled sample, arXiv's papers) is chosen with it. `calendar` says when it announces."""
 
     name: str
     text_authority: bool
+    label: str = ""
     link: Callable[[str], str] | None = None
+    community_link: Callable[[str], str] | None = None
     taxonomy: frozenset[str] | None = None
+    calendar: Calendar | None = None
+    chosen_by_default: bool = False  # a reader who chose nothing reads these
+    counts_as: str | None = None
     pages: Pages | None = None
     min_interval: FromSettings | None = None
     every_hours: FromSettings | None = None

@@ -3,8 +3,10 @@ versionless arXiv id, a DOI); a record without a link gets its source's (`Source
 
 Merge rules (one row per paper, whichever source saw it first):
 - Text and bibliographic fields (title, abstract, authors, categories, dates, links, comment,
-  journal ref, version) come from a text authority (arXiv, per the registry). Another source
+  journal ref, version) come from a text authority (per the registry). Another source
   fills them only while no authority has seen the paper; once one has, they are its alone.
+  The latest version wins: a record of an older version than the stored one changes no text.
+- A published journal DOI takes the newest non-empty value (never blanked by a later "NA").
 - Community signals come from Hugging Face: upvotes and comment counts only go up (a stale
   listing never lowers them); links, GitHub stars, AI summary and keywords take the newest
   non-empty value; the Daily Papers submission time is the first one seen.
@@ -50,6 +52,7 @@ LATEST_FIELDS = (
     "ai_summary",
     "ai_keywords",
     "thumbnail",
+    "journal_doi",
 )
 FIRST_FIELDS = ("hf_submitted_at",)
 TIME_FIELDS = ("published", "updated", "hf_submitted_at")
@@ -137,7 +140,7 @@ def normalize(rec: dict, link: Callable[[str], str] | None = None) -> dict:
         values["abs_url"] = link(pid)
     if "abstract" in values:
         values["abstract"] = clean_text(values["abstract"])
-    for key in ("comment", "journal_ref", "ai_summary"):
+    for key in ("comment", "journal_ref", "ai_summary", "journal_doi"):
         if key in values:
             values[key] = clean_text(values[key]) or None
     for key in LINK_FIELDS:
@@ -168,6 +171,8 @@ def _merge(
     """Apply the merge rules to a stored paper; True if anything changed."""
     changed = False
     text_owner = source in authorities or not authorities & paper.first_seen_by.keys()
+    # An older version listed after a newer one (a server lists every version) never wins.
+    text_owner = text_owner and values.get("version", paper.version) >= paper.version
 
     def put(key, value):
         nonlocal changed

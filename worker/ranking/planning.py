@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -26,11 +26,11 @@ from models import (
     QuietDay,
     Subscriber,
     Suppression,
-    utcnow,
 )
 from models.db import pages, upsert
 from models.reasons import POPULAR, Reason
 from models.schedule import edition_for, is_due
+from worker.ingest import registry
 from worker.ranking import (
     FitParams,
     PaperDoc,
@@ -93,6 +93,18 @@ def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[
     for sid, pid in rows:
         out[sid].add(pid)
     return out
+
+
+def _last_editions(session: Session, subscriber_ids: list[int]) -> dict[int, datetime]:
+    """When each subscriber's last digest was planned (sent or not): what is new since."""
+    rows = session.exec(
+        select(Digest.subscriber_id, func.max(Digest.planned_at))
+        .where(col(Digest.subscriber_id).in_(subscriber_ids))
+        .group_by(Digest.subscriber_id)
+    )
+    return {
+        sid: at for sid, at in rows
+    }  # max() keeps the column's type: aware datetimes on every backend
 
 
 def _feedback(session: Session, subscriber_ids: list[int]) -> dict[int, dict[int, list[str]]]:
@@ -162,6 +174,38 @@ class Choice:
 
     picks: dict[int, list[Pick]] = field(default_factory=dict)
     trending: dict[int, list[Pick]] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)  # quiet days: why nothing is new
+
+
+def _by_sources(papers: list[Paper]) -> dict[str, frozenset[str]]:
+    """Each candidate's sources, as a reader chooses them (the registry maps provenance)."""
+    return {p.id: registry.reader_sources(p.first_seen_by) for p in papers}
+
+
+def _brought(got: frozenset[str], chosen: frozenset[str]) -> bool:
+    """Whether a paper from sources `got` is among a reader's `chosen` ones; a paper of no
+    known provenance (stored by hand, or by a source since removed) is everyone's."""
+    return not got or bool(got & chosen)
+
+
+def _quiet_notes(
+    subs: list[Subscriber], *, papers: list[Paper], since: dict[int, datetime], now: datetime
+) -> dict[int, str]:
+    """The readers none of whose sources brought a paper since their last edition (`since`),
+    each with the line saying why ("arXiv does not announce on Saturdays")."""
+    sources = _by_sources(papers)
+    newest: dict[frozenset[str], datetime | None] = {}
+    notes = {}
+    for sub in subs:
+        if sub.id not in since:
+            continue  # a first edition: everything in the window is new to them
+        chosen = registry.chosen(sub.sources)
+        if chosen not in newest:
+            times = [p.first_seen for p in papers if _brought(sources[p.id], chosen)]
+            newest[chosen] = max(times, default=None)
+        if newest[chosen] is None or newest[chosen] <= since[sub.id]:
+            notes[sub.id] = registry.quiet_line(chosen, since[sub.id], now)
+    return notes
 
 
 def trending_today(docs: list[PaperDoc]) -> list[Pick]:
@@ -201,14 +245,30 @@ def choose_papers(
     subs: list[Subscriber],
     now: datetime,
     trending: bool = True,
+    last_edition: dict[int, datetime] | None = None,
 ) -> Choice:
-    """Each subscriber's picks from the current candidates and (unless `trending` is False)
-    their trending section: the one path from the database to `rank`, for the planner and
-    the preferences page alike."""
+    """Each subscriber's picks from the candidates of their chosen sources and (unless
+    `trending` is False) their trending section: the one path from the database to `rank`,
+    for the planner and the preferences page alike. A reader whose sources brought nothing
+    since `last_edition` has a quiet day: no picks, a note, and the trending papers unless the
+    reader asked for no email on quiet days."""
     choice = Choice()
     if not subs:
         return choice
     papers = candidate_papers(session, now, settings.candidate_window_days)
+    sources = _by_sources(papers)
+    outside: dict[frozenset[str], frozenset[str]] = {}
+
+    def elsewhere(sub: Subscriber) -> frozenset[str]:
+        """The candidates none of the reader's sources brought (shared per source choice)."""
+        chosen = registry.chosen(sub.sources)
+        if chosen not in outside:
+            outside[chosen] = frozenset(
+                pid for pid, got in sources.items() if not _brought(got, chosen)
+            )
+        return outside[chosen]
+
+    choice.notes = _quiet_notes(subs, papers=papers, since=last_edition or {}, now=now)
     docs = [paper_doc(p, now) for p in papers]
     corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
     model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
@@ -221,13 +281,16 @@ def choose_papers(
         for page in pages(subs, settings.plan_page_size):
             ids = [s.id for s in page]
             page_sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            for sub in page:
+                page_sent[sub.id] |= elsewhere(sub)
             sent.update(page_sent)
             yield [profile_for(s, page_sent[s.id], feedback[s.id]) for s in page]
 
     by_sub = {s.id: s for s in subs}
     for part in rank_batches(docs, profiles(), params, model=model, corpus=corpus):
         for sid, ranked in part.items():
-            picks = choice.picks[sid] = ranked[: limits[sid]]
+            quiet = sid in choice.notes
+            picks = choice.picks[sid] = [] if quiet else ranked[: limits[sid]]
             sub = by_sub[sid]
             n = min(sub.trending_count, settings.max_trending_count) if trending else 0
             if not picks and trending:  # a quiet day: the trending papers instead, or nothing
@@ -273,10 +336,15 @@ def plan_edition(
     result.already = len(subs) - len(todo)
     if not todo:
         return result
-    choice = choose_papers(session, settings, subs=todo, now=now)
-    picks, hot = choice.picks, choice.trending
-    sends = {sid for sid in picks if picks[sid] or hot[sid]}  # a quiet day's trending too
-    planned_at = utcnow()
+    last = {}
+    for page in pages(todo, settings.plan_page_size):
+        last.update(_last_editions(session, [s.id for s in page]))
+    choice = choose_papers(session, settings, subs=todo, now=now, last_edition=last)
+    picks, hot, notes = choice.picks, choice.trending, choice.notes
+    # A quiet day (no news from the reader's sources, or nothing relevant in them) sends the
+    # trending papers when the reader asked for them, under the note saying why.
+    sends = {sid for sid in picks if picks[sid] or hot[sid]}
+    planned_at = now  # the instant planned for: the next edition's news are counted from it
     for page in pages(todo, settings.plan_page_size):
         created = _insert_digests(
             session,
@@ -285,7 +353,8 @@ def plan_edition(
                     "subscriber_id": sub.id,
                     "edition": editions[sub.id],
                     "status": DigestStatus.planned if sub.id in sends else DigestStatus.skipped,
-                    "last_error": None if sub.id in sends else _nothing(sub),
+                    "last_error": None if sub.id in sends else notes.get(sub.id) or _nothing(sub),
+                    "note": notes.get(sub.id),
                     "attempts": 0,
                     "planned_at": planned_at,
                 }

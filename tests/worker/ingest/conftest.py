@@ -41,6 +41,8 @@ def providers(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
     env = {
         "ARXIV_API_URL": f"{fake.url}/api/query",
         "HF_API_URL": f"{fake.url}/api",
+        "BIORXIV_API_URL": fake.url,
+        "MEDRXIV_API_URL": fake.url,
         "ARXIV_PAGE_SIZE": str(ARXIV_PAGE_SIZE),
         "HF_PAGE_LIMIT": str(HF_PAGE_LIMIT),
         "HTTP_TIMEOUT_SECONDS": "2",

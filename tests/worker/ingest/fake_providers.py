@@ -1,4 +1,5 @@
-"""A local HTTP server on 127.0.0.1 speaking arXiv's API (Atom) and HF's /api/daily_papers (JSON).
+"""A local HTTP server on 127.0.0.1 speaking arXiv's API (Atom), HF's /api/daily_papers (JSON) and
+Cold Spring Harbor's details API (`fake_cshl`, from the records in `preprints`).
 
 It serves the recorded responses in tests/fixtures/ by query parameters, exactly as the real
 providers page them, and can be told to misbehave: a status, a body, a delay, for the next N
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from tests import FIXTURES
+from tests.worker.ingest import fake_cshl
 
 ARXIV_PAGE_SIZE = 25  # how the recorded arXiv pages were cut
 HF_PAGE_LIMIT = 10  # ... and the HF pages
@@ -86,6 +88,7 @@ class Rule:
 class FakeProviders:
     def __init__(self, port: int = 0, clock: Callable[[], float] | None = None):
         self.rules: list[Rule] = []
+        self.preprints: dict[str, list] = {}  # server -> records the details API lists
         self.requests: list[tuple[str, dict, float | None]] = []  # path, params, clock time
         self.clock = clock
         self._lock = threading.Lock()
@@ -122,6 +125,8 @@ class FakeProviders:
         return None
 
     def recorded(self, path: str, params: dict) -> tuple[int, bytes, str]:
+        if (answer := fake_cshl.details(self.preprints, path)) is not None:
+            return answer
         one = {k: v[0] for k, v in params.items()}
         if path.endswith("/api/query") and (found := arxiv_lookup(one)) is not None:
             return 200, found, "application/atom+xml; charset=utf-8"

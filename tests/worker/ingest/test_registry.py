@@ -60,9 +60,10 @@ def _papers() -> dict[str, Paper]:
 
 
 def test_get_names_every_known_source_when_asked_for_an_unknown_one() -> None:
-    with pytest.raises(ValueError, match="unknown source 'biorxiv'; expected one of arxiv, hf"):
-        registry.get("biorxiv")
-    with pytest.raises(ValueError, match=r"expected one of arxiv, hf$"):
+    known = "arxiv, hf, biorxiv, medrxiv"
+    with pytest.raises(ValueError, match=f"unknown source 'ssrn'; expected one of {known}"):
+        registry.get("ssrn")
+    with pytest.raises(ValueError, match=f"expected one of {known}$"):
         registry.get("sample", fetched=True)  # loaded, never fetched
     assert registry.get("sample").text_authority and not registry.get("hf").text_authority
 
@@ -74,7 +75,7 @@ def test_a_source_that_fetches_says_how_politely_and_how_often() -> None:
 
 def test_beat_has_one_fetch_entry_per_fetched_source(toy: Source) -> None:
     beat = fetch_schedule(get_settings())
-    assert set(beat) == {"fetch-arxiv", "fetch-hf", "fetch-toy"}
+    assert set(beat) == {"fetch-arxiv", "fetch-hf", "fetch-biorxiv", "fetch-medrxiv", "fetch-toy"}
     assert beat["fetch-toy"] == {
         "task": "paperboy.fetch_source",
         "schedule": 6 * 3600,
@@ -110,4 +111,7 @@ def test_paperboy_fetch_source_toy_fetches_only_the_toy(toy: Source) -> None:
     with session_scope() as session:
         assert [r.source for r in session.exec(select(SourceRun))] == ["toy"]
     unknown = CliRunner().invoke(app, ["fetch", "--source", "bio"], env={"COLUMNS": "200"})
-    assert unknown.exit_code == 2 and "expected one of arxiv, hf, toy" in unknown.output
+    assert (
+        unknown.exit_code == 2
+        and "expected one of arxiv, hf, biorxiv, medrxiv, toy" in unknown.output
+    )

@@ -79,7 +79,6 @@ def test_a_quiet_day_sends_trending_papers_marked_as_such_or_nothing(paperboy_ho
 
 def test_the_quiet_day_digest_says_so() -> None:
     card = paper_card(
-        paper_id="2611.00001",
         title="A trending paper",
         abstract="Text.",
         authors=["A. Author"],

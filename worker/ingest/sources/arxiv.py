@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from operator import attrgetter
 from xml.etree.ElementTree import Element, ParseError
 
@@ -20,6 +20,7 @@ from defusedxml.ElementTree import fromstring
 
 from config import Settings
 from models.arxiv import CATEGORIES
+from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
 from worker.ingest.source import Source, Window
@@ -217,11 +218,25 @@ def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[
     )
 
 
+# arXiv announces at 20:00 US Eastern, Sunday to Thursday, never on its holidays
+# (https://info.arxiv.org/help/availability.html; the holiday list is kept by hand, per year).
+HOLIDAYS = {
+    date(2026, 11, 26): "Thanksgiving",
+    date(2026, 12, 24): "Christmas Eve",
+    date(2026, 12, 31): "New Year's Eve",
+}
+CALENDAR = Calendar(
+    zone="America/New_York", hour=20, weekdays=frozenset({6, 0, 1, 2, 3}), holidays=HOLIDAYS
+)
+
 SOURCE = Source(
     name=NAME,
     text_authority=True,
+    label="arXiv",
     link=abs_url,
     taxonomy=CATEGORIES,
+    calendar=CALENDAR,
+    chosen_by_default=True,
     pages=pages,
     min_interval=attrgetter("arxiv_min_interval_seconds"),
     every_hours=attrgetter("arxiv_fetch_every_hours"),

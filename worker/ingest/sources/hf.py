@@ -15,6 +15,7 @@ from datetime import date, datetime
 from operator import attrgetter
 
 from config import Settings
+from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
 from worker.ingest.source import Source, Window
@@ -29,6 +30,11 @@ STR_FIELDS = {
     "ai_summary": "ai_summary",
     "thumbnail": "thumbnail",
 }
+
+
+def paper_page(key: str) -> str:
+    """A paper's Hugging Face page: its discussion and upvotes."""
+    return f"https://huggingface.co/papers/{key}"
 
 
 def parse_page(body: bytes, label: str) -> SourcePage:
@@ -157,7 +163,11 @@ def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[
 SOURCE = Source(
     name=NAME,
     text_authority=False,
+    label="Hugging Face",
     link=arxiv.abs_url,  # HF lists arXiv papers, by their arXiv ids
+    community_link=paper_page,
+    calendar=Calendar(zone="UTC", hour=0),  # a daily list, upvoted all day
+    chosen_by_default=True,
     pages=pages,
     min_interval=attrgetter("hf_min_interval_seconds"),
     every_hours=attrgetter("hf_fetch_every_hours"),

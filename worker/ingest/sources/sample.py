@@ -16,7 +16,7 @@ from worker.ingest.source import Source
 
 SAMPLE = Path(__file__).parent / "data" / "sample_papers.jsonl.gz"
 # Loaded, not fetched (`load_sample`); its records bring their own title-search links.
-SOURCE = Source(name="sample", text_authority=True)
+SOURCE = Source(name="sample", text_authority=True, label="arXiv", counts_as="arxiv")
 
 
 def sample_papers() -> Iterator[dict]:
