@@ -3,7 +3,6 @@ Per-run numbers come from `worker.delivery.overview`, the same as `paperboy runs
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,7 +13,15 @@ from sqlmodel import Session, col, select
 from config import Settings
 from config.celery import QUEUES
 from emails.providers.base import EventType
-from models import DeliveryEvent, Feedback, SourceRun, Subscriber, SubscriberStatus, utcnow
+from models import (
+    DeliveryEvent,
+    Feedback,
+    SourceRun,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    utcnow,
+)
 from worker.delivery import liveness, overview
 
 
@@ -30,7 +37,7 @@ class EditionRow:
 @dataclass
 class Dashboard:
     days: list[str]
-    subscribers: dict[str, list[int]]  # status -> count on each day (by sign-up date)
+    subscribers: dict[str, list[int]]  # status -> readers in it at the end of each day
     editions: list[EditionRow]
     runs: list[overview.RunLine]
     sources: list[SourceRun]
@@ -38,31 +45,60 @@ class Dashboard:
     reaper_beat: datetime | None = None  # None: no beat (in-process) or none recorded yet
 
 
+# A reader's status on a past day, rebuilt from the timestamps each status change leaves:
+# signed up (pending), confirmed (active), then the change that ended it (unsubscribed_at, or
+# the suppression a bounce or complaint wrote). A re-subscription restarts the timestamps, so
+# its earlier history is shown as the current one.
+ENDED = {
+    SubscriberStatus.unsubscribed,
+    SubscriberStatus.bounced,
+    SubscriberStatus.complained,
+}
+
+History = tuple[str, str | None, str, str | None]  # created, confirmed, status now, ended (dates)
+
+
+def status_on(day: str, created: str, confirmed: str | None, now: str, ended: str | None) -> str:
+    """The status a reader had at the end of `day` (ISO dates compare as strings)."""
+    if now in ENDED and (ended or created) <= day:
+        return now
+    if confirmed is not None and confirmed <= day:
+        return SubscriberStatus.active.value
+    return SubscriberStatus.pending.value
+
+
+def series_from(labels: list[str], rows: list[tuple[History, int]]) -> dict[str, list[int]]:
+    """Count readers by their status on each labelled day (pure: rows are grouped histories)."""
+    series = {status.value: [0] * len(labels) for status in SubscriberStatus}
+    for (created, confirmed, now, ended), n in rows:
+        for i, day in enumerate(labels):
+            if created <= day:
+                series[status_on(day, created, confirmed, now, ended)][i] += n
+    return series
+
+
 def subscriber_series(session: Session, days: int = 30) -> tuple[list[str], dict[str, list[int]]]:
-    """Subscribers signed up by each of the last `days` days, by their status now."""
+    """Readers by status on each of the last `days` days, as each status change dated it."""
     today = utcnow().date()
     labels = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
-    first = labels[0]
-    per_day: dict[str, dict[str, int]] = defaultdict(dict)
-    before: dict[str, int] = defaultdict(int)
-    for day, status, n in session.exec(
-        select(func.date(Subscriber.created_at), Subscriber.status, func.count()).group_by(
-            func.date(Subscriber.created_at), Subscriber.status
-        )
-    ):
-        day = str(day)
-        if day < first:
-            before[status] += n
-        else:
-            per_day[day][status] = n
-    series = {}
-    for status in SubscriberStatus:
-        running, values = before[status], []
-        for day in labels:
-            running += per_day[day].get(status, 0)
-            values.append(running)
-        series[status.value] = values
-    return labels, series
+    ended = func.coalesce(func.date(Subscriber.unsubscribed_at), func.date(Suppression.created_at))
+    key = (
+        func.date(Subscriber.created_at),
+        func.date(Subscriber.confirmed_at),
+        Subscriber.status,
+        ended,
+    )
+    rows = session.exec(
+        select(*key, func.count())
+        .select_from(Subscriber)
+        .outerjoin(Suppression, col(Suppression.email) == col(Subscriber.email))
+        .group_by(*key)
+    )
+    grouped = [
+        ((str(c), str(f) if f else None, str(s), str(e) if e else None), n)
+        for c, f, s, e, n in rows
+    ]
+    return labels, series_from(labels, grouped)
 
 
 def _by_day(session: Session, column, *where) -> dict[str, int]:

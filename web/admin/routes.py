@@ -137,7 +137,7 @@ def home(admin: AdminDep, settings: SettingsDep) -> Response:
         board=board,
         audit=audit,
         subscribers_chart=charts.lines(
-            "Subscribers by sign-up date, by status now", board.days, board.subscribers
+            "Subscribers by status, day by day", board.days, board.subscribers
         ),
         editions_chart=charts.stacked_bars(
             "Each edition's digests", dashboard.edition_bars(board.editions)

@@ -100,3 +100,51 @@ def test_search_a_reader_suppress_them_and_export(admin) -> None:
     exported = client.get("/admin/subscribers/export")
     assert exported.text == runner.invoke(cli, ["subscribers", "export"]).stdout
     assert len([json.loads(line) for line in exported.text.splitlines()]) == 3
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_subscribers_over_time_follow_each_readers_status_changes(
+    admin, database: str, request
+) -> None:
+    """A reader who unsubscribed two days ago counted active before then; a bounce dates from
+    its suppression; a sign-up from today is pending today and absent before."""
+    from datetime import timedelta
+
+    from models import Subscriber, SubscriberStatus, utcnow
+    from web.admin.dashboard import subscriber_series
+
+    if database == "postgresql":
+        request.getfixturevalue("production")
+        from models import upgrade
+
+        upgrade()
+    now = utcnow()
+    ago = lambda days: now - timedelta(days=days)  # noqa: E731
+    with session_scope() as session:
+        session.add_all(
+            [
+                Subscriber(
+                    email="left@example.org",
+                    status=SubscriberStatus.unsubscribed,
+                    created_at=ago(5),
+                    confirmed_at=ago(4),
+                    unsubscribed_at=ago(2),
+                ),
+                Subscriber(
+                    email="bounced@example.org",
+                    status=SubscriberStatus.bounced,
+                    created_at=ago(5),
+                    confirmed_at=ago(5),
+                ),
+                Suppression(email="bounced@example.org", reason="bounce", created_at=ago(1)),
+                Subscriber(email="new@example.org", created_at=now),
+            ]
+        )
+    with session_scope() as session:
+        days, series = subscriber_series(session, days=7)
+    #            6 5  4  3  2  1  0 days ago
+    assert series["pending"] == [0, 1, 0, 0, 0, 0, 1]
+    assert series["active"] == [0, 1, 2, 2, 1, 0, 0]
+    assert series["unsubscribed"] == [0, 0, 0, 0, 1, 1, 1]
+    assert series["bounced"] == [0, 0, 0, 0, 0, 1, 1]
+    assert days[-1] == now.date().isoformat()
