@@ -29,6 +29,14 @@ def subscribe(
         list[str], typer.Option(metavar="NAME", help="Author to follow (repeatable).")
     ] = [],  # noqa: B006
     max_papers: Annotated[int | None, typer.Option(metavar="N", help="Papers per digest.")] = None,
+    source: Annotated[
+        list[str],
+        typer.Option(
+            metavar="SOURCE",
+            help="A source to read, as `paperboy sources status` names it, e.g. biorxiv "
+            "(repeatable; default: arxiv and hf).",
+        ),
+    ] = [],  # noqa: B006
     seed: Annotated[
         list[str],
         typer.Option(
@@ -68,6 +76,7 @@ def subscribe(
         "categories": category or None,
         "authors": author or None,
         "max_papers": max_papers,
+        "sources": source or None,
     }
     try:
         with session_scope() as session:

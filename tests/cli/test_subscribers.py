@@ -130,3 +130,20 @@ def test_subscribe_refuses_a_category_outside_the_arxiv_taxonomy(paperboy_home: 
     assert good.exit_code == 0, good.output
     with session_scope() as session:
         assert subscribers.find(session, "a@example.org").categories == ["cs.LG"]
+
+
+def test_subscribe_chooses_sources_by_their_registry_names(paperboy_home: Path) -> None:
+    """A biologist subscribes from the CLI to bioRxiv and its "neuroscience" collection; a
+    source nobody registered is refused with the names there are, and nothing is stored."""
+    result = runner.invoke(
+        app,
+        ["subscribe", "bio@example.org", "--source", "biorxiv", "--category", "Neuroscience"],
+    )
+    assert result.exit_code == 0, result.output
+    bogus = runner.invoke(app, ["subscribe", "x@example.org", "--source", "bogus"])
+    assert bogus.exit_code == 2
+    assert "unknown source 'bogus'" in bogus.output and "biorxiv" in bogus.output
+    with session_scope() as session:
+        sub = subscribers.find(session, "bio@example.org")
+        assert (sub.sources, sub.categories) == (["biorxiv"], ["neuroscience"])
+        assert subscribers.find(session, "x@example.org") is None
