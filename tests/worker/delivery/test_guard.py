@@ -152,6 +152,7 @@ def test_one_hard_bounce_in_ten_pauses_the_run_and_resume_finishes_it(
         assert "deliverability guard: hard-bounce rate" in run.pause_reason
         assert "of the last" in run.pause_reason
         paused_at = len(standin.accepted())
+        print(f"\nthe guard paused the run after {paused_at} of {N} sends")
         assert paused_at < N // 2, paused_at  # the rest of the list was never mailed
         standin.behaviour.bounce = set()  # the operator cleaned the list
         with session_scope() as session:
