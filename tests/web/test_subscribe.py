@@ -28,6 +28,7 @@ from tests.web.conftest import (
     path_of,
     token,
 )
+from web.app import app
 from web.ratelimit import counter_for
 from web.subscribe import first_digest_line
 
@@ -294,6 +295,50 @@ def test_rate_limits_are_shared_through_redis(
     with pytest.raises(RateLimited) as raised:
         check_mail_request(settings, "198.51.100.1", "x@example.org")
     assert 0 < raised.value.retry_after <= settings.mail_requests_window_seconds
+
+
+def test_a_flood_from_one_client_does_not_lock_out_the_next(
+    client: TestClient, paperboy_home: Path
+) -> None:
+    """1,000 sign-ups from 127.0.0.1 (10 answered, 990 refused) spend that client's window
+    only: the refused ones count against no other limit, so 127.0.0.2 still gets through."""
+    with TestClient(app, client=("127.0.0.1", 40000), follow_redirects=False) as flood:
+        codes = [
+            flood.post("/subscribe", data={"email": f"f{i}@example.org", "interests": "x"})
+            .status_code
+            for i in range(1000)
+        ]
+    assert codes.count(200) == 10 and codes.count(429) == 990
+    with TestClient(app, client=("127.0.0.2", 40000), follow_redirects=False) as next_client:
+        signed = next_client.post("/subscribe", data={"email": "n@example.org", "interests": "x"})
+        linked = next_client.post("/link", data={"email": "f1@example.org"})
+    assert signed.status_code == 200 and linked.status_code == 200
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+def test_a_refused_request_counts_against_no_limit(
+    client: TestClient, redis_url: str, shared: bool
+) -> None:
+    """Both counters: an address over its limit leaves the client's and overall windows alone."""
+    from config import get_settings
+    from web.ratelimit import RateLimited, check_mail_request
+
+    settings = get_settings().model_copy(
+        update={"redis_url": redis_url if shared else None, "mail_requests_overall": 5}
+    )
+    if shared:
+        redis_client = counter_for(redis_url).client
+        for key in redis_client.scan_iter("paperboy:ratelimit:*"):
+            redis_client.delete(key)
+    for i in range(3):
+        check_mail_request(settings, f"192.0.2.{i}", "same@example.org")
+    for i in range(20):
+        with pytest.raises(RateLimited):
+            check_mail_request(settings, f"192.0.2.{i}", "same@example.org")
+    check_mail_request(settings, "192.0.2.1", "other@example.org")
+    check_mail_request(settings, "192.0.2.2", "third@example.org")  # overall: 5 of 5
+    with pytest.raises(RateLimited):
+        check_mail_request(settings, "192.0.2.3", "fourth@example.org")
 
 
 def test_subscribe_bounced_address_gets_no_email(client: TestClient, paperboy_home: Path) -> None:
