@@ -304,8 +304,9 @@ def test_a_flood_from_one_client_does_not_lock_out_the_next(
     only: the refused ones count against no other limit, so 127.0.0.2 still gets through."""
     with TestClient(app, client=("127.0.0.1", 40000), follow_redirects=False) as flood:
         codes = [
-            flood.post("/subscribe", data={"email": f"f{i}@example.org", "interests": "x"})
-            .status_code
+            flood.post(
+                "/subscribe", data={"email": f"f{i}@example.org", "interests": "x"}
+            ).status_code
             for i in range(1000)
         ]
     assert codes.count(200) == 10 and codes.count(429) == 990
