@@ -342,21 +342,66 @@ def test_a_refused_request_counts_against_no_limit(
         check_mail_request(settings, "192.0.2.3", "fourth@example.org")
 
 
-def test_subscribe_bounced_address_gets_no_email(client: TestClient, paperboy_home: Path) -> None:
+def _undeliverable(address: str, status: SubscriberStatus, reason: str) -> None:
     with session_scope() as session:
         subscribers.mark_undeliverable(
-            session=session,
-            email="Gone@Example.org ",
-            status=SubscriberStatus.bounced,
-            reason="bounce",
-            source="test",
+            session=session, email=address, status=status, reason=reason, source="test"
         )
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(SubscriberStatus.bounced, "bounce"), (SubscriberStatus.complained, "spam_report")],
+)
+def test_a_bounced_or_complained_address_that_signs_up_again_confirms_its_way_back(
+    client: TestClient, paperboy_home: Path, status: SubscriberStatus, reason: str
+) -> None:
+    client.post("/subscribe", data={"email": "gone@example.org", "interests": "graphs"})
+    old = path_of(link_in(notices(paperboy_home, "confirm")[0], "/c/"))
+    _undeliverable("Gone@Example.org ", status, reason)  # the confirm email bounced
+    assert client.post(old).status_code == 409  # a link from before the bounce does not lift it
+    _clear_outbox(paperboy_home)
+    with session_scope() as session:  # the resend interval has passed
+        session.exec(update(Subscriber).values(confirm_sent_at=utcnow() - timedelta(hours=1)))
+
     resp = client.post("/subscribe", data={"email": "gone@example.org", "interests": "graphs"})
     assert resp.status_code == 200
     assert client.post("/link", data={"email": "gone@example.org"}).status_code == 200
-    assert not (paperboy_home / "outbox").exists()
+    assert len(notices(paperboy_home, "confirm")) == 1  # a confirm, never a bare link
+    assert not notices(paperboy_home, "link")
+    url = path_of(link_in(notices(paperboy_home, "confirm")[0], "/c/"))
+    assert client.get(url).status_code == 200  # a link scanner's GET changes nothing
     with session_scope() as session:
-        assert session.get(Suppression, "gone@example.org").reason == "bounce"
+        assert session.get(Suppression, "gone@example.org").reason == reason
+        assert subscribers.find(session, "gone@example.org").status == status
+    assert client.post(url).status_code == 200
+    with session_scope() as session:
+        assert session.get(Suppression, "gone@example.org") is None
+        assert subscribers.find(session, "gone@example.org").status == SubscriberStatus.active
+
+
+def test_confirming_by_cli_keeps_a_bounce_suppressed(client: TestClient) -> None:
+    _undeliverable("kept@example.org", SubscriberStatus.bounced, "bounce")
+    with session_scope() as session:
+        subscribers.subscribe(session, "kept@example.org", confirmed=True)
+        assert session.get(Suppression, "kept@example.org").reason == "bounce"
+
+
+def test_a_bounced_reader_who_proves_a_new_address_is_active_at_it(
+    client: TestClient, paperboy_home: Path
+) -> None:
+    sid = active_subscriber("old@example.org")
+    _undeliverable("old@example.org", SubscriberStatus.bounced, "bounce")
+    resp = client.post(
+        f"/p/{token('preferences', sid)}/email", data={"new_email": "new@example.org"}
+    )
+    assert resp.status_code == 200
+    url = path_of(link_in(notices(paperboy_home, "email_change")[0], "/e/"))
+    assert "now go to new@example.org" in client.post(url).text
+    with session_scope() as session:
+        sub = session.get(Subscriber, sid)
+        assert (sub.email, sub.status) == ("new@example.org", SubscriberStatus.active)
+        assert session.get(Suppression, "old@example.org").reason == "bounce"  # the old one stays
 
 
 def test_old_confirm_link_does_not_undo_a_later_unsubscribe(
