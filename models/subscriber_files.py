@@ -102,7 +102,7 @@ def check_file(raw: Iterable[bytes], fmt: Format) -> int:
     try:
         return max(sum(1 for _ in reader) - 1, 0)
     except csv.Error as e:
-        raise FileError(reader.line_num + 1, _csv_why(e)) from None
+        raise FileError(reader.line_num, _csv_why(e)) from None
 
 
 def _csv_why(error: csv.Error) -> str:
@@ -128,7 +128,7 @@ def read_rows(lines: Iterable[str], fmt: Format) -> Iterator[Row]:
                     continue
                 yield _checked(reader.line_num, {k: _unguarded(v) for k, v in record.items()})
         except csv.Error as e:
-            raise FileError(reader.line_num + 1, _csv_why(e)) from None
+            raise FileError(reader.line_num, _csv_why(e)) from None
         return
     for number, text in enumerate(lines, start=1):
         if not text.strip():
