@@ -19,6 +19,7 @@ from web import (
     address,
     admin,
     archive,
+    feed,
     feedback,
     health,
     metrics,
@@ -48,6 +49,7 @@ BAD_LINK_HINTS = {
     "feedback": "Use the links in the latest digest we sent you.",
     "confirm": "Sign up again to get a fresh confirmation link.",
     "digest": "Open the digest from the latest email we sent you.",
+    "feed": "Copy your feed's new address from your preferences page.",
     "email": "Ask for the change again on your preferences page.",
 }
 STATUS_PAGES = {
@@ -107,6 +109,7 @@ def create_app() -> FastAPI:
         preferences,
         address,
         archive,
+        feed,
         feedback,
         health,
         metrics,
