@@ -140,34 +140,54 @@ def import_(
     fmt: FormatOption = None,
     batch: Annotated[int, typer.Option(min=1, metavar="N", help="Rows per transaction.")] = 1000,
 ) -> None:
-    """Import subscribers from CSV or JSONL (email, interests, categories, authors, frequency,
-    timezone). New addresses get the double opt-in email unless --confirmed; addresses already
-    known or suppressed are left alone; every invalid row is reported with its line."""
+    """Import subscribers from CSV or JSONL: the sign-up columns (email, interests, categories,
+    authors, frequency, timezone) or an `export --all` backup. New addresses get the double
+    opt-in email unless --confirmed (a backup's rows keep their own status); addresses already
+    known or suppressed are left alone; every invalid row is reported with its line. A file
+    that cannot be read is refused before anything is imported. Run again after an
+    interruption: every pending reader the file names gets the confirm email they missed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from models import session_scope
-    from models.subscriber_files import ImportCounts, import_batch, read_rows
+    from models.subscriber_files import (
+        FileError,
+        ImportCounts,
+        check_file,
+        import_batch,
+        mark_confirm_sent,
+        read_rows,
+        text_lines,
+    )
     from worker import tasks
 
     ready_database()
     kind = _format(fmt, file)
-    with file.open(encoding="utf-8-sig", newline="") as f:
-        total = max(sum(1 for _ in f) - (kind == "csv"), 0)
     counts = ImportCounts()
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
-    with (
-        file.open(encoding="utf-8-sig", newline="") as f,
-        Progress(*columns, TimeElapsedColumn(), console=console) as progress,
-    ):
-        task = progress.add_task("importing", total=total)
-        rows = read_rows(f, kind)
-        while chunk := [row for _, row in zip(range(batch), rows, strict=False)]:
-            with session_scope() as session:
-                import_batch(session, chunk, confirmed=confirmed, counts=counts)
-            progress.advance(task, len(chunk))
-    if not confirmed:
-        for subscriber_id in counts.added:  # after commit: the rows exist before the tasks
-            tasks.send_notice.delay("confirm", subscriber_id)
+    try:
+        with file.open("rb") as f:
+            total = check_file(f, kind)
+        with (
+            file.open("rb") as f,
+            Progress(*columns, TimeElapsedColumn(), console=console) as progress,
+        ):
+            task = progress.add_task("importing", total=total)
+            rows = read_rows(text_lines(f), kind)
+            while chunk := [row for _, row in zip(range(batch), rows, strict=False)]:
+                with session_scope() as session:
+                    import_batch(session, chunk, confirmed=confirmed, counts=counts)
+                # after commit (the rows exist before the tasks), then remembered as sent
+                for subscriber_id in counts.unconfirmed:
+                    tasks.send_notice.delay("confirm", subscriber_id)
+                with session_scope() as session:
+                    mark_confirm_sent(session, counts.unconfirmed)
+                counts.unconfirmed.clear()
+                progress.advance(task, len(chunk))
+    except FileError as e:
+        console.print(f"[red]{file.name}:{e}[/]", highlight=False)
+        if counts.added:
+            console.print(f"added {len(counts.added)} before that line; fix it and run again")
+        raise typer.Exit(1) from e
     for error in counts.errors:
         console.print(f"[red]{file.name}:{error.removeprefix('line ')}[/]", highlight=False)
     state = "active" if confirmed else "pending, confirmation email sent"
@@ -186,21 +206,32 @@ def export(
         typer.Option("--output", "-o", metavar="FILE", help="File to write (default: stdout)."),
     ] = None,
     fmt: FormatOption = None,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every subscriber in every status, with every field, likes, dislikes and "
+            "dates: a backup that imports back unchanged.",
+        ),
+    ] = False,
 ) -> None:
-    """Export the active subscribers in the import format (JSONL on stdout by default)."""
+    """Export the active subscribers in the import format (JSONL on stdout by default), or
+    with --all everyone, whole."""
     import sys
 
     from models import session_scope
-    from models.subscriber_files import exportable, write_rows
+    from models.subscriber_files import ALL_COLUMNS, COLUMNS, exportable, write_rows
 
     ready_database()
     kind = _format(fmt, output) if output else (fmt or "jsonl")
+    columns = ALL_COLUMNS if every else COLUMNS
     with session_scope() as session:
+        records = exportable(session, every=every)
         if output is None:
-            count = write_rows(exportable(session), sys.stdout, kind)
+            count = write_rows(records, sys.stdout, kind, columns)
         else:
             with output.open("w", encoding="utf-8", newline="") as f:
-                count = write_rows(exportable(session), f, kind)
+                count = write_rows(records, f, kind, columns)
     console.print(f"exported {count} subscribers" + (f" to {output}" if output else ""))
 
 

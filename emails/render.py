@@ -23,6 +23,7 @@ AUTHOR_LIMIT = 40  # one name
 TEASER_LIMIT = 220  # two to three lines on a desktop, five on a phone
 TOPIC_LIMIT = 40
 WHY_LIMIT = 200
+TOC_TITLE_LIMIT = 40
 LIKE_LIMIT = 70  # the liked paper's title in a why-line
 CATEGORIES_SHOWN, CATEGORY_LIMIT = 3, 20
 
@@ -47,6 +48,11 @@ class PaperCard:
     stats: str = ""  # the community signals as one plain-text line
     categories: str = ""  # arXiv categories, primary first, e.g. "cs.LG · stat.ML"
     topics: tuple[str, ...] = ()  # the ranking's term reasons, best first
+    ref: str = ""  # "arXiv:2411.00001", "doi:10.1101/…", else "Abstract" when `url` is one
+    ref_url: str | None = None  # the abstract page: the one its id names, else `url`
+    pdf_url: str | None = None
+    abstract: str = ""  # the whole abstract, readable: the archive page shows it
+    toc_title: str = ""  # the title, shorter, for a table of contents
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class DigestContext:
     trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
     archive_url: str = ""  # this digest in the browser ("view in browser")
     note: str = ""  # a quiet day's why ("arXiv does not announce on Saturdays"); no picks then
+    full_abstracts: bool = False  # the archive page: whole abstracts instead of teasers
+    feed_url: str = ""  # the reader's Atom feed of their picks
+    bibtex_url: str = ""  # this digest as a BibTeX file
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,15 @@ class RenderedEmail:
 
 
 QUIET_DAY = "A quiet day for your topics"
+CONTENTS_FROM = 6  # a digest of more papers than five opens with a table of contents
+# A structured abstract's opening label: "Motivation: …", "Background and aims: …", "TL;DR: …"
+LABELS = (
+    "motivation|background|context|introduction|purpose|objectives?|aims?|goals?|summary|"
+    "abstract|problem|rationale|significance|tl;dr"
+)
+LEADING_LABEL = re.compile(rf"^(?:{LABELS})(?: (?:and|&) (?:{LABELS}))?\s*:\s+", re.IGNORECASE)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'])")
+ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})")
 
 
 def clip(text: str, limit: int) -> str:
@@ -94,14 +112,28 @@ def short_authors(authors: Sequence[str], limit: int = 3) -> str:
 
 
 def teaser(text: str, limit: int = TEASER_LIMIT) -> str:
-    """The opening of a summary: whole sentences when they fill most of the space."""
-    text = " ".join(readable(text).split())
+    """The opening of a summary in whole sentences (as many as fit, at least one; a first
+    sentence over twice the space is clipped), without a leading "Motivation:" label."""
+    text = LEADING_LABEL.sub("", " ".join(readable(text).split()), count=1)
     if len(text) <= limit:
         return text
-    end = text.rfind(". ", 0, limit)
-    if end >= limit * 0.6:
-        return text[: end + 1]
-    return clip(text, limit)
+    sentences = SENTENCE_END.split(text)
+    shown = sentences[0]
+    for sentence in sentences[1:]:
+        if len(shown) + 1 + len(sentence) > limit:
+            break
+        shown += " " + sentence
+    return shown if len(shown) <= 2 * limit else clip(shown, limit)
+
+
+def reference(key: str, pdf_url: str | None = None) -> tuple[str, str | None, str | None]:
+    """(shown id, abstract page, PDF) from a paper's key: arXiv ids and DOIs name real pages;
+    any other key (the bundled sample's `sample-0042`) names none, so no link is made up."""
+    if ARXIV_ID.fullmatch(key):
+        return f"arXiv:{key}", f"https://arxiv.org/abs/{key}", f"https://arxiv.org/pdf/{key}"
+    if key.startswith("10.") and "/" in key:
+        return f"doi:{key}", f"https://doi.org/{key}", web_url(pdf_url)
+    return "", None, None
 
 
 def plural(n: int, noun: str) -> str:
@@ -191,6 +223,8 @@ def paper_card(
     less_url: str,
     abs_url: str | None = None,
     ai_summary: str | None = None,
+    key: str = "",
+    pdf_url: str | None = None,
     source: str = "",
     pages: Sequence[tuple[str, str]] = (),
     upvotes: int = 0,
@@ -199,11 +233,15 @@ def paper_card(
     github_stars: int | None = None,
     categories: Sequence[str] = (),
 ) -> PaperCard:
-    """A paper's display card from its stored fields and the ranking's reasons."""
+    """A paper's display card from its stored fields and the ranking's reasons; `key` is the
+    paper's id (an arXiv id or a DOI gives the card its reference and PDF links)."""
     topics = term_reasons(reasons)
+    ref, ref_url, pdf = reference(key, pdf_url)
+    url = web_url(abs_url)
+    shown = clip(readable(title), TITLE_LIMIT)
     return PaperCard(
-        title=clip(readable(title), TITLE_LIMIT),
-        url=web_url(abs_url),
+        title=shown,
+        url=url,
         authors=short_authors([readable(a) for a in authors]),
         teaser=teaser(ai_summary or abstract),
         why=clip(why_line(reasons, topics), WHY_LIMIT),
@@ -218,6 +256,11 @@ def paper_card(
         stats=stats_line(upvotes, comments, compact(github_stars)),
         topics=topics,
         categories=" · ".join(clip(c, CATEGORY_LIMIT) for c in categories[:CATEGORIES_SHOWN]),
+        ref=ref if ref_url else "Abstract" if url else "",
+        ref_url=ref_url or url,
+        pdf_url=pdf,
+        toc_title=clip(shown, TOC_TITLE_LIMIT),
+        abstract=" ".join(readable(abstract).split()),
     )
 
 
@@ -298,6 +341,10 @@ def digest_values(ctx: DigestContext) -> dict:
         "trending_heading": f"{QUIET_DAY}: trending today" if quiet else "Trending today",
         "papers": ctx.papers,
         "trending": ctx.trending,
+        "contents": len(ctx.papers) >= CONTENTS_FROM,
+        "full": ctx.full_abstracts,
+        "feed_url": ctx.feed_url,
+        "bibtex_url": ctx.bibtex_url,
         "preferences_url": ctx.preferences_url,
         "unsubscribe_url": ctx.unsubscribe_url,
         "archive_url": ctx.archive_url,

@@ -231,6 +231,7 @@ def sample_digest(
         [
             paper_card(
                 **{k: v for k, v in p.items() if k != "paper_id"},
+                key=p["paper_id"],
                 abs_url=f"https://arxiv.org/abs/{p['paper_id']}",  # as ingest stores arXiv's
                 source="arXiv",
                 pages=[("Hugging Face", f"https://huggingface.co/papers/{p['paper_id']}")],
@@ -264,4 +265,7 @@ def sample_digest(
         list_id="Paperboy digest <digest.paperboy.example>",
         digest_ref="digest-4242",
         trending=hot,
+        archive_url=link(
+            base_url, secret, "digest", subscriber_id=subscriber_id, version=version, digest_id=4242
+        ),
     )

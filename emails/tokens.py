@@ -1,5 +1,6 @@
 """Signed, purpose-bound links: /u (unsubscribe), /p (preferences), /f (feedback), /c (confirm),
-/e (confirm a change of email address), /d (a digest in the browser).
+/e (confirm a change of email address), /d (a digest in the browser), /feed (the reader's
+Atom feed of their picks).
 
 A token names the subscriber, its purpose and the subscriber's token version; bumping the
 version revokes every link already sent except unsubscribe links, which neither expire nor are
@@ -14,7 +15,7 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm", "email", "digest"]
+Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm", "email", "digest", "feed"]
 PATHS: dict[str, str] = {
     "unsubscribe": "u",
     "preferences": "p",
@@ -22,6 +23,7 @@ PATHS: dict[str, str] = {
     "confirm": "c",
     "email": "e",
     "digest": "d",
+    "feed": "feed",
 }
 MAX_AGE: dict[str, int | None] = {
     "unsubscribe": None,
@@ -30,6 +32,7 @@ MAX_AGE: dict[str, int | None] = {
     "confirm": 7 * 86400,
     "email": 7 * 86400,
     "digest": None,
+    "feed": None,  # a feed reader polls it for years; "revoke all my links" stops it
 }
 EXTRA: dict[str, tuple[str, ...]] = {  # what a purpose's token carries beyond who and version
     "feedback": ("paper_id", "vote"),

@@ -30,6 +30,7 @@ from models.tables import (
 
 # Suppressions a new sign-up must not lift: the address cannot or must not receive mail.
 HARD_SUPPRESSIONS = ("bounce", "spam_report")
+UNDELIVERABLE = (SubscriberStatus.bounced, SubscriberStatus.complained)
 
 
 class InvalidEmail(ValueError):
@@ -88,9 +89,10 @@ def request_subscription(
     A new or pending address gets a confirm email (its preferences, already validated, are
     stored); an unsubscribed one a confirm email too; an active one its preferences link
     ("link"): signing up again is how a reader who lost every link gets back in, and their
-    state is left alone. Nothing for a bounced or complained address, or when we emailed it
-    less than `resend_after` ago. The caller answers the same either way, so the form never
-    reveals whether an address is on the list.
+    state is left alone. A bounced or complained address gets a confirm email (confirming
+    lifts its suppression). Nothing when we emailed it less than `resend_after` ago. The
+    caller answers the same either way, so the form never reveals whether an address is on
+    the list.
     """
     email = normalize_email(email)
     sub = find(session, email)
@@ -126,17 +128,22 @@ def _mail_for(
     *,
     link_if_unsubscribed: bool,
 ) -> tuple[str, int] | None:
-    if sub.status in (SubscriberStatus.bounced, SubscriberStatus.complained):
-        return None
-    suppression = session.get(Suppression, sub.email)
-    if suppression is not None and suppression.reason in HARD_SUPPRESSIONS:
-        return None
-    wants_link = sub.status == SubscriberStatus.active or (
-        link_if_unsubscribed and sub.status == SubscriberStatus.unsubscribed
+    # A bounced or complained address gets a confirm email, never a link: only the reader's
+    # click on its page (confirm_requested) lifts the suppression.
+    wants_link = not _undeliverable(session, sub) and (
+        sub.status == SubscriberStatus.active
+        or (link_if_unsubscribed and sub.status == SubscriberStatus.unsubscribed)
     )
     if not claim_confirm_slot(session, sub.id, now, resend_after):
         return None
     return ("link" if wants_link else "confirm"), sub.id
+
+
+def _undeliverable(session: Session, sub: Subscriber) -> bool:
+    suppression = session.get(Suppression, sub.email)
+    return sub.status in UNDELIVERABLE or (
+        suppression is not None and suppression.reason in HARD_SUPPRESSIONS
+    )
 
 
 def claim_confirm_slot(
@@ -168,29 +175,39 @@ def release_confirm_slot(session: Session, subscriber_id: int) -> None:
 def confirm_requested(session: Session, sub: Subscriber, source: str) -> bool:
     """Double opt-in, step two; True on the first activation only (idempotent).
 
-    An unsubscribed reader is re-activated only if they asked again after unsubscribing:
-    an old confirm link must not undo a later unsubscribe.
+    An unsubscribed, bounced or complained reader is re-activated only if they asked again
+    afterwards: an old confirm link must not undo a later unsubscribe, bounce or complaint.
+    Their click proves the mailbox, so it lifts a bounce or complaint suppression too.
     """
-    asked_again = (
-        sub.status == SubscriberStatus.unsubscribed
-        and sub.confirm_sent_at is not None
-        and (sub.unsubscribed_at is None or sub.confirm_sent_at > sub.unsubscribed_at)
-    )
-    if sub.status != SubscriberStatus.pending and not asked_again:
+    if sub.status == SubscriberStatus.pending:
+        confirm(session, sub, source, proven=True)
+        session.flush()
+        return True
+    since = None
+    if sub.status == SubscriberStatus.unsubscribed:
+        since = sub.unsubscribed_at
+    elif sub.status in UNDELIVERABLE:
+        suppression = session.get(Suppression, sub.email)
+        since = suppression.created_at if suppression is not None else None
+    else:
         return False
-    confirm(session, sub, source)
+    if sub.confirm_sent_at is None or (since is not None and sub.confirm_sent_at <= since):
+        return False
+    confirm(session, sub, source, proven=True)
     session.flush()
     return True
 
 
-def confirm(session: Session, sub: Subscriber, source: str) -> None:
+def confirm(session: Session, sub: Subscriber, source: str, *, proven: bool = False) -> None:
+    """Activate; `proven` (the reader clicked a link we mailed) lifts any suppression, else
+    (CLI, imports) bounces and complaints stay suppressed."""
     sub.status = SubscriberStatus.active
     sub.confirmed_at = utcnow()
     sub.unsubscribed_at = None
     sub.status_source = source
     suppression = session.get(Suppression, sub.email)
-    if suppression is not None and suppression.reason == "unsubscribe":
-        session.delete(suppression)  # they asked back in; bounces and complaints stay suppressed
+    if suppression is not None and (proven or suppression.reason == "unsubscribe"):
+        session.delete(suppression)
     session.add(sub)
 
 
@@ -282,6 +299,11 @@ def confirm_email_change(session: Session, sub: Subscriber, address: str) -> Non
     if find(session, address) is not None:
         raise EmailTaken(f"{address} already has a Paperboy subscription")
     sub.email, sub.pending_email = address, None
+    if sub.status == SubscriberStatus.bounced:  # the new mailbox answered: deliver there
+        sub.status, sub.status_source = SubscriberStatus.active, "web:email"
+    suppression = session.get(Suppression, address)
+    if suppression is not None:  # the reader just proved this mailbox
+        session.delete(suppression)
     session.add(sub)
     session.flush()
 

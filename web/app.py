@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -19,6 +19,7 @@ from web import (
     address,
     admin,
     archive,
+    feed,
     feedback,
     health,
     metrics,
@@ -27,6 +28,7 @@ from web import (
     unsubscribe,
     webhooks,
 )
+from web.bodylimit import BodyLimit
 from web.deps import BadLink
 from web.pages import message
 from web.ratelimit import RateLimited, too_many
@@ -47,6 +49,7 @@ BAD_LINK_HINTS = {
     "feedback": "Use the links in the latest digest we sent you.",
     "confirm": "Sign up again to get a fresh confirmation link.",
     "digest": "Open the digest from the latest email we sent you.",
+    "feed": "Copy your feed's new address from your preferences page.",
     "email": "Ask for the change again on your preferences page.",
 }
 STATUS_PAGES = {
@@ -77,6 +80,19 @@ class SecurityHeaders:
         return await self.app(scope, receive, with_headers)
 
 
+async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 413 BodyLimit answers with, before any route ran: a page for people, JSON else."""
+    request = Request(scope)
+    if "text/html" in request.headers.get("accept", ""):
+        response: Response = message(
+            *STATUS_PAGES[413], status=413, link_url="/", link_label="Go to Paperboy"
+        )
+    else:
+        response = JSONResponse({"detail": "Request body too large"}, status_code=413)
+    response.headers["Connection"] = "close"  # the rest of the body is never read
+    await response(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     registry.check(settings)
@@ -86,7 +102,6 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        max_body_size=settings.max_body_bytes,  # refused before it is read, not after
     )
     for module in (
         subscribe,
@@ -94,16 +109,23 @@ def create_app() -> FastAPI:
         preferences,
         address,
         archive,
+        feed,
         feedback,
         health,
         metrics,
     ):
         app.include_router(module.router)
-    app.include_router(webhooks.router, max_body_size=settings.webhook_max_body_bytes)
+    app.include_router(webhooks.router)
     admin.install(app)
     static = StaticFiles(directory=Path(__file__).parent / "static", follow_symlink=True)
     app.mount("/static", static, name="static")  # the sample picture is docs/digest-phone.png
 
+    app.add_middleware(
+        BodyLimit,
+        most=settings.max_body_bytes,
+        webhook_most=settings.webhook_max_body_bytes,
+        refuse=too_large,
+    )
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(BadLink)

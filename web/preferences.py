@@ -93,6 +93,7 @@ def _render(
         liked=_papers(session, sub, 1),
         disliked=_papers(session, sub, -1),
         digests=_recent_digests(session, sub, settings),
+        feed_url=link_for(settings, "feed", sub),
         can_resubscribe=sub.status == SubscriberStatus.unsubscribed,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
         sources=_sources(),

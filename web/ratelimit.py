@@ -31,6 +31,29 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+Limits = tuple[tuple[str, int], ...]  # (key, most requests per window)
+
+# All or none: a request any limit refuses is counted against none of them, so a flood
+# from one client spends its own per-IP window and not everyone's overall one.
+TAKE = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('TTL', key)
+    if ttl > wait then wait = ttl end
+    if ttl < 1 and wait < 1 then wait = 1 end
+  end
+end
+if wait > 0 then return wait end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
+  redis.call('INCR', key)
+end
+return 0
+"""
+
+
 @dataclass
 class MemoryCounter:
     """In-process windows: enough for the embedded default's single web process."""
@@ -38,29 +61,32 @@ class MemoryCounter:
     windows: dict[str, tuple[int, float]]
     lock: threading.Lock
 
-    def hit(self, key: str, window: int) -> tuple[int, int]:
+    def take(self, limits: Limits, window: int) -> int:
+        """Count one request against every limit, or none when one is spent: 0 or seconds."""
         now = time.monotonic()
         with self.lock:
             if len(self.windows) > 100_000:  # forget finished windows now and then
                 self.windows = {k: v for k, v in self.windows.items() if v[1] > now}
-            count, ends = self.windows.get(key, (0, now + window))
-            if ends <= now:
-                count, ends = 0, now + window
-            self.windows[key] = (count + 1, ends)
-        return count + 1, math.ceil(ends - now)
+            current = {}
+            for key, _ in limits:
+                count, ends = self.windows.get(key, (0, now + window))
+                current[key] = (0, now + window) if ends <= now else (count, ends)
+            waits = [math.ceil(current[k][1] - now) for k, most in limits if current[k][0] >= most]
+            if waits:
+                return max(1, *waits)
+            for key, (count, ends) in current.items():
+                self.windows[key] = (count + 1, ends)
+        return 0
 
 
 @dataclass
 class RedisCounter:
     client: redis.Redis
 
-    def hit(self, key: str, window: int) -> tuple[int, int]:
-        pipe = self.client.pipeline()
-        pipe.set(key, 0, ex=window, nx=True)
-        pipe.incr(key)
-        pipe.ttl(key)
-        _, count, ttl = pipe.execute()
-        return count, max(ttl, 1)
+    def take(self, limits: Limits, window: int) -> int:
+        """One script, atomic across web processes: 0 when counted, else seconds to wait."""
+        keys = [key for key, _ in limits]
+        return int(self.client.eval(TAKE, len(keys), *keys, window, *(m for _, m in limits)))
 
 
 @lru_cache
@@ -75,30 +101,30 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def check_mail_request(settings: Settings, client_ip: str, email: str) -> None:
-    """Count one mail-sending request; raise RateLimited when any of its limits is spent.
+def take(settings: Settings, scope: str, limits: Limits, window: int) -> None:
+    """Count one request under `scope`; raise RateLimited when any of `limits` is spent.
 
     A Redis outage lets requests through (logged): the per-address resend interval in the
-    database still stops a mailbox from being flooded.
+    database, or Argon2's cost at sign-in, still slows abuse down.
     """
-    counter = counter_for(settings.redis_url)
-    window = settings.mail_requests_window_seconds
+    prefixed = tuple((f"paperboy:ratelimit:{scope}:{key}", most) for key, most in limits)
+    try:
+        wait = counter_for(settings.redis_url).take(prefixed, window)
+    except redis.RedisError as e:
+        log.warning("%s rate limit not checked, Redis failed: %s", scope, e)
+        return
+    if wait:
+        raise RateLimited(wait)
+
+
+def check_mail_request(settings: Settings, client_ip: str, email: str) -> None:
+    """Count one mail-sending request against its client, its address and the overall limit."""
     limits = (
         (f"ip:{_digest(client_ip)}", settings.mail_requests_per_ip),
         (f"address:{_digest(email)}", settings.mail_requests_per_address),
         ("overall", settings.mail_requests_overall),
     )
-    waits = []
-    for key, most in limits:
-        try:
-            count, ttl = counter.hit(f"paperboy:ratelimit:mail:{key}", window)
-        except redis.RedisError as e:
-            log.warning("rate limit not checked, Redis failed: %s", e)
-            return
-        if count > most:
-            waits.append(ttl)
-    if waits:
-        raise RateLimited(max(waits))
+    take(settings, "mail", limits, settings.mail_requests_window_seconds)
 
 
 def client_ip(request: Request) -> str:

@@ -2,9 +2,10 @@
 
 The provider, found in `emails.providers.registry`, owns its signature scheme and its event
 mapping; this route is the HTTP edge and names none. A provider refuses what it cannot verify
-(events are never accepted unsigned). The body is capped before it is read
-(WEBHOOK_MAX_BODY_BYTES); within a verified batch one unreadable event is skipped and logged,
-never the batch. Replays are harmless because events are stored once per provider event id.
+(events are never accepted unsigned). The body is capped before this route runs
+(WEBHOOK_MAX_BODY_BYTES, web.bodylimit); within a verified batch one unreadable event is
+skipped and logged, never the batch. Replays are harmless because events are stored once per
+provider event id.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ async def provider_events(provider: str, request: Request, settings: SettingsDep
         return _refuse(provider, 404, str(e))
     if webhook is None:
         return _refuse(provider, 404, f"mail provider {provider!r} has no event webhook")
-    # The exact bytes the provider signed; the router's body limit (set in web.app) refuses a
-    # larger body with 413 while it is read, before any of it is kept.
+    # The exact bytes the provider signed; web.bodylimit has already refused a larger body.
     body = await request.body()
     try:
         webhook.verify(request.headers, body, settings)

@@ -151,6 +151,44 @@ def test_teaser_prefers_ai_summary_and_whole_sentences() -> None:
     assert card(ai_summary=None, abstract="Only the abstract.").teaser == "Only the abstract."
 
 
+def test_teaser_ends_at_a_sentence_and_drops_a_leading_label() -> None:
+    abstract = (
+        "Motivation: Exploring graphs is hard. Existing methods for link prediction, such as "
+        "random walks, factorization and message passing, trade accuracy for memory in ways "
+        "that are hard to predict. We fix that. A fourth sentence that does not fit anywhere."
+    )
+    shown = teaser(abstract)
+    assert shown.startswith("Exploring graphs") and shown.endswith("We fix that.")
+    assert teaser("BACKGROUND AND AIMS: We study x.") == "We study x."
+    assert teaser("We propose: a method.") == "We propose: a method."  # not a label
+    one_long = "A first sentence " + "that goes on " * 40 + "and ends."
+    assert len(teaser(one_long)) <= TEASER_LIMIT and teaser(one_long).endswith("…")
+
+
+def test_a_card_without_an_id_or_link_shows_no_made_up_link() -> None:
+    """The bundled sample's papers are `sample-NNNN` with no page: no id, PDF or abstract link."""
+    bare = card(key="sample-0042", abs_url=None)
+    assert (bare.ref, bare.ref_url, bare.pdf_url, bare.url) == ("", None, None, None)
+    arxiv = card(key="hep-th/9901001")
+    assert (arxiv.ref, arxiv.pdf_url) == (
+        "arXiv:hep-th/9901001",
+        "https://arxiv.org/pdf/hep-th/9901001",
+    )
+    email = render_one(key="sample-0042", abs_url=None)
+    links = Links(email.html).links
+    assert not {text.strip() for _, text in links} & {"Abstract", "PDF"}
+    assert all(href.startswith(("https://paperboy.example/", "#")) for href, _ in links)
+    assert "arxiv.org" not in email.html and "arxiv.org" not in email.text
+
+
+def test_a_table_of_contents_opens_a_digest_of_more_than_five_papers() -> None:
+    five, six = sample_digest(5, trending=0), sample_digest(6, trending=0)
+    assert "In this digest" not in build_digest(five).html
+    html = build_digest(six).html
+    assert "In this digest" in html and all(f'href="#p{i}"' in html for i in range(1, 7))
+    assert "In this digest:" in build_digest(six).text
+
+
 def test_badges_show_only_known_signals() -> None:
     known = render_one(
         source="arXiv",
@@ -271,6 +309,9 @@ def test_every_link_is_absolute_and_listed_in_the_text_part(digest: RenderedEmai
     parsed = Links(digest.html)
     assert parsed.links
     for href, _ in parsed.links:
+        if href.startswith("#"):  # the table of contents: a card of this same email
+            assert f'id="{href[1:]}"' in digest.html, href
+            continue
         parts = urlsplit(href)
         assert parts.scheme in ("https", "http") and parts.netloc, href
         assert href in digest.text, f"{href} missing from the plain-text part"
@@ -382,4 +423,4 @@ def test_plain_text_prose_wraps_at_78_columns_and_keeps_links_whole(worst: bool)
             if len(line) > 78:  # only an unbreakable word (a link, a long token) may overflow
                 assert " " not in line.strip().split(": ", 1)[-1], line
     for href, _ in Links(email.html).links:
-        assert href in email.text
+        assert href.startswith("#") or href in email.text

@@ -16,6 +16,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from sqlmodel import select
@@ -142,8 +143,14 @@ def test_a_reader_from_sign_up_to_unsubscribe(site: str, browser, paperboy_home:
     assert tasks.plan_due(ignore_send_hour=True)["planned"] == 1  # planned and sent
     (digest,) = _outbox(paperboy_home, "digest-")
     page.goto(link_in(digest, "/d/"))
-    assert page.locator(".card").count() > 0  # the digest itself, in the browser
+    cards = page.locator(".card").count()
+    assert cards > 0  # the digest itself, in the browser
     _shot(page, "digest")
+    with page.expect_download() as download:  # its BibTeX file, as a reference manager gets it
+        page.locator("a:text-is('BibTeX')").first.click()
+    assert download.value.suggested_filename.endswith(".bib")
+    bib = Path(download.value.path()).read_text(encoding="utf-8")
+    assert bib.count("@misc{") == cards and bib.count("{") == bib.count("}")
 
     page.goto(link_in(digest, "/p/"))
     until = (utcnow() + timedelta(days=20)).date()
@@ -154,6 +161,11 @@ def test_a_reader_from_sign_up_to_unsubscribe(site: str, browser, paperboy_home:
     page.wait_for_selector("text=Your preferences are saved")
     assert page.locator("text=Your last digests").count() == 1
     _shot(page, "preferences")
+    feed = page.request.get(page.locator("#feed").get_attribute("href"))  # the reader's feed
+    assert feed.ok and feed.headers["content-type"].startswith("application/atom+xml")
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = ElementTree.fromstring(feed.body()).findall(f"{atom}entry")
+    assert 0 < len(entries) <= cards and all(e.findtext(f"{atom}title") for e in entries)
     sub = _reader()
     assert (sub.interests, sub.timezone, sub.paused_until) == (
         "protein structure prediction",

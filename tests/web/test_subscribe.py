@@ -28,6 +28,7 @@ from tests.web.conftest import (
     path_of,
     token,
 )
+from web.app import app
 from web.ratelimit import counter_for
 from web.subscribe import first_digest_line
 
@@ -296,21 +297,111 @@ def test_rate_limits_are_shared_through_redis(
     assert 0 < raised.value.retry_after <= settings.mail_requests_window_seconds
 
 
-def test_subscribe_bounced_address_gets_no_email(client: TestClient, paperboy_home: Path) -> None:
+def test_a_flood_from_one_client_does_not_lock_out_the_next(
+    client: TestClient, paperboy_home: Path
+) -> None:
+    """1,000 sign-ups from 127.0.0.1 (10 answered, 990 refused) spend that client's window
+    only: the refused ones count against no other limit, so 127.0.0.2 still gets through."""
+    with TestClient(app, client=("127.0.0.1", 40000), follow_redirects=False) as flood:
+        codes = [
+            flood.post(
+                "/subscribe", data={"email": f"f{i}@example.org", "interests": "x"}
+            ).status_code
+            for i in range(1000)
+        ]
+    assert codes.count(200) == 10 and codes.count(429) == 990
+    with TestClient(app, client=("127.0.0.2", 40000), follow_redirects=False) as next_client:
+        signed = next_client.post("/subscribe", data={"email": "n@example.org", "interests": "x"})
+        linked = next_client.post("/link", data={"email": "f1@example.org"})
+    assert signed.status_code == 200 and linked.status_code == 200
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+def test_a_refused_request_counts_against_no_limit(
+    client: TestClient, redis_url: str, shared: bool
+) -> None:
+    """Both counters: an address over its limit leaves the client's and overall windows alone."""
+    from config import get_settings
+    from web.ratelimit import RateLimited, check_mail_request
+
+    settings = get_settings().model_copy(
+        update={"redis_url": redis_url if shared else None, "mail_requests_overall": 5}
+    )
+    if shared:
+        redis_client = counter_for(redis_url).client
+        for key in redis_client.scan_iter("paperboy:ratelimit:*"):
+            redis_client.delete(key)
+    for i in range(3):
+        check_mail_request(settings, f"192.0.2.{i}", "same@example.org")
+    for i in range(20):
+        with pytest.raises(RateLimited):
+            check_mail_request(settings, f"192.0.2.{i}", "same@example.org")
+    check_mail_request(settings, "192.0.2.1", "other@example.org")
+    check_mail_request(settings, "192.0.2.2", "third@example.org")  # overall: 5 of 5
+    with pytest.raises(RateLimited):
+        check_mail_request(settings, "192.0.2.3", "fourth@example.org")
+
+
+def _undeliverable(address: str, status: SubscriberStatus, reason: str) -> None:
     with session_scope() as session:
         subscribers.mark_undeliverable(
-            session=session,
-            email="Gone@Example.org ",
-            status=SubscriberStatus.bounced,
-            reason="bounce",
-            source="test",
+            session=session, email=address, status=status, reason=reason, source="test"
         )
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(SubscriberStatus.bounced, "bounce"), (SubscriberStatus.complained, "spam_report")],
+)
+def test_a_bounced_or_complained_address_that_signs_up_again_confirms_its_way_back(
+    client: TestClient, paperboy_home: Path, status: SubscriberStatus, reason: str
+) -> None:
+    client.post("/subscribe", data={"email": "gone@example.org", "interests": "graphs"})
+    old = path_of(link_in(notices(paperboy_home, "confirm")[0], "/c/"))
+    _undeliverable("Gone@Example.org ", status, reason)  # the confirm email bounced
+    assert client.post(old).status_code == 409  # a link from before the bounce does not lift it
+    _clear_outbox(paperboy_home)
+    with session_scope() as session:  # the resend interval has passed
+        session.exec(update(Subscriber).values(confirm_sent_at=utcnow() - timedelta(hours=1)))
+
     resp = client.post("/subscribe", data={"email": "gone@example.org", "interests": "graphs"})
     assert resp.status_code == 200
     assert client.post("/link", data={"email": "gone@example.org"}).status_code == 200
-    assert not (paperboy_home / "outbox").exists()
+    assert len(notices(paperboy_home, "confirm")) == 1  # a confirm, never a bare link
+    assert not notices(paperboy_home, "link")
+    url = path_of(link_in(notices(paperboy_home, "confirm")[0], "/c/"))
+    assert client.get(url).status_code == 200  # a link scanner's GET changes nothing
     with session_scope() as session:
-        assert session.get(Suppression, "gone@example.org").reason == "bounce"
+        assert session.get(Suppression, "gone@example.org").reason == reason
+        assert subscribers.find(session, "gone@example.org").status == status
+    assert client.post(url).status_code == 200
+    with session_scope() as session:
+        assert session.get(Suppression, "gone@example.org") is None
+        assert subscribers.find(session, "gone@example.org").status == SubscriberStatus.active
+
+
+def test_confirming_by_cli_keeps_a_bounce_suppressed(client: TestClient) -> None:
+    _undeliverable("kept@example.org", SubscriberStatus.bounced, "bounce")
+    with session_scope() as session:
+        subscribers.subscribe(session, "kept@example.org", confirmed=True)
+        assert session.get(Suppression, "kept@example.org").reason == "bounce"
+
+
+def test_a_bounced_reader_who_proves_a_new_address_is_active_at_it(
+    client: TestClient, paperboy_home: Path
+) -> None:
+    sid = active_subscriber("old@example.org")
+    _undeliverable("old@example.org", SubscriberStatus.bounced, "bounce")
+    resp = client.post(
+        f"/p/{token('preferences', sid)}/email", data={"new_email": "new@example.org"}
+    )
+    assert resp.status_code == 200
+    url = path_of(link_in(notices(paperboy_home, "email_change")[0], "/e/"))
+    assert "now go to new@example.org" in client.post(url).text
+    with session_scope() as session:
+        sub = session.get(Subscriber, sid)
+        assert (sub.email, sub.status) == ("new@example.org", SubscriberStatus.active)
+        assert session.get(Suppression, "old@example.org").reason == "bounce"  # the old one stays
 
 
 def test_old_confirm_link_does_not_undo_a_later_unsubscribe(

@@ -10,20 +10,17 @@ like the mail-request limits (Redis when configured).
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-import redis
 from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 
 from config import Settings
 from models import operators, session_scope, utcnow
-from web.ratelimit import RateLimited, _digest, client_ip, counter_for
+from web.ratelimit import _digest, client_ip, take
 
-log = logging.getLogger(__name__)
 SESSION_COOKIE = "paperboy_admin"
 LOGIN_COOKIE = "paperboy_admin_login"
 PATH = "/admin"
@@ -87,19 +84,8 @@ def login_csrf_ok(request: Request, posted: str) -> bool:
 
 def count_login_attempt(settings: Settings, client: str, email: str) -> None:
     """Raise RateLimited when this client or this account has tried too often lately."""
-    counter = counter_for(settings.redis_url)
-    window = settings.admin_login_window_seconds
-    waits = []
-    for key, most in (
+    limits = (
         (f"ip:{_digest(client)}", settings.admin_login_per_ip),
         (f"account:{_digest(email.strip().lower())}", settings.admin_login_per_account),
-    ):
-        try:
-            count, ttl = counter.hit(f"paperboy:ratelimit:admin-login:{key}", window)
-        except redis.RedisError as e:  # Argon2's cost still slows a guesser down
-            log.warning("admin sign-in limit not checked, Redis failed: %s", e)
-            return
-        if count > most:
-            waits.append(ttl)
-    if waits:
-        raise RateLimited(max(waits))
+    )
+    take(settings, "admin-login", limits, settings.admin_login_window_seconds)

@@ -127,6 +127,7 @@ CARD_COLUMNS = (
     Paper.abstract,
     Paper.authors,
     Paper.abs_url,
+    Paper.pdf_url,
     Paper.ai_summary,
     Paper.first_seen_by,
     Paper.upvotes,
@@ -179,6 +180,8 @@ def _context(
             less_url=vote(row.id, -1),
             abs_url=row.abs_url,
             ai_summary=row.ai_summary,
+            key=row.id,
+            pdf_url=row.pdf_url,
             source=labels[row.id][0],
             pages=labels[row.id][1],
             upvotes=row.upvotes,
@@ -189,6 +192,9 @@ def _context(
         )
         for row in rows
     }
+    archive = link(
+        base, secret, "digest", subscriber_id=sub.id, version=sub.token_version, digest_id=digest.id
+    )
     return DigestContext(
         to_email=sub.email,
         frequency=sub.frequency,
@@ -198,14 +204,9 @@ def _context(
         trending=[card for (section, _), card in cards.items() if section == "trending"],
         postal_address=settings.postal_address,
         digest_ref=digest_ref(digest.id),
-        archive_url=link(
-            base,
-            secret,
-            "digest",
-            subscriber_id=sub.id,
-            version=sub.token_version,
-            digest_id=digest.id,
-        ),
+        archive_url=archive,
+        bibtex_url=f"{archive}/bibtex",
+        feed_url=link(base, secret, "feed", subscriber_id=sub.id, version=sub.token_version),
         **list_links(settings, sub),
     )
 

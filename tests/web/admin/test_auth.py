@@ -108,7 +108,9 @@ def test_sign_in_attempts_are_limited_per_account_and_per_client(
         assert sign_in(client, password="wrong password!").headers["location"].endswith("error=1")
     limited = sign_in(client)  # even the right password waits now
     assert limited.status_code == 429 and "Retry-After" in limited.headers
-    assert sign_in(client, email="other@example.org").status_code == 303  # 5th from this client
+    # the refused attempt counted against neither limit: this client has tried 3 times, not 4
+    assert sign_in(client, email="other@example.org").status_code == 303  # 4th
+    assert sign_in(client, email="fourth@example.org").status_code == 303  # 5th from this client
     assert sign_in(client, email="third@example.org").status_code == 429  # the client's limit
 
 
