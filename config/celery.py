@@ -21,6 +21,7 @@ ROUTES = {
     "paperboy.send_due": {"queue": "send"},
     "paperboy.send_chunk": {"queue": "send"},
     "paperboy.reap_sends": {"queue": "control"},
+    "paperboy.resume_run": {"queue": "control"},
     "paperboy.send_notice": {"queue": "send"},
 }
 

@@ -11,10 +11,11 @@ from datetime import datetime
 from config import get_settings
 from config.celery import backoff_seconds
 from emails.providers import MailError, is_retryable
-from models import session_scope, utcnow
+from config.celery import RETRY_MAX_SECONDS
+from models import RunState, SendRun, session_scope, utcnow
 from models.db import pages
 from worker.app import app
-from worker.delivery import liveness, reaper, runs, send
+from worker.delivery import liveness, policy, reaper, runs, send
 from worker.ingest.fetch import run_source
 from worker.ranking.planning import PlanResult, plan_edition
 
@@ -51,10 +52,58 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
 def send_chunk(run_id: int, digest_ids: list[int]) -> dict:
     in_process = bool(send_chunk.app.conf.task_always_eager)
     results = send.send_chunk(run_id, digest_ids, settings=get_settings(), in_process=in_process)
+    if not in_process:
+        follow_up(run_id, digest_ids)
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
     return {"run": run_id, "outcomes": outcomes}
+
+
+def follow_up(run_id: int, digest_ids: list[int]) -> None:
+    """A worker alone finishes every run: the chunk's digests waiting for a retry come back as
+    one countdown task at the first one's time, and a breaker pause as a `resume_run` at the
+    end of its cool-down. The reaper (beat) is only the safety net for what a crash loses."""
+    with session_scope() as session:
+        run = session.get(SendRun, run_id)
+        state, resume_at = (run.state, run.resume_at) if run else (None, None)
+    if state == RunState.paused and resume_at is not None:
+        resume_run.apply_async((run_id,), countdown=_until(resume_at))
+        return
+    if state != RunState.running:
+        return  # an operator's pause or a cancel: `runs resume` hands the work out again
+    waiting = send.waiting(digest_ids)
+    if not waiting:
+        return
+    ids = sorted(waiting)
+    with session_scope() as session:
+        runs.update_planned(session, ids, queued_at=utcnow())
+    # A countdown past the cap arrives early, finds the digests not yet due, and waits again.
+    send_chunk.apply_async((run_id, ids), countdown=_until(min(waiting.values())))
+
+
+def _until(when: datetime) -> float:
+    return min(max((when - utcnow()).total_seconds(), 0.0), RETRY_MAX_SECONDS)
+
+
+@app.task(name="paperboy.resume_run")
+def resume_run(run_id: int) -> dict:
+    """A breaker pause's cool-down is over: resume the run and hand its planned digests out
+    again. Only one of the tasks a pause may schedule resumes it (a conditional UPDATE); a
+    pause extended since waits again; any other pause is the operator's."""
+    now = utcnow()
+    with session_scope() as session:
+        run = session.get(SendRun, run_id)
+        if run is None or run.state != RunState.paused or run.resume_at is None:
+            return {"run": run_id, "resumed": False}
+        if not policy.resumes_by_itself(run.resume_at, now):
+            resume_run.apply_async((run_id,), countdown=_until(run.resume_at))
+            return {"run": run_id, "resumed": False}
+        if not runs.resume(session, run_id):
+            return {"run": run_id, "resumed": False}
+        ids = runs.planned_ids(session, run_id)
+    dispatch(run_id, ids)
+    return {"run": run_id, "resumed": True, "enqueued": len(ids)}
 
 
 @app.task(name="paperboy.send_due")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlmodel import select
 
 from config import get_settings
-from models import Digest, session_scope, subscribers, upgrade, utcnow
+from models import Digest, RunState, SendRun, session_scope, subscribers, upgrade, utcnow
 from worker.delivery import runs, send
 from worker.ingest.fetch import load_sample
 from worker.ranking.planning import plan_edition
@@ -57,3 +59,15 @@ def statuses(run_id: int) -> dict[str, int]:
     for status in rows:
         out[status] = out.get(status, 0) + 1
     return out
+
+
+def run_done(run_id: int) -> bool:
+    with session_scope() as session:
+        return session.get(SendRun, run_id).state == RunState.done
+
+
+def each_sent_once(run_id: int, delivered: Counter, n: int) -> None:
+    """The provider accepted one message for each of the n readers (0 duplicates, 0 missing),
+    and the run says every digest is sent."""
+    assert delivered == {address(i): 1 for i in range(n)}
+    assert statuses(run_id) == {"sent": n}

@@ -483,7 +483,7 @@ def send_chunk(
                         return list(final.values())
                 if not in_process:
                     break
-                retry_at = _waiting(digest_ids)
+                retry_at = waiting(digest_ids)
                 wait = max((min(retry_at.values(), default=utcnow()) - utcnow()).total_seconds(), 0)
                 if not retry_at or (wait == 0 and not progress):
                     break  # nothing to wait for, or due and still not ours: a worker's concern
@@ -501,7 +501,7 @@ def send_chunk(
     return list(final.values())
 
 
-def _waiting(digest_ids: list[int]) -> dict[int, datetime]:
+def waiting(digest_ids: list[int]) -> dict[int, datetime]:
     """Those of the chunk planned for a later retry, and when."""
     with session_scope() as session:
         return {
