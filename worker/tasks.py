@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from config import get_settings
-from config.celery import backoff_seconds
+from config.celery import RETRY_MAX_SECONDS, backoff_seconds
 from emails.providers import MailError, is_retryable
-from config.celery import RETRY_MAX_SECONDS
 from models import RunState, SendRun, session_scope, utcnow
 from models.db import pages
 from worker.app import app
