@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -182,6 +183,15 @@ def digest_ref(digest_id: int) -> str:
     """Our name for a digest outside the database: the provider's custom args (its events come
     back carrying it) and the outbox file."""
     return f"{DIGEST_REF}{digest_id}"
+
+
+def digest_ids_of(events: Iterable, kinds: Collection[str]) -> set[int]:
+    """The digests these provider events (of these kinds) are about, by the ref they carry."""
+    return {
+        int(e.ref.removeprefix(DIGEST_REF))
+        for e in events
+        if e.event_type in kinds and e.ref and e.ref.removeprefix(DIGEST_REF).isdigit()
+    }
 
 
 class SendRun(SQLModel, table=True):

@@ -1,8 +1,9 @@
 """The send reaper (beat, every SEND_REAP_EVERY_SECONDS): nothing planned is left behind.
 
 1. A run the circuit breaker paused resumes once its cool-down is over (`policy`).
-2. A digest left in `sending` longer than SEND_STALE_SECONDS (its worker died mid-wave) is
-   settled by provider evidence: an event carrying its ref (`processed`, `delivered`,
+2. A digest left in `sending` longer than SEND_STALE_SECONDS (its worker died mid-wave) and
+   not yet settled by an arriving event (`settle`, called by the webhook) is settled by
+   provider evidence: an event carrying its ref (`processed`, `delivered`,
    `deferred`, `bounce` -> the provider has it: sent; `dropped` -> failed with the provider's
    reason). With no evidence, SEND_UNRESOLVED decides: `resend` (back to planned) or `fail`
    (failed as "unresolved"; `paperboy runs status` lists them, `paperboy runs resend` sends).
@@ -24,9 +25,11 @@ from config import Settings
 from emails.providers.base import EventType
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, digest_ref
 from models.db import pages
+from models.tables import digest_ids_of
 from worker.delivery import policy, runs
 
 HAS_IT = (EventType.queued, EventType.delivered, EventType.deferred, EventType.bounced)
+EVIDENCE = (*HAS_IT, EventType.rejected)
 
 
 @dataclass
@@ -78,6 +81,61 @@ def reap(session: Session, settings: Settings, now: datetime) -> ReapResult:
     return result
 
 
+def settle_arrived(session: Session, events: list) -> int:
+    """Provider evidence settles a `sending` digest the moment it arrives (the webhook), so
+    `runs status` never counts as still to send what the provider already has. Returns how
+    many it settled."""
+    ids = sorted(digest_ids_of(events, EVIDENCE))
+    if not ids:
+        return 0
+    sending = list(
+        session.exec(
+            select(Digest.id).where(col(Digest.id).in_(ids), Digest.status == DigestStatus.sending)
+        )
+    )
+    return len(settle(session, sending)[0]) if sending else 0
+
+
+def settle(session: Session, digest_ids: list[int]) -> tuple[set[int], int]:
+    """Settle those of these digests still `sending` by the provider's evidence: an event with
+    its ref in HAS_IT -> sent, `dropped` -> failed with the provider's reason. Webhook events
+    call it as they arrive; the reaper for stale ones. Returns (ids with evidence, how many of
+    them failed)."""
+    refs = {digest_ref(d): d for d in digest_ids}
+    evidence: dict[int, DeliveryEvent] = {}
+    for event in session.exec(
+        select(DeliveryEvent)
+        .where(
+            col(DeliveryEvent.ref).in_(list(refs)),
+            col(DeliveryEvent.event_type).in_(EVIDENCE),
+        )
+        .order_by(DeliveryEvent.occurred_at)
+    ):
+        evidence.setdefault(refs[event.ref], event)  # the first evidence settles it
+    dropped = 0
+    for digest_id, event in evidence.items():
+        if event.event_type == EventType.rejected:
+            values = {
+                "status": DigestStatus.failed,
+                "fail_reason": "dropped",
+                "last_error": f"the provider dropped it: {event.reason or 'no reason given'}",
+            }
+            dropped += 1
+        else:
+            values = {
+                "status": DigestStatus.sent,
+                "sent_at": event.occurred_at,
+                "provider_message_id": event.message_id,
+                "last_error": None,
+            }
+        session.exec(
+            update(Digest)
+            .where(col(Digest.id) == digest_id, col(Digest.status) == DigestStatus.sending)
+            .values(**values)
+        )
+    return set(evidence), dropped
+
+
 def settle_stale(session: Session, settings: Settings, now: datetime, result: ReapResult) -> None:
     stale = list(
         session.exec(
@@ -88,38 +146,9 @@ def settle_stale(session: Session, settings: Settings, now: datetime, result: Re
         )
     )
     for page in pages(stale):
-        refs = {digest_ref(d): d for d in page}
-        evidence: dict[int, DeliveryEvent] = {}
-        for event in session.exec(
-            select(DeliveryEvent)
-            .where(
-                col(DeliveryEvent.ref).in_(list(refs)),
-                col(DeliveryEvent.event_type).in_([*HAS_IT, EventType.rejected]),
-            )
-            .order_by(DeliveryEvent.occurred_at)
-        ):
-            evidence.setdefault(refs[event.ref], event)  # the first evidence settles it
-        for digest_id, event in evidence.items():
-            if event.event_type == EventType.rejected:
-                values = {
-                    "status": DigestStatus.failed,
-                    "fail_reason": "dropped",
-                    "last_error": f"the provider dropped it: {event.reason or 'no reason given'}",
-                }
-                result.settled_failed += 1
-            else:
-                values = {
-                    "status": DigestStatus.sent,
-                    "sent_at": event.occurred_at,
-                    "provider_message_id": event.message_id,
-                    "last_error": None,
-                }
-                result.settled_sent += 1
-            session.exec(
-                update(Digest)
-                .where(col(Digest.id) == digest_id, col(Digest.status) == DigestStatus.sending)
-                .values(**values)
-            )
+        evidence, dropped = settle(session, page)
+        result.settled_sent += len(evidence) - dropped
+        result.settled_failed += dropped
         unknown = [d for d in page if d not in evidence]
         if not unknown:
             continue

@@ -96,6 +96,7 @@ class Job:
     digest_id: int
     attempts: int
     envelope: Envelope
+    subscriber_id: int
 
 
 def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
@@ -290,11 +291,8 @@ def load(
     secret = settings.signing_key()
     jobs, settled = [], []
     for digest, sub in pairs:
-        if sub.status != SubscriberStatus.active or sub.email in suppressed:
-            reason = "suppressed" if sub.email in suppressed else "inactive"
-            settled.append(
-                SendResult(digest.id, "skipped", f"subscriber is {sub.status}", reason=reason)
-            )
+        if (left := _left(digest.id, sub.status, sub.email in suppressed)) is not None:
+            settled.append(left)
             continue
         try:
             ctx = _context(
@@ -315,8 +313,46 @@ def load(
                 SendResult(digest.id, "failed", f"render failed: {e!r}", reason="render")
             )
             continue
-        jobs.append(Job(digest.id, digest.attempts, message))
+        jobs.append(Job(digest.id, digest.attempts, message, sub.id))
     return jobs, settled
+
+
+def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
+    """Skipped, if the reader is no longer active or the address is suppressed."""
+    if status == SubscriberStatus.active and not suppressed:
+        return None
+    reason = "suppressed" if suppressed else "inactive"
+    return SendResult(digest_id, "skipped", f"subscriber is {status}", reason=reason)
+
+
+def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendResult]]:
+    """The reader has the last word: just before a wave's requests leave (after the rate
+    limit's wait), status and suppressions are read again, and whoever left since the claim
+    is skipped. Two indexed queries per wave."""
+    status = dict(
+        session.exec(
+            select(Subscriber.id, Subscriber.status).where(
+                col(Subscriber.id).in_([j.subscriber_id for j in jobs])
+            )
+        ).all()
+    )
+    suppressed = set(
+        session.exec(
+            select(Suppression.email).where(
+                col(Suppression.email).in_([j.envelope.to for j in jobs])
+            )
+        )
+    )
+    keep, left = [], []
+    for job in jobs:
+        gone = _left(
+            job.digest_id, status.get(job.subscriber_id, "deleted"), job.envelope.to in suppressed
+        )
+        if gone is None:
+            keep.append(job)
+        else:
+            left.append(gone)
+    return keep, left
 
 
 def _send(backend: Backend, job: Job) -> str | MailError:
@@ -440,10 +476,14 @@ def send_wave(
         if settled:
             record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
     limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
-    limiter.acquire(len(jobs))
+    left: list[SendResult] = []
+    if jobs:
+        limiter.acquire(len(jobs))
+        with session_scope() as session:
+            jobs, left = last_word(session, jobs)
     sent = list(pool.map(lambda job: _send(backend, job), jobs))
     done = utcnow()
-    results = [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
+    results = left + [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
     holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
     if holds:
         limiter.hold(max(holds))
