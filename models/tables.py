@@ -210,6 +210,21 @@ class SendRun(SQLModel, table=True):
     resumed_at: datetime | None = _ts()  # the deliverability guard judges only sends after it
 
 
+class PlanChunk(SQLModel, table=True):
+    """A slice of an edition's readers, planned by one task (`paperboy.plan_chunk`); its run
+    is not done while a chunk is not. Done once: a redelivered or replanned chunk plans
+    nothing twice."""
+
+    __tablename__ = "plan_chunk"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="send_run.id", index=True)
+    subscriber_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    planned_for: datetime = _ts(nullable=False)  # the planner's `now`, for every chunk alike
+    ignore_send_hour: bool = False
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    done_at: datetime | None = _ts()
+
+
 class DigestItem(SQLModel, table=True):
     __tablename__ = "digest_item"
     digest_id: int = Field(foreign_key="digest.id", primary_key=True)

@@ -16,7 +16,8 @@ from models.db import pages
 from worker.app import app
 from worker.delivery import liveness, policy, reaper, runs, send
 from worker.ingest.fetch import run_source
-from worker.ranking.planning import PlanResult, plan_edition
+from worker.ranking import chunks
+from worker.ranking.planning import PlanResult, due_readers, plan_edition, shared_model
 
 
 def dispatch(run_id: int, digest_ids: list[int]) -> int:
@@ -33,17 +34,68 @@ def dispatch(run_id: int, digest_ids: list[int]) -> int:
 
 @app.task(name="paperboy.plan_due")
 def plan_due(ignore_send_hour: bool = False) -> dict:
+    """Who is due now, fanned out in chunks of PLAN_CHUNK_SIZE readers (one `plan_chunk` task
+    each, so every worker process on every host plans a share), the model fitted once here
+    for all of them; a run owns the edition from the start. In-process the chunks run here and
+    the counts are final; with a broker, `planned` and `empty` are the workers' to find."""
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        todo, _, already = due_readers(session, now, ignore_send_hour)
+        if not todo:
+            return {"planned": 0, "empty": 0, "already": already, "run": None, "planning": 0}
+        shared_model(session, settings, now)
+        run = runs.start(session, [])
+        chunk_ids = chunks.create(
+            session,
+            run.id,
+            [s.id for s in todo],
+            now=now,
+            ignore_send_hour=ignore_send_hour,
+            size=settings.plan_chunk_size,
+        )
+    outcomes = [plan_chunk.delay(chunk_id) for chunk_id in chunk_ids]
+    result = {"planned": None, "empty": None, "already": already, "run": run.id}
+    if plan_chunk.app.conf.task_always_eager:
+        done = [outcome.get() for outcome in outcomes]
+        result["planned"] = sum(d["planned"] for d in done)
+        result["empty"] = sum(d["empty"] for d in done)
+        result["already"] += sum(d["already"] for d in done)
+    return result | {"planning": len(todo)}
+
+
+@app.task(name="paperboy.plan_chunk")
+def plan_chunk(chunk_id: int) -> dict:
+    """Plan one chunk of an edition and hand its digests to the send queue. Done once (under
+    the chunk's row lock); a redelivery after a crash hands out what is planned but unqueued."""
     settings = get_settings()
     with session_scope() as session:
-        result: PlanResult = plan_edition(session, settings, utcnow(), ignore_send_hour)
-        run = runs.start(session, result.planned) if result.planned else None
-    if run is not None:
-        dispatch(run.id, result.planned)
+        chunk = chunks.take(session, chunk_id)
+        if chunk is None:
+            return {"chunk": chunk_id, "planned": 0, "empty": 0, "already": 0}
+        run_id, readers = chunk.run_id, list(chunk.subscriber_ids)
+        result = PlanResult()
+        if chunk.done_at is None:
+            result = plan_edition(
+                session,
+                settings,
+                chunk.planned_for,
+                chunk.ignore_send_hour,
+                subscriber_ids=readers,
+                run_id=run_id,
+            )
+            chunks.finish(session, chunk, len(result.planned), utcnow())
+    with session_scope() as session:
+        ids = runs.unqueued(session, run_id, readers)
+    if ids:
+        dispatch(run_id, ids)
+    with session_scope() as session:
+        runs.finish_if_done(session, run_id, utcnow())
     return {
+        "chunk": chunk_id,
         "planned": len(result.planned),
         "empty": result.empty,
         "already": result.already,
-        "run": run.id if run else None,
     }
 
 
@@ -122,12 +174,15 @@ def reap_sends() -> dict:
         result = reaper.reap(session, get_settings(), utcnow())
     for run_id, ids in result.requeue.items():
         dispatch(run_id, ids)
+    for chunk_id in result.replan:
+        plan_chunk.delay(chunk_id)
     return {
         "resumed": result.resumed,
         "settled_sent": result.settled_sent,
         "settled_failed": result.settled_failed,
         "unresolved": result.unresolved,
         "requeued": sum(len(ids) for ids in result.requeue.values()),
+        "replanned": len(result.replan),
         "finished": result.finished,
     }
 

@@ -24,9 +24,8 @@ def address(i: int) -> str:
     return f"reader{i:05d}@example.org"
 
 
-def plan_run(n: int = 3) -> tuple[int, list[int]]:
-    """n confirmed subscribers, today's edition planned for each, and a run owning it (not
-    handed out: the test decides how it is sent). Returns (run id, digest ids)."""
+def readers(n: int) -> None:
+    """n confirmed subscribers, and the sample papers for them."""
     upgrade()
     load_sample()
     with session_scope() as session:
@@ -34,6 +33,12 @@ def plan_run(n: int = 3) -> tuple[int, list[int]]:
             subscribers.subscribe(
                 session, address(i), interests=INTERESTS[i % len(INTERESTS)], confirmed=True
             )
+
+
+def plan_run(n: int = 3) -> tuple[int, list[int]]:
+    """n confirmed subscribers, today's edition planned for each, and a run owning it (not
+    handed out: the test decides how it is sent). Returns (run id, digest ids)."""
+    readers(n)
     with session_scope() as session:
         planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
         run = runs.start(session, planned)

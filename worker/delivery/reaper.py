@@ -7,10 +7,11 @@
    `deferred`, `bounce` -> the provider has it: sent; `dropped` -> failed with the provider's
    reason). With no evidence, SEND_UNRESOLVED decides: `resend` (back to planned) or `fail`
    (failed as "unresolved"; `paperboy runs status` lists them, `paperboy runs resend` sends).
-3. Work whose broker message is gone (a Redis restart, a killed worker's chunk) is handed out
-   again: planned digests nobody has queued (a retry whose time has come, a paused run's
-   leftovers), and queued ones of a run that has made no progress for
-   SEND_REQUEUE_IDLE_SECONDS. A digest is never handed out before its own retry time.
+3. Work whose broker message is gone (a Redis restart, a killed worker's task) is handed out
+   again: planning chunks not done of a run idle for SEND_REQUEUE_IDLE_SECONDS; planned
+   digests nobody has queued (a retry whose time has come, a paused run's leftovers), and
+   queued ones of a run that has made no progress for SEND_REQUEUE_IDLE_SECONDS. A digest is
+   never handed out before its own retry time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, diges
 from models.db import pages
 from models.tables import digest_ids_of
 from worker.delivery import policy, runs
+from worker.ranking import chunks
 
 HAS_IT = (EventType.queued, EventType.delivered, EventType.deferred, EventType.bounced)
 EVIDENCE = (*HAS_IT, EventType.rejected)
@@ -39,6 +41,7 @@ class ReapResult:
     settled_failed: int = 0
     unresolved: int = 0
     requeue: dict[int, list[int]] = field(default_factory=dict)  # run id -> digest ids
+    replan: list[int] = field(default_factory=list)  # planning chunks whose task was lost
     finished: list[int] = field(default_factory=list)
 
 
@@ -57,6 +60,7 @@ def reap(session: Session, settings: Settings, now: datetime) -> ReapResult:
         for run in session.exec(select(SendRun).where(SendRun.state == RunState.running))
     }
     idle_since = now - timedelta(seconds=settings.send_requeue_idle_seconds)
+    result.replan = chunks.lost(session, idle_since)
     for run_id, run in active.items():
         idle = (run.heartbeat_at or run.created_at) < idle_since
         queued_lost = col(Digest.queued_at).is_(None)
