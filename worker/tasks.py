@@ -17,7 +17,7 @@ from worker.app import app
 from worker.delivery import liveness, policy, reaper, runs, send
 from worker.ingest.fetch import run_source
 from worker.ranking import chunks
-from worker.ranking.planning import PlanResult, due_readers, plan_edition, shared_model
+from worker.ranking.planning import PlanResult, due_ids, plan_edition, shared_model
 
 
 def dispatch(run_id: int, digest_ids: list[int]) -> int:
@@ -41,7 +41,7 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
     settings = get_settings()
     now = utcnow()
     with session_scope() as session:
-        todo, _, already = due_readers(session, now, ignore_send_hour)
+        todo, already = due_ids(session, now, ignore_send_hour, settings.plan_page_size)
         if not todo:
             return {"planned": 0, "empty": 0, "already": already, "run": None, "planning": 0}
         shared_model(session, settings, now)
@@ -49,7 +49,7 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
         chunk_ids = chunks.create(
             session,
             run.id,
-            [s.id for s in todo],
+            todo,
             now=now,
             ignore_send_hour=ignore_send_hour,
             size=settings.plan_chunk_size,

@@ -327,31 +327,24 @@ def _nothing(sub: Subscriber) -> str:
 
 
 def due_readers(
-    session: Session,
-    now: datetime,
-    ignore_send_hour: bool = False,
-    subscriber_ids: list[int] | None = None,
+    session: Session, now: datetime, ignore_send_hour: bool, subscriber_ids: list[int]
 ) -> tuple[list[Subscriber], dict[int, str], int]:
-    """The due, unsuppressed readers (of `subscriber_ids`, or everyone) with no digest yet for
-    their edition, in id order; each one's edition; how many already have theirs."""
-    if subscriber_ids is None:
-        everyone = list(session.exec(select(Subscriber).order_by(Subscriber.id)))
-        suppressed = set(session.exec(select(Suppression.email)))
-    else:
-        everyone = [
-            s
-            for page in pages(sorted(subscriber_ids))
-            for s in session.exec(
-                select(Subscriber).where(col(Subscriber.id).in_(page)).order_by(Subscriber.id)
-            )
-        ]
-        suppressed = {
-            email
-            for page in pages(everyone)
-            for email in session.exec(
-                select(Suppression.email).where(col(Suppression.email).in_([s.email for s in page]))
-            )
-        }
+    """Of these readers, the due, unsuppressed ones with no digest yet for their edition, in
+    id order; each one's edition; how many already have theirs."""
+    everyone = [
+        s
+        for page in pages(sorted(subscriber_ids))
+        for s in session.exec(
+            select(Subscriber).where(col(Subscriber.id).in_(page)).order_by(Subscriber.id)
+        )
+    ]
+    suppressed = {
+        email
+        for page in pages(everyone)
+        for email in session.exec(
+            select(Suppression.email).where(col(Suppression.email).in_([s.email for s in page]))
+        )
+    }
     subs = [s for s in everyone if s.email not in suppressed and is_due(s, now, ignore_send_hour)]
     editions = {s.id: edition_for(s, now) for s in subs}
     existing = {
@@ -368,6 +361,20 @@ def due_readers(
     return todo, editions, len(subs) - len(todo)
 
 
+def due_ids(
+    session: Session, now: datetime, ignore_send_hour: bool, page_size: int
+) -> tuple[list[int], int]:
+    """Every reader due now without their edition's digest, as ids, and how many already
+    have theirs: read a page at a time and let go, so a million readers fit in memory."""
+    todo, already = [], 0
+    for page in pages(list(session.exec(select(Subscriber.id).order_by(Subscriber.id))), page_size):
+        subs, _, n = due_readers(session, now, ignore_send_hour, page)
+        todo += [s.id for s in subs]
+        already += n
+        session.expunge_all()
+    return todo, already
+
+
 def plan_edition(
     session: Session,
     settings: Settings,
@@ -380,6 +387,8 @@ def plan_edition(
     """Plan one digest per due subscriber (of `subscriber_ids`, or everyone) for their
     current edition, owned by `run_id` if given. Safe to run twice."""
     result = PlanResult()
+    if subscriber_ids is None:
+        subscriber_ids = list(session.exec(select(Subscriber.id)))
     todo, editions, result.already = due_readers(session, now, ignore_send_hour, subscriber_ids)
     if not todo:
         return result
