@@ -9,12 +9,14 @@ before sending leaves its wave `planned`; only requests in flight can be left `s
 Between waves the run's state is the switch: paused or cancelled, and the next claim takes
 nothing.
 
-Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim); a transient
+Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
+word: read again just before the wave's requests leave); a transient
 error (network, 429, 5xx) puts the digest back to `planned` with its own retry time (429: the
 provider's Retry-After, also held by every sender); a permanent one (400, 413, SMTP 5xx)
 fails only that digest, with the provider's message; a refused credential (401/403) pauses
 the run without counting an attempt. Transient failures in a row trip the circuit breaker:
-the run pauses and the reaper resumes it after a cool-down. With no broker (embedded mode)
+the run pauses and resumes itself after a cool-down (`tasks.resume_run`, scheduled by the
+chunk that saw the pause; the reaper is the safety net). With no broker (embedded mode)
 the chunk itself waits out retries, up to a bounded total, so a run ends with every digest
 sent or failed with a reason.
 
