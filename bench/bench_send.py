@@ -465,6 +465,24 @@ def main() -> None:
             )
         stop(worker)
         worker = None
+        sent = counts.sent  # printed now: a later phase failing loses nothing
+        print(
+            f"\n{args.n} readers x 1,000 papers, planned and sent end to end by the Procfile's "
+            f"worker alone ({args.workers} processes, no beat), stand-in answering in "
+            f"{args.delay * 1000:.0f} ms, {os.cpu_count()} CPUs (load average at the end "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}: the machine is shared)"
+        )
+        print(
+            f"run {run_id}: sent {sent}, failed {counts.failed}, skipped {counts.skipped}; "
+            f"plan + send first to last {first_to_last:.1f} s = "
+            f"{sent / first_to_last:.0f} emails/s "
+            f"(done seen after {wall:.1f} s); peak memory of a worker process {peak:.0f} MB"
+        )
+        print("CPU per email during the run, by process (ms):")
+        for group, seconds in cpu.items():
+            print(f"  {group:<30}{seconds * 1000 / sent:6.2f}")
+        ours = sum(v for g, v in cpu.items() if g != "stand-in")
+        print(f"  {'all but the stand-in':<30}{ours * 1000 / sent:6.2f}")
 
         legacy_sent, legacy_s = 0, 0.0
         if args.legacy:
@@ -486,23 +504,6 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    sent = counts.sent
-    print(
-        f"\n{args.n} readers x 1,000 papers, planned and sent end to end by the Procfile's "
-        f"worker alone ({args.workers} processes, no beat), stand-in answering in "
-        f"{args.delay * 1000:.0f} ms, {os.cpu_count()} CPUs (load average at the end "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}: the machine is shared)"
-    )
-    print(
-        f"run {run_id}: sent {sent}, failed {counts.failed}, skipped {counts.skipped}; "
-        f"plan + send first to last {first_to_last:.1f} s = {sent / first_to_last:.0f} emails/s "
-        f"(done seen after {wall:.1f} s); peak memory of a worker process {peak:.0f} MB"
-    )
-    print("CPU per email during the run, by process (ms):")
-    for group, seconds in cpu.items():
-        print(f"  {group:<30}{seconds * 1000 / sent:6.2f}")
-    ours = sum(v for g, v in cpu.items() if g != "stand-in")
-    print(f"  {'all but the stand-in':<30}{ours * 1000 / sent:6.2f}")
     if legacy_sent:
         print(
             f"per digest (house commit), replayed: {legacy_sent} in {legacy_s:.1f} s = "

@@ -104,22 +104,25 @@ def send_chunk(run_id: int, digest_ids: list[int]) -> dict:
     in_process = bool(send_chunk.app.conf.task_always_eager)
     results = send.send_chunk(run_id, digest_ids, settings=get_settings(), in_process=in_process)
     if not in_process:
-        follow_up(run_id, digest_ids)
+        follow_up(run_id, digest_ids, worked=bool(results))
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
     return {"run": run_id, "outcomes": outcomes}
 
 
-def follow_up(run_id: int, digest_ids: list[int]) -> None:
+def follow_up(run_id: int, digest_ids: list[int], *, worked: bool) -> None:
     """A worker alone finishes every run: the chunk's digests waiting for a retry come back as
     one countdown task at the first one's time, and a breaker pause as a `resume_run` at the
-    end of its cool-down. The reaper (beat) is only the safety net for what a crash loses."""
+    end of its cool-down, scheduled by the chunks that were sending when it paused (`worked`),
+    not by every queued chunk that finds the run paused and takes nothing. The reaper (beat)
+    is only the safety net for what a crash loses."""
     with session_scope() as session:
         run = session.get(SendRun, run_id)
         state, resume_at = (run.state, run.resume_at) if run else (None, None)
     if state == RunState.paused and resume_at is not None:
-        resume_run.apply_async((run_id,), countdown=_until(resume_at))
+        if worked:
+            resume_run.apply_async((run_id,), countdown=_until(resume_at))
         return
     if state != RunState.running:
         return  # an operator's pause or a cancel: `runs resume` hands the work out again
