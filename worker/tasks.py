@@ -14,9 +14,8 @@ from emails.providers import MailError, is_retryable
 from models import RunState, SendRun, session_scope, utcnow
 from models.db import pages
 from worker.app import app
-from worker.delivery import liveness, policy, reaper, runs, send
+from worker.delivery import chunks, liveness, policy, reaper, runs, send
 from worker.ingest.fetch import run_source
-from worker.ranking import chunks
 from worker.ranking.planning import PlanResult, due_ids, plan_edition, shared_model
 
 

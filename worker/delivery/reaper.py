@@ -27,8 +27,7 @@ from emails.providers.base import EventType
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, digest_ref
 from models.db import pages
 from models.tables import digest_ids_of
-from worker.delivery import policy, runs
-from worker.ranking import chunks
+from worker.delivery import chunks, policy, runs
 
 HAS_IT = (EventType.queued, EventType.delivered, EventType.deferred, EventType.bounced)
 EVIDENCE = (*HAS_IT, EventType.rejected)
