@@ -1,23 +1,19 @@
-"""Sending: plan, render and send N digests end to end, the chunked path vs today's.
+"""Sending: plan and send an edition of N readers end to end, by the Procfile's worker alone.
 
-Real parts on this machine: a throwaway PostgreSQL database, Redis (db 13, flushed), the
-SendGrid stand-in in its own process answering after `--delay` (50 ms), 1,000 papers (the
-shared arXiv sample) and N subscribers. The chunked path runs on the Procfile's worker
-(`celery -A worker.app worker`, prefork, `--workers` processes): one run, chunks of
-SEND_CHUNK_SIZE, waves of SEND_CONCURRENCY, rate SEND_RATE_PER_SECOND. Today's per-digest
-path (as of the house commit: one task per digest, claim, three queries, render, RFC 5322
-message parsed back into a payload, a new HTTP client per digest, one UPDATE per outcome) is
-replayed on a sample of the same digests in as many processes, against the same stand-in.
-Then, in this process and one thread, where the CPU goes per email (process time): the wave's
-database work, the render, the payload, the HTTP request, the batched record — and the two
-HTTP clients SendGrid's path could use (httpx pooled vs the library's python-http-client).
+Real parts on this machine: a throwaway PostgreSQL database, Redis (db 13, flushed;
+PAPERBOY_BENCH_REDIS), the SendGrid stand-in in its own process answering after `--delay`
+(50 ms), 1,000 papers (the shared arXiv sample) and N subscribers. `paperboy.plan_due` goes to
+the worker (`celery -A worker.app worker`, prefork, `--workers` processes, no beat), which fits
+the model once, plans the edition in chunks of PLAN_CHUNK_SIZE and sends it in chunks of
+SEND_CHUNK_SIZE; the rate is first claim to last send. CPU per email is read from /proc for the
+worker's process group, this database's PostgreSQL backends, the Redis server and the stand-in
+(reported apart), and the worker's peak memory per process. Then, in this process and one
+thread, CPU per email by stage: `--profile` readers planned afresh and sent through the
+worker's own `send_wave` (plan, claim+load, render, payload, HTTP, last word, rate limit,
+record, sessions); what the worker spent beyond the stages is Celery's and the rest. `--legacy`
+replays the per-digest path of the house commit on that many digests, for comparison.
 
-Measured on the 2-core development machine (2026-11-29), 20,000 digests: 503 emails/s on the
-chunked path (the default SEND_RATE_PER_SECOND, 500, is what stops it; 2.4 ms of worker CPU
-per email) vs 44 on the per-digest path, 11x; 289-307 emails/s while other work shared the
-machine (load average 1.6-3), 23-33 on the per-digest path.
-
-    uv run python -m bench.bench_send              # 20,000 digests
+    uv run python -m bench.bench_send              # 10,000 readers
     uv run python -m bench.bench_send --n 100000   # the issue's 100k
 """
 
