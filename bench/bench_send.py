@@ -8,10 +8,11 @@ the model once, plans the edition in chunks of PLAN_CHUNK_SIZE and sends it in c
 SEND_CHUNK_SIZE; the rate is first claim to last send. CPU per email is read from /proc for the
 worker's process group, this database's PostgreSQL backends, the Redis server and the stand-in
 (reported apart), and the worker's peak memory per process. Then, in this process and one
-thread, CPU per email by stage: `--profile` readers planned afresh and sent through the
-worker's own `send_wave` (plan, claim+load, render, payload, HTTP, last word, rate limit,
-record, sessions); what the worker spent beyond the stages is Celery's and the rest. `--legacy`
-replays the per-digest path of the house commit on that many digests, for comparison.
+thread, CPU per email by stage: half of `--profile` readers planned afresh and sent through
+the worker's own path to warm up as a worker is, the other half measured the same way
+(`plan_edition`, then `send_wave`: plan, claim+load, render, payload, HTTP, last word, rate
+limit, record, sessions); what the worker spent beyond the stages is Celery's and the rest.
+`--legacy` replays the per-digest path of the house commit on that many digests.
 
     uv run python -m bench.bench_send              # 10,000 readers
     uv run python -m bench.bench_send --n 100000   # the 100k
@@ -490,6 +491,8 @@ def main() -> None:
                 legacy_sent = sum(pool.map(legacy_send, shares))
             legacy_s = time.perf_counter() - t
 
+        cpu_split(readers[: len(readers) // 2])  # warm: caches and the model, as in a worker
+        readers = readers[len(readers) // 2 :]
         split = cpu_split(readers)
         http = clients(api_url, 200)
     finally:
