@@ -1,23 +1,20 @@
-"""Sending: plan, render and send N digests end to end, the chunked path vs today's.
+"""Sending: plan and send an edition of N readers end to end, by the Procfile's worker alone.
 
-Real parts on this machine: a throwaway PostgreSQL database, Redis (db 13, flushed), the
-SendGrid stand-in in its own process answering after `--delay` (50 ms), 1,000 papers (the
-shared arXiv sample) and N subscribers. The chunked path runs on the Procfile's worker
-(`celery -A worker.app worker`, prefork, `--workers` processes): one run, chunks of
-SEND_CHUNK_SIZE, waves of SEND_CONCURRENCY, rate SEND_RATE_PER_SECOND. Today's per-digest
-path (as of the house commit: one task per digest, claim, three queries, render, RFC 5322
-message parsed back into a payload, a new HTTP client per digest, one UPDATE per outcome) is
-replayed on a sample of the same digests in as many processes, against the same stand-in.
-Then, in this process and one thread, where the CPU goes per email (process time): the wave's
-database work, the render, the payload, the HTTP request, the batched record — and the two
-HTTP clients SendGrid's path could use (httpx pooled vs the library's python-http-client).
+Real parts on this machine: a throwaway PostgreSQL database, Redis (db 13, flushed;
+PAPERBOY_BENCH_REDIS), the SendGrid stand-in in its own process answering after `--delay`
+(50 ms), 1,000 papers (the shared arXiv sample) and N subscribers. `paperboy.plan_due` goes to
+the worker (`celery -A worker.app worker`, prefork, `--workers` processes, no beat), which fits
+the model once, plans the edition in chunks of PLAN_CHUNK_SIZE and sends it in chunks of
+SEND_CHUNK_SIZE; the rate is first claim to last send. CPU per email is read from /proc for the
+worker's process group, this database's PostgreSQL backends, the Redis server and the stand-in
+(reported apart), and the worker's peak memory per process. Then, in this process and one
+thread, CPU per email by stage: half of `--profile` readers planned afresh and sent through
+the worker's own path to warm up as a worker is, the other half measured the same way
+(`plan_edition`, then `send_wave`: plan, claim+load, render, payload, HTTP, last word, rate
+limit, record, sessions); what the worker spent beyond the stages is Celery's and the rest.
+`--legacy` replays the per-digest path of the house commit on that many digests.
 
-Measured on the 2-core development machine (2026-11-29), 20,000 digests: 503 emails/s on the
-chunked path (the default SEND_RATE_PER_SECOND, 500, is what stops it; 2.4 ms of worker CPU
-per email) vs 44 on the per-digest path, 11x; 289-307 emails/s while other work shared the
-machine (load average 1.6-3), 23-33 on the per-digest path.
-
-    uv run python -m bench.bench_send              # 20,000 digests
+    uv run python -m bench.bench_send              # 10,000 readers
     uv run python -m bench.bench_send --n 100000   # the issue's 100k
 """
 
@@ -108,30 +105,65 @@ def seed(n: int) -> None:
             )
 
 
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by every process of a process group."""
+def cpu_of(match) -> float:
+    """CPU seconds (user + system) used so far by every process for which
+    `match(pgrp, cmdline)` holds."""
     tick, total = os.sysconf("SC_CLK_TCK"), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # pgrp; utime, stime follow at 11, 12
+        if match(int(fields[2]), cmdline):  # pgrp; utime, stime follow at 11, 12
             total += int(fields[11]) + int(fields[12])
     return total / tick
 
 
-def wait_done(run_id: int, total: int, timeout: float) -> float:
-    """Seconds until the run is done (polled every 0.5 s)."""
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by every process of a process group."""
+    return cpu_of(lambda pgrp, _: pgrp == pgid)
+
+
+def peak_rss_mb(pgid: int) -> float:
+    """The largest peak resident memory (VmHWM) of a process group's processes, in MB."""
+    peak = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return peak / 1024
+
+
+def server_cpu(db_name: str) -> dict[str, float]:
+    """CPU seconds so far of the servers: PostgreSQL's backends for this database only; the
+    Redis server (shared with whatever else uses it: an upper bound)."""
+    return {
+        "PostgreSQL": cpu_of(lambda _, cmd: cmd.startswith("postgres:") and f" {db_name} " in cmd),
+        "Redis": cpu_of(lambda _, cmd: cmd.startswith("redis-server") and ":6379" in cmd),
+    }
+
+
+def wait_done(start: float, timeout: float) -> tuple[int, float]:
+    """The run plan_due started, and seconds from `start` until it is done (polled every
+    0.2 s)."""
+    from sqlmodel import func, select
+
     from models import RunState, SendRun, session_scope
 
-    start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         with session_scope() as session:
-            if session.get(SendRun, run_id).state == RunState.done:
-                return time.perf_counter() - start
-        time.sleep(0.5)
-    raise SystemExit(f"run {run_id} did not finish {total} digests within {timeout:.0f}s")
+            run = session.get(SendRun, session.exec(select(func.max(SendRun.id))).one() or 0)
+            if run is not None and run.state == RunState.done:
+                return run.id, time.perf_counter() - start
+        time.sleep(0.2)
+    raise SystemExit(f"the edition was not planned and sent within {timeout:.0f}s")
 
 
 # Today's per-digest path (the house commit), kept here only as the baseline.
@@ -233,21 +265,51 @@ def replan(ids: list[int]) -> None:
             )
 
 
-def cpu_split(ids: list[int], wave: int) -> dict[str, float]:
-    """CPU milliseconds per email by phase: the chunked path's own steps, one thread, in this
-    process (render and payload timed where the path calls them, and taken out of the step
-    around them)."""
+def unplan(subscriber_ids: list[int]) -> None:
+    """These readers' digests deleted: planned again, they are planned afresh."""
+    from sqlalchemy import delete
+    from sqlmodel import col, select
+
+    from models import Digest, DigestItem, session_scope
+
+    with session_scope() as session:
+        ids = select(Digest.id).where(col(Digest.subscriber_id).in_(subscriber_ids))
+        session.exec(delete(DigestItem).where(col(DigestItem.digest_id).in_(ids)))
+        session.exec(delete(Digest).where(col(Digest.subscriber_id).in_(subscriber_ids)))
+
+
+def cpu_split(subscriber_ids: list[int]) -> dict[str, float]:
+    """CPU milliseconds per email by stage, one thread, in this process: these readers planned
+    afresh, then sent through the worker's own `send_wave` (each stage timed where the path
+    calls it, and taken out of the stage around it; "sessions and commits" is the rest)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from config import get_settings
     from emails.providers import get_backend, sendgrid
-    from models import session_scope
-    from worker.delivery import runs
+    from models import session_scope, utcnow
+    from worker.delivery import ratelimit, runs
     from worker.delivery import send as delivery
+    from worker.ranking import planning
 
     settings = get_settings()
-    backend = get_backend(settings)
+    unplan(subscriber_ids)
+    cpu = time.process_time()
     with session_scope() as session:
+        ids = planning.plan_edition(
+            session, settings, utcnow(), True, subscriber_ids=subscriber_ids
+        ).planned
         run = runs.start(session, ids)
-    phases = dict.fromkeys(("claim+load (DB)", "render", "payload", "HTTP", "record (DB)"), 0.0)
+    stages = {"plan (rank + write)": (time.process_time() - cpu) * 1000 / len(ids)}
+    names = (
+        "claim+load (PostgreSQL)",
+        "render",
+        "payload",
+        "HTTP",
+        "last word (PostgreSQL)",
+        "rate limit (Redis)",
+        "record (PostgreSQL)",
+    )
+    spent = dict.fromkeys(names, 0.0)
 
     def timing(name, fn):
         def timed(*a, **kw):
@@ -255,36 +317,49 @@ def cpu_split(ids: list[int], wave: int) -> dict[str, float]:
             try:
                 return fn(*a, **kw)
             finally:
-                phases[name] += time.process_time() - t
+                spent[name] += time.process_time() - t
 
         return timed
 
-    delivery.build_digest = timing("render", delivery.build_digest)
-    sendgrid.payload = timing("payload", sendgrid.payload)
-    claim, load = (
-        timing("claim+load (DB)", delivery.claim),
-        timing("claim+load (DB)", delivery.load),
-    )
-    send, record = timing("HTTP", backend.send), timing("record (DB)", delivery.record)
-    for start in range(0, len(ids), wave):
-        now = datetime.now(UTC)
-        with session_scope() as session:
-            jobs, _ = load(
-                session, claim(session, run.id, ids[start : start + wave], now), settings, now
-            )
-        results = [delivery.outcome(job, send(job.envelope), settings, now) for job in jobs]
-        with session_scope() as session:
-            record(session=session, run_id=run.id, results=results, settings=settings, now=now)
-    phases["claim+load (DB)"] -= phases["render"]
-    phases["HTTP"] -= phases["payload"]
-    return {k: v * 1000 / len(ids) for k, v in phases.items()}
+    backend = get_backend(settings)
+    backend.send = timing("HTTP", backend.send)
+    patches = {
+        (delivery, "build_digest"): "render",
+        (sendgrid, "payload"): "payload",
+        (delivery, "claim"): "claim+load (PostgreSQL)",
+        (delivery, "load"): "claim+load (PostgreSQL)",
+        (delivery, "last_word"): "last word (PostgreSQL)",
+        (delivery, "record"): "record (PostgreSQL)",
+        (ratelimit.Limiter, "acquire"): "rate limit (Redis)",
+    }
+    real = {(owner, attr): getattr(owner, attr) for owner, attr in patches}
+    for (owner, attr), name in patches.items():
+        setattr(owner, attr, timing(name, real[owner, attr]))
+    try:
+        cpu = time.process_time()
+        with ThreadPoolExecutor(1) as pool:
+            for start in range(0, len(ids), settings.send_concurrency):
+                wave = ids[start : start + settings.send_concurrency]
+                delivery.send_wave(run.id, wave, settings=settings, backend=backend, pool=pool)
+        total = time.process_time() - cpu
+    finally:
+        for key, fn in real.items():
+            setattr(*key, fn)
+    spent["claim+load (PostgreSQL)"] -= spent["render"]
+    spent["HTTP"] -= spent["payload"]
+    spent["sessions and commits"] = total - sum(spent.values())
+    return stages | {k: v * 1000 / len(ids) for k, v in spent.items()}
 
 
 def clients(api_url: str, n: int) -> dict[str, tuple[float, float]]:
-    """(CPU ms, wall ms) per request, sequential: httpx pooled vs python-http-client."""
+    """(CPU ms, wall ms) per request, sequential, of a digest-sized body: the backend's pooled
+    urllib3, httpx pooled (its transport before), and python-http-client (the library's)."""
+    import json
+
+    import httpx
     import python_http_client
 
-    from emails.providers.sendgrid import client as httpx_client
+    from emails.providers.sendgrid import client
 
     body = {
         "personalizations": [{"to": [{"email": "a@example.org"}]}],
@@ -295,13 +370,19 @@ def clients(api_url: str, n: int) -> dict[str, tuple[float, float]]:
             {"type": "text/html", "value": "<p>" + "x" * 20000},
         ],
     }
-    pooled = httpx_client(api_url, "SG.test", 20.0, 4)
+    url = f"{api_url}/v3/mail/send"
+    pooled = client("SG.test", 20.0, 4)
+    before = httpx.Client(headers={"Authorization": "Bearer SG.test"})
     library = python_http_client.Client(
         host=api_url, request_headers={"Authorization": "Bearer SG.test"}
     )
     out = {}
     for name, post in (
-        ("httpx, pooled keep-alive", lambda: pooled.post("/v3/mail/send", json=body)),
+        (
+            "urllib3, pooled (the backend's)",
+            lambda: pooled.request("POST", url, body=json.dumps(body).encode()),
+        ),
+        ("httpx, pooled keep-alive", lambda: before.post(url, json=body)),
         ("python-http-client (sendgrid's)", lambda: library.v3.mail.send.post(request_body=body)),
     ):
         cpu, wall = time.process_time(), time.perf_counter()
@@ -316,8 +397,8 @@ def clients(api_url: str, n: int) -> dict[str, tuple[float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="chunked sending vs the per-digest path")
-    parser.add_argument("--n", type=int, default=20_000, help="digests through the chunked path")
-    parser.add_argument("--legacy", type=int, default=2_000, help="digests through today's path")
+    parser.add_argument("--n", type=int, default=10_000, help="readers planned and sent")
+    parser.add_argument("--legacy", type=int, default=0, help="digests through the old path")
     parser.add_argument("--profile", type=int, default=1_000, help="digests for the CPU split")
     parser.add_argument("--delay", type=float, default=0.05, help="stand-in answer time, s")
     parser.add_argument("--workers", type=int, default=4, help="worker processes (both paths)")
@@ -349,49 +430,70 @@ def main() -> None:
         env = environment(ADMIN.rsplit("/", 1)[0] + f"/{name}", api_url, home)
         os.environ.update(env)
         import redis
+        from sqlmodel import func, select
 
         redis.Redis.from_url(REDIS).flushdb()
-        from config import get_settings
-        from models import session_scope, upgrade, utcnow
+        from models import Digest, SendRun, Subscriber, session_scope, upgrade
         from tests.worker.processes import start_worker, stop
         from worker import tasks
         from worker.delivery import runs
-        from worker.ranking.planning import plan_edition
 
         upgrade()
         seed(args.n)
-        t = time.perf_counter()
-        with session_scope() as session:
-            planned = plan_edition(session, get_settings(), utcnow(), ignore_send_hour=True).planned
-        plan_s = time.perf_counter() - t
-        worker = start_worker(  # the Procfile's worker, as the fault tests start it
+        worker = start_worker(  # the Procfile's worker, as the fault tests start it; no beat
             {"LOG_LEVEL": "INFO"}, home / "worker.log", f"--concurrency={args.workers}"
         )
+        groups = {"worker": worker.pid, "stand-in": standin.pid}
+        before = {g: group_cpu(p) for g, p in groups.items()} | server_cpu(name)
+        start = time.perf_counter()
+        tasks.plan_due.delay(ignore_send_hour=True)
+        run_id, wall = wait_done(start, timeout=7200)
+        after = {g: group_cpu(p) for g, p in groups.items()} | server_cpu(name)
+        cpu = {g: after[g] - before[g] for g in after}
+        peak = peak_rss_mb(worker.pid)
         with session_scope() as session:
-            run = runs.start(session, planned)
-        cpu_before = {g: group_cpu(p.pid) for g, p in (("worker", worker), ("stand-in", standin))}
-        tasks.dispatch(run.id, planned)
-        new_s = wait_done(run.id, len(planned), timeout=3600)
-        cpu = {
-            g: group_cpu(p.pid) - cpu_before[g]
-            for g, p in (("worker", worker), ("stand-in", standin))
-        }
-        with session_scope() as session:
-            counts = runs.counts(session, runs.get(session, run.id))
+            run = session.get(SendRun, run_id)
+            counts = runs.counts(session, run)
+            last = session.exec(select(func.max(Digest.sent_at)).where(Digest.run_id == run_id))
+            first_to_last = (last.one() - run.created_at).total_seconds()
+            planned = list(session.exec(select(Digest.id).where(Digest.run_id == run_id)))
+            readers = list(
+                session.exec(select(Subscriber.id).order_by(Subscriber.id).limit(args.profile))
+            )
         stop(worker)
         worker = None
+        sent = counts.sent  # printed now: a later phase failing loses nothing
+        print(
+            f"\n{args.n} readers x 1,000 papers, planned and sent end to end by the Procfile's "
+            f"worker alone ({args.workers} processes, no beat), stand-in answering in "
+            f"{args.delay * 1000:.0f} ms, {os.cpu_count()} CPUs (load average at the end "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}: the machine is shared)"
+        )
+        print(
+            f"run {run_id}: sent {sent}, failed {counts.failed}, skipped {counts.skipped}; "
+            f"plan + send first to last {first_to_last:.1f} s = "
+            f"{sent / first_to_last:.0f} emails/s "
+            f"(done seen after {wall:.1f} s); peak memory of a worker process {peak:.0f} MB"
+        )
+        print("CPU per email during the run, by process (ms):")
+        for group, seconds in cpu.items():
+            print(f"  {group:<30}{seconds * 1000 / sent:6.2f}")
+        ours = sum(v for g, v in cpu.items() if g != "stand-in")
+        print(f"  {'all but the stand-in':<30}{ours * 1000 / sent:6.2f}")
 
-        sample = planned[: args.legacy]
-        replan(sample)
-        shares = [sample[i :: args.workers] for i in range(args.workers)]
-        t = time.perf_counter()
-        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-            legacy_sent = sum(pool.map(legacy_send, shares))
-        legacy_s = time.perf_counter() - t
+        legacy_sent, legacy_s = 0, 0.0
+        if args.legacy:
+            sample = planned[: args.legacy]
+            replan(sample)
+            shares = [sample[i :: args.workers] for i in range(args.workers)]
+            t = time.perf_counter()
+            with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+                legacy_sent = sum(pool.map(legacy_send, shares))
+            legacy_s = time.perf_counter() - t
 
-        profile = planned[: args.profile]
-        replan(profile)
-        split = cpu_split(profile, get_settings().send_concurrency)
+        cpu_split(readers[: len(readers) // 2])  # warm: caches and the model, as in a worker
+        readers = readers[len(readers) // 2 :]
+        split = cpu_split(readers)
         http = clients(api_url, 200)
     finally:
         if worker is not None:
@@ -401,40 +503,25 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    n = len(planned)
-    print(
-        f"\n{n} digests ({args.n} subscribers x 1,000 papers), stand-in answering in "
-        f"{args.delay * 1000:.0f} ms, {args.workers} worker processes, {os.cpu_count()} CPUs "
-        f"(load average at the end {os.getloadavg()[0]:.1f}: the machine is shared)"
-    )
-    print(f"plan (rank + write digests):          {plan_s:7.1f} s")
-    print(f"{'path':<38}{'digests':>9}{'seconds':>10}{'emails/s':>10}")
-    for label, sent, seconds in (
-        ("chunked (this branch, Celery worker)", counts.sent, new_s),
-        ("per digest (house commit), replayed", legacy_sent, legacy_s),
-    ):
-        print(f"{label:<38}{sent:>9}{seconds:>10.1f}{sent / seconds:>10.0f}")
-    print(
-        f"speed-up: {counts.sent / new_s / (legacy_sent / legacy_s):.1f}x;  "
-        f"run counts: sent {counts.sent}, failed {counts.failed}, skipped {counts.skipped}"
-    )
-    print(
-        "CPU per email during the chunked run (ms): "
-        + ", ".join(
-            f"{g} processes {seconds * 1000 / counts.sent:.2f}" for g, seconds in cpu.items()
+    if legacy_sent:
+        print(
+            f"per digest (house commit), replayed: {legacy_sent} in {legacy_s:.1f} s = "
+            f"{legacy_sent / legacy_s:.0f} emails/s"
         )
-    )
-    print("\nCPU per email, chunked path, one thread (ms):")
-    for phase, ms in split.items():
-        print(f"  {phase:<18}{ms:6.2f}")
-    print(f"  {'total':<18}{sum(split.values()):6.2f}")
-    print("\nHTTP client, sequential posts of a digest-sized body (ms per request):")
-    for name_, (cpu, wall) in http.items():
-        print(f"  {name_:<34} CPU {cpu:5.2f}   wall {wall:6.1f}")
-    total = tail.strip().splitlines()[-1] if tail.strip() else "?"
+    print(f"\nCPU per email by stage, one thread, {len(readers)} readers (ms):")
+    for stage, ms in split.items():
+        print(f"  {stage:<30}{ms:6.2f}")
+    in_stages = sum(split.values())
+    print(f"  {'total':<30}{in_stages:6.2f}")
     print(
-        f"\nstand-in over all phases (the later ones resend the same digests on purpose): {total}"
+        f"  {'Celery and the rest (worker)':<30}{cpu['worker'] * 1000 / sent - in_stages:6.2f}"
+        "   (the worker's CPU per email in the run, less the stages above)"
     )
+    print("\nHTTP client, sequential posts of a digest-sized body (ms per request):")
+    for name_, (c, w) in http.items():
+        print(f"  {name_:<34} CPU {c:5.2f}   wall {w:6.1f}")
+    total = tail.strip().splitlines()[-1] if tail.strip() else "?"
+    print(f"\nstand-in over all phases (the later ones resend digests on purpose): {total}")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench(
+    ctx: typer.Context,
     only: Annotated[
         str | None, typer.Argument(metavar="NAME", help="Run one benchmark, e.g. 'render'.")
     ] = None,
 ) -> None:
-    """Run the benchmarks in bench/ (each prints a table with ratios vs the naive way)."""
+    """Run the benchmarks in bench/ (each prints a table with ratios vs the naive way); options
+    after NAME go to that benchmark (`paperboy bench send --n 100000`)."""
     available = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "bench").glob("bench_*.py"))
     names = [n for n in available if only in (None, n)]
     if not names:
@@ -27,4 +29,5 @@ def bench(
         raise typer.Exit(2)
     for name in names:
         console.rule(f"bench_{name}")
-        subprocess.run([sys.executable, "-m", f"bench.bench_{name}"], cwd=ROOT, check=True)
+        command = [sys.executable, "-m", f"bench.bench_{name}", *ctx.args]
+        subprocess.run(command, cwd=ROOT, check=True)

@@ -31,7 +31,12 @@ def plan_summary(result: dict, counts=None) -> str:
     """What `plan` did, in words: how many it planned, whether they were sent (in-process)
     or handed to the workers, and how many it skipped and why."""
     n = result["planned"]
-    if n == 0:
+    if n is None:  # with a broker the workers plan, chunk by chunk
+        said = (
+            f"{result['planning']} readers due: run {result['run']} is with the workers, "
+            f"planning and sending (`paperboy runs status {result['run']}` follows it)"
+        )
+    elif n == 0:
         said = "planned nothing new"
     elif counts is None:
         said = (

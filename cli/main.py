@@ -40,5 +40,7 @@ app.command()(digests.preview)
 app.add_typer(runs.app, name="runs")
 app.add_typer(admin.app, name="admin")
 app.command()(rank.rank)
-app.command()(bench.bench)
+app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    bench.bench
+)
 app.command()(serve.serve)

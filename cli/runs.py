@@ -51,16 +51,20 @@ def _counts(run_id: int, detail: bool = True):
 
 
 def show(run_id: int) -> None:
-    """The run's edition, start and duration, its state and counts, why it is paused, and what
-    to do about unresolved sends."""
-    from models import SendRun, session_scope
-    from worker.delivery import overview
+    """The run's edition, start and duration, its state and counts, why it is paused, what to
+    do about unresolved sends, and whether beat is running."""
+    from models import SendRun, session_scope, utcnow
+    from worker.delivery import liveness, overview
 
+    now = utcnow()
+    beat = liveness.missing(settings(), now)
     with session_scope() as session:
-        line = overview.run_line(session, session.get(SendRun, run_id))
+        run = session.get(SendRun, run_id)
+        line = overview.run_line(session, run)
+        state = overview.shown_state(session, run, beat is not None, settings(), now)
     c = line.counts
     out.print(
-        f"Run {c.run_id}: {c.state} · edition {line.edition} · started "
+        f"Run {c.run_id}: {state} · edition {line.edition} · started "
         f"{line.started:%Y-%m-%d %H:%M} UTC · took {overview.duration(line.duration)}",
         markup=False,
     )
@@ -92,6 +96,14 @@ def show(run_id: int) -> None:
         for digest_id, email in c.unresolved:
             out.print(f"  digest {digest_id}: {email}", markup=False)
         out.print(f"resend them with: paperboy runs resend {c.run_id}", markup=False)
+    if state == "stalled":
+        out.print(
+            "stalled: nothing is moving this run (no progress, no retry scheduled); beat's "
+            "reaper hands its lost work out again",
+            markup=False,
+        )
+    if beat:
+        out.print(f"warning: {beat}", markup=False)
 
 
 def watch(run_id: int, work: Callable[[], object]) -> None:

@@ -18,9 +18,11 @@ QUEUES = ("ingest", "rank", "send", "control")
 ROUTES = {
     "paperboy.fetch_source": {"queue": "ingest"},
     "paperboy.plan_due": {"queue": "rank"},
+    "paperboy.plan_chunk": {"queue": "rank"},
     "paperboy.send_due": {"queue": "send"},
     "paperboy.send_chunk": {"queue": "send"},
     "paperboy.reap_sends": {"queue": "control"},
+    "paperboy.resume_run": {"queue": "control"},
     "paperboy.send_notice": {"queue": "send"},
 }
 

@@ -10,7 +10,14 @@ only). Confirm and email-change tokens expire after a week.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+import zlib
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -63,8 +70,27 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 def make_token(
     secret: str, purpose: Purpose, subscriber_id: int, version: int, **extra: object
 ) -> str:
+    """The token `URLSafeTimedSerializer(secret, salt).dumps(payload)` makes, byte for byte,
+    without its set-up per call: a digest carries a dozen links, and itsdangerous's objects
+    cost three times the signing itself. `read_token` verifies with itsdangerous."""
     payload: list = [subscriber_id, version, *(extra.get(k) for k in EXTRA.get(purpose, ()))]
-    return _serializer(secret, purpose).dumps(payload)
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    packed = zlib.compress(data)
+    data = b"." + _b64(packed) if len(packed) < len(data) - 1 else _b64(data)
+    now = int(time.time())
+    value = data + b"." + _b64(now.to_bytes((now.bit_length() + 7) // 8 or 1, "big"))
+    mac = hmac.new(_key(secret, purpose), value, hashlib.sha1).digest()
+    return (value + b"." + _b64(mac)).decode()
+
+
+@lru_cache(maxsize=16)
+def _key(secret: str, purpose: str) -> bytes:
+    """itsdangerous's default key derivation ("django-concat", SHA-1) for this salt."""
+    return hashlib.sha1(f"paperboy.{purpose}signer{secret}".encode()).digest()
+
+
+def _b64(data: bytes) -> bytes:
+    return urlsafe_b64encode(data).rstrip(b"=")
 
 
 def read_token(secret: str, purpose: Purpose, token: str) -> TokenData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -184,6 +185,15 @@ def digest_ref(digest_id: int) -> str:
     return f"{DIGEST_REF}{digest_id}"
 
 
+def digest_ids_of(events: Iterable, kinds: Collection[str]) -> set[int]:
+    """The digests these provider events (of these kinds) are about, by the ref they carry."""
+    return {
+        int(e.ref.removeprefix(DIGEST_REF))
+        for e in events
+        if e.event_type in kinds and e.ref and e.ref.removeprefix(DIGEST_REF).isdigit()
+    }
+
+
 class SendRun(SQLModel, table=True):
     """One edition's sending: its state, and why it is paused. Counts come from its digests."""
 
@@ -198,6 +208,21 @@ class SendRun(SQLModel, table=True):
     heartbeat_at: datetime | None = _ts()  # last outcome recorded: a run without one is idle
     finished_at: datetime | None = _ts()
     resumed_at: datetime | None = _ts()  # the deliverability guard judges only sends after it
+
+
+class PlanChunk(SQLModel, table=True):
+    """A slice of an edition's readers, planned by one task (`paperboy.plan_chunk`); its run
+    is not done while a chunk is not. Done once: a redelivered or replanned chunk plans
+    nothing twice."""
+
+    __tablename__ = "plan_chunk"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="send_run.id", index=True)
+    subscriber_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    planned_for: datetime = _ts(nullable=False)  # the planner's `now`, for every chunk alike
+    ignore_send_hour: bool = False
+    created_at: datetime = _ts(nullable=False, default_factory=utcnow)
+    done_at: datetime | None = _ts()
 
 
 class DigestItem(SQLModel, table=True):

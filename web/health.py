@@ -1,4 +1,5 @@
-"""GET /health: can this process reach what it needs? 503 names the part that failed.
+"""GET /health: can this process reach what it needs? 503 names the part that failed. With a
+broker it also says whether beat is alive (a warning, not a failure: workers still send).
 
 It runs on its own thread (not the request pool) over a connection outside the database pool,
 so it answers while a burst of requests holds every worker thread and pooled connection.
@@ -15,8 +16,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from config import Settings
+from models import utcnow
 from models.db import get_probe_engine
 from web.deps import SettingsDep
+from worker.delivery import liveness
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -45,6 +48,8 @@ def _checks(settings: Settings) -> dict[str, str]:
         try:
             client.ping()
             checks["redis"] = "ok"
+            missing = liveness.missing(settings, utcnow())
+            checks["beat"] = f"warning: {missing}" if missing else "ok"
         except redis.RedisError as e:
             log.warning("health: redis check failed: %s", e)
             checks["redis"] = f"failed ({type(e).__name__})"

@@ -4,8 +4,9 @@ The provider, found in `emails.providers.registry`, owns its signature scheme an
 mapping; this route is the HTTP edge and names none. A provider refuses what it cannot verify
 (events are never accepted unsigned). The body is capped before this route runs
 (WEBHOOK_MAX_BODY_BYTES, web.bodylimit); within a verified batch one unreadable event is
-skipped and logged, never the batch. Replays are harmless because events are stored once per
-provider event id.
+skipped and logged, never the batch. A database failure while storing answers 503, nothing of
+the batch kept, so the provider retries it. Replays are harmless because events are stored once
+per provider event id.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from emails.providers import registry
@@ -51,7 +53,15 @@ async def provider_events(provider: str, request: Request, settings: SettingsDep
         return _refuse(provider, 400, f"unreadable event payload: {e}")
     for reason in skipped:
         log.warning("%r webhook: %s skipped", provider, reason)
-    counts = await run_in_threadpool(_record, parsed)
+    try:
+        counts = await run_in_threadpool(_record, parsed)
+    except SQLAlchemyError as e:  # the provider retries a 5xx: nothing of the batch is lost
+        log.error("%r webhook: database error, batch refused for a retry: %s", provider, e)
+        return JSONResponse(
+            {"detail": "database unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": "10"},
+        )
     counts.received += len(skipped)
     counts.skipped += len(skipped)
     return JSONResponse(vars(counts))

@@ -73,6 +73,11 @@ def test_plan_says_what_it_planned_sent_and_skipped() -> None:
     assert plan_summary({"planned": 0, "empty": 0, "already": 4, "run": None}) == (
         "planned nothing new; skipped 4 already planned for this edition"
     )
+    fanned_out = {"planned": None, "empty": None, "already": 2, "run": 9, "planning": 5000}
+    assert plan_summary(fanned_out) == (
+        "5000 readers due: run 9 is with the workers, planning and sending "
+        "(`paperboy runs status 9` follows it); skipped 2 already planned for this edition"
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,37 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import select
 
+from config import get_settings
 from emails.providers import sendgrid
-from models import DeliveryEvent, Subscriber, SubscriberStatus, Suppression, session_scope, upgrade
+from models import (
+    DeliveryEvent,
+    Digest,
+    SendRun,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    digest_ref,
+    session_scope,
+    upgrade,
+    utcnow,
+)
 from tests.conftest import reset_caches
 from tests.web.conftest import SendGridSigner, active_subscriber, celery_broker, token
+from tests.worker.sending import address, plan_run
 from web.app import app
-from worker.delivery import events
+from worker.delivery import events, runs, send
 
 pytestmark = pytest.mark.services
+# The database fails mid-batch: the backend storing the third event is terminated.
+DIE_AT_THIRD = """
+CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$;
+CREATE TRIGGER die_at_third BEFORE INSERT ON delivery_event
+FOR EACH ROW WHEN (NEW.event_id = 'mid-2') EXECUTE FUNCTION die();
+"""
 
 
 class TestOnPostgres:
@@ -123,3 +144,71 @@ class TestOnPostgres:
         with session_scope() as session:
             assert len(session.exec(select(DeliveryEvent)).all()) == 1
             assert session.get(Subscriber, sid).status == SubscriberStatus.bounced
+
+    def test_a_database_failure_mid_batch_is_503_and_the_retry_stores_every_event(
+        self, pg_client: TestClient, signer: SendGridSigner
+    ) -> None:
+        """The connection dies at the third event of five (its backend terminated, as when
+        PostgreSQL restarts): 503, nothing kept; SendGrid's retry of the same batch is kept."""
+        for i in range(5):
+            active_subscriber(f"r{i}@x.org")
+        batch = [
+            {
+                "email": f"r{i}@x.org",
+                "event": "delivered",
+                "timestamp": 1763800000,
+                "sg_event_id": f"mid-{i}",
+                "sg_message_id": f"m{i}.filter",
+            }
+            for i in range(5)
+        ]
+        body = json.dumps(batch).encode()
+        with session_scope() as session:
+            session.exec(text(DIE_AT_THIRD))
+        first = pg_client.post("/webhooks/sendgrid", content=body, headers=signer.headers(body))
+        assert first.status_code == 503 and first.headers["Retry-After"]
+        with session_scope() as session:
+            assert session.exec(select(DeliveryEvent)).all() == []  # the batch is not half-kept
+            session.exec(text("DROP TRIGGER die_at_third ON delivery_event"))
+        retry = pg_client.post("/webhooks/sendgrid", content=body, headers=signer.headers(body))
+        assert retry.status_code == 200 and retry.json()["new"] == 5
+        with session_scope() as session:
+            stored = session.exec(select(DeliveryEvent.event_id)).all()
+        assert sorted(stored) == [f"mid-{i}" for i in range(5)]
+
+    def test_provider_evidence_settles_a_sending_digest_at_once(
+        self, pg_client: TestClient, signer: SendGridSigner
+    ) -> None:
+        """Claimed digests whose requests the provider answered, the outcome never recorded
+        (a database outage at that moment): their events settle them as they arrive, long
+        before SEND_STALE_SECONDS, so `runs status` says nothing is left to send."""
+        assert get_settings().send_stale_seconds == 900
+        run_id, planned = plan_run(3)
+        with session_scope() as session:
+            assert send.claim(session, run_id, planned, utcnow()) == planned
+        kinds = [("processed", {}), ("delivered", {}), ("dropped", {"reason": "Invalid"})]
+        batch = [
+            {
+                "email": address(i),
+                "event": kind,
+                "timestamp": 1763800000,
+                "sg_event_id": f"ev-{i}",
+                "sg_message_id": f"m{i}.filter",
+                "paperboy_ref": digest_ref(planned[i]),
+                **extra,
+            }
+            for i, (kind, extra) in enumerate(kinds)
+        ]
+        body = json.dumps(batch).encode()
+        resp = pg_client.post("/webhooks/sendgrid", content=body, headers=signer.headers(body))
+        assert resp.status_code == 200
+        with session_scope() as session:
+            rows = [session.get(Digest, d) for d in planned]
+            assert [(r.status, r.fail_reason) for r in rows] == [
+                ("sent", None),
+                ("sent", None),
+                ("failed", "dropped"),
+            ]
+            assert rows[0].provider_message_id == "m0.filter"
+            counts = runs.counts(session, session.get(SendRun, run_id))
+        assert counts.pending == 0

@@ -44,7 +44,7 @@ def test_plan_and_send_twice_sends_exactly_one_email_each(paperboy_home: Path) -
     assert first["planned"] == 3 and first["run"]
     assert tasks.send_due()["enqueued"] == 0  # plan already sent them in-process
     again = tasks.plan_due(ignore_send_hour=True)
-    assert again == {"planned": 0, "empty": 0, "already": 3, "run": None}
+    assert again == {"planned": 0, "empty": 0, "already": 3, "run": None, "planning": 0}
     assert tasks.send_due()["enqueued"] == 0
     assert len(list((paperboy_home / "outbox").glob("*.eml"))) == 3
     with session_scope() as session:

@@ -2,7 +2,10 @@
 
 Parsing and the meaning of each provider's events live with the provider
 (`emails.providers.<name>`); here only the effect matters. Storage is unique per
-(provider, event_id), so a replayed or retried webhook changes nothing twice.
+(provider, event_id), so a replayed or retried webhook changes nothing twice. An event the
+database refuses as data is skipped with its reason; a database that fails (connection lost,
+an error of its own) raises, so the webhook answers 5xx and the provider retries the batch.
+Evidence that the provider has a message settles its `sending` digest at once.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, select
 
 from config import get_settings
 from emails.providers.base import EventType, TrackingEvent
 from models import DeliveryEvent, SubscriberStatus, subscribers
-from worker.delivery import guard
+from worker.delivery import guard, reaper
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,10 @@ def apply(session: Session, event: TrackingEvent) -> str | None:
 
 def record(session: Session, events: list[TrackingEvent]) -> EventCounts:
     """Store each event once and apply it in the same savepoint: both happen or neither. One
-    event the database refuses is skipped and logged; it never costs the rest of the batch.
-    Then the deliverability guard judges the runs the new bounces and complaints are about."""
+    event the database refuses as data (or a bad address) is skipped and logged; it never costs
+    the rest of the batch. Any other database error propagates: the batch is not stored, and
+    the provider must retry it. Then the new evidence settles `sending` digests, and the
+    deliverability guard judges the runs the new bounces and complaints are about."""
     counts = EventCounts(received=len(events))
     new: list[TrackingEvent] = []
     for event in events:
@@ -83,13 +88,14 @@ def record(session: Session, events: list[TrackingEvent]) -> EventCounts:
         except IntegrityError:  # a concurrent delivery of the same event stored it first
             counts.duplicate += 1
             continue
-        except (SQLAlchemyError, ValueError) as e:
+        except (DataError, ValueError) as e:  # bad in itself: a retry would fail the same
             log.warning("event %s from %s skipped: %s", event.event_id, event.provider, e)
             counts.skipped += 1
             continue
         counts.new += 1
         counts.applied += effect is not None
         new.append(event)
+    reaper.settle_arrived(session, new)
     for run_id in guard.after_events(session, new, get_settings()):
         log.warning("run %s paused by the deliverability guard", run_id)
     return counts

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from config import Settings
 from emails.providers.base import EventType, TrackingEvent
 from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun
-from models.tables import DIGEST_REF
+from models.tables import DIGEST_REF, digest_ids_of
 from worker.delivery import policy, runs
 
 JUDGED = (EventType.bounced, EventType.complained)
@@ -59,11 +59,7 @@ def after_events(
     session: Session, events: Iterable[TrackingEvent], settings: Settings
 ) -> list[int]:
     """Judge every running run these events are about; returns the ids of runs it paused."""
-    digest_ids = {
-        int(e.ref.removeprefix(DIGEST_REF))
-        for e in events
-        if e.event_type in JUDGED and e.ref and e.ref.removeprefix(DIGEST_REF).isdigit()
-    }
+    digest_ids = digest_ids_of(events, JUDGED)
     if not digest_ids:
         return []
     running = session.exec(

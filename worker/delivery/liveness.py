@@ -5,7 +5,7 @@ broker both already share. Without Redis there is no beat: the question does not
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 
@@ -13,6 +13,7 @@ from config import Settings
 
 log = logging.getLogger(__name__)
 KEY = "paperboy:reaper:last_beat"
+MISSING_AFTER = timedelta(minutes=2)  # eight of the default SEND_REAP_EVERY_SECONDS rounds
 
 
 def _client(settings: Settings) -> redis.Redis:
@@ -37,3 +38,16 @@ def last_beat(settings: Settings) -> datetime | None:
     except redis.RedisError:
         return None
     return datetime.fromisoformat(value.decode()) if value else None
+
+
+def missing(settings: Settings, now: datetime) -> str | None:
+    """The warning an operator needs when no reaper beat was seen for two minutes: a worker
+    alone finishes runs, but only the reaper recovers what a crash or a Redis restart lost.
+    None while beat is alive, or where there is no beat to have (in-process)."""
+    if not settings.redis_url:
+        return None
+    last = last_beat(settings)
+    if last is not None and now - last < MISSING_AFTER:
+        return None
+    seen = "yet" if last is None else f"since {last:%Y-%m-%d %H:%M:%S} UTC"
+    return f"no reaper beat seen {seen}: is beat running?"

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, cast, func, literal
 from sqlmodel import Session, col, select
 
+from config import Settings
 from emails.providers.base import EventType
-from models import DeliveryEvent, Digest, DigestStatus, SendRun
+from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun
 from models.tables import DIGEST_REF
 from worker.delivery import runs
 
@@ -48,6 +49,25 @@ def run_line(session: Session, run: SendRun) -> RunLine:
         duration=(end - run.created_at) if end else None,
         heartbeat=run.heartbeat_at,
     )
+
+
+def shown_state(
+    session: Session, run: SendRun, beat_missing: bool, settings: Settings, now: datetime
+) -> str:
+    """The run's state as an operator should read it: a running run nothing will move is
+    "stalled", not "running": no outcome recorded for SEND_REQUEUE_IDLE_SECONDS, no retry
+    scheduled, and no reaper beat to hand its lost work out again."""
+    if run.state != RunState.running or not beat_missing:
+        return run.state
+    idle_since = now - timedelta(seconds=settings.send_requeue_idle_seconds)
+    if (run.heartbeat_at or run.created_at) >= idle_since:
+        return run.state
+    retry_ahead = select(Digest.id).where(
+        Digest.run_id == run.id,
+        Digest.status == DigestStatus.planned,
+        col(Digest.next_attempt_at) > now,
+    )
+    return run.state if session.exec(select(retry_ahead.exists())).one() else "stalled"
 
 
 def recent_runs(session: Session, limit: int = 20) -> list[RunLine]:

@@ -3,6 +3,10 @@
 With Redis the bucket is a Lua script (atomic, Redis's clock), so SEND_RATE_PER_SECOND holds
 for all workers together; a 429's Retry-After becomes a hold every sender waits out. With no
 Redis (embedded mode), or while Redis is unreachable, the same bucket lives in this process.
+
+`acquire(n)` is exact for any n: it reserves n tokens at once, letting the bucket go into
+debt, and sleeps until the debt is paid. The next caller finds the debt and waits behind it,
+so over any stretch the senders take no more than a second's burst plus the rate.
 """
 
 from __future__ import annotations
@@ -20,22 +24,22 @@ HOLD_KEY = "paperboy:send:hold_until"
 MAX_SLEEP = 1.0  # re-check at least this often (a hold may be lifted or extended)
 MAX_HOLD = 60.0  # a longer Retry-After (a daily quota) is each digest's own retry time instead
 
-# KEYS: bucket, hold. ARGV: rate, capacity, tokens wanted. Returns seconds to wait (0: granted).
+# KEYS: bucket, hold. ARGV: rate, capacity, tokens wanted. Returns {reserved (1/0), seconds to
+# wait}: reserved, sleep that long and send; held, nothing reserved: ask again after it.
 TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local hold = tonumber(redis.call('GET', KEYS[2]) or '0')
-if hold > now then return tostring(hold - now) end
+if hold > now then return {0, tostring(hold - now)} end
 local rate, cap, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(b[1]) or cap
 local at = tonumber(b[2]) or now
-tokens = math.min(cap, tokens + (now - at) * rate)
-local wait = 0
-if tokens >= want then tokens = tokens - want else wait = (want - tokens) / rate end
+tokens = math.min(cap, tokens + (now - at) * rate) - want
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('EXPIRE', KEYS[1], 60)
-return tostring(wait)
+local wait = math.max(0, -tokens / rate)
+redis.call('EXPIRE', KEYS[1], math.ceil(wait) + 60)
+return {1, tostring(wait)}
 """
 # KEYS: hold. ARGV: seconds. Extends the hold, never shortens it.
 HOLD = """
@@ -56,17 +60,14 @@ class LocalBucket:
         self.tokens, self.at, self.hold_until = capacity, time.monotonic(), 0.0
         self.lock = threading.Lock()
 
-    def take(self, n: int) -> float:
+    def take(self, n: int) -> tuple[bool, float]:
         with self.lock:
             now = time.monotonic()
             if self.hold_until > now:
-                return self.hold_until - now
-            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+                return False, self.hold_until - now
+            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate) - n
             self.at = now
-            if self.tokens >= n:
-                self.tokens -= n
-                return 0.0
-            return (n - self.tokens) / self.rate
+            return True, max(0.0, -self.tokens / self.rate)
 
     def hold(self, seconds: float) -> None:
         with self.lock:
@@ -86,15 +87,20 @@ class Limiter:
             self.hold_script = self.redis.register_script(HOLD)
 
     def acquire(self, n: int) -> None:
-        n = min(n, int(self.capacity))
-        while (wait := self._take(n)) > 0:
+        """Return once n sends may go: a hold waited out, then n tokens reserved and paid."""
+        while True:
+            reserved, wait = self._take(n)
+            if reserved:
+                time.sleep(wait)
+                return
             time.sleep(min(wait, MAX_SLEEP))
 
-    def _take(self, n: int) -> float:
+    def _take(self, n: int) -> tuple[bool, float]:
         if self.redis is not None:
             try:
                 keys, args = [BUCKET_KEY, HOLD_KEY], [self.rate, self.capacity, n]
-                return float(self.take_script(keys=keys, args=args))
+                reserved, wait = self.take_script(keys=keys, args=args)
+                return bool(reserved), float(wait)
             except redis.RedisError as e:
                 log.warning("rate limit: Redis unreachable (%s); limiting in this process", e)
         return self.local.take(n)

@@ -16,7 +16,16 @@ from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import Session, col, select
 
 from emails.providers.base import EventType
-from models import DeliveryEvent, Digest, DigestStatus, RunState, SendRun, Subscriber, utcnow
+from models import (
+    DeliveryEvent,
+    Digest,
+    DigestStatus,
+    PlanChunk,
+    RunState,
+    SendRun,
+    Subscriber,
+    utcnow,
+)
 from models.db import pages
 from models.tables import DIGEST_REF
 
@@ -146,11 +155,31 @@ def planned_ids(session: Session, run_id: int) -> list[int]:
     )
 
 
+def unqueued(session: Session, run_id: int, subscriber_ids: list[int]) -> list[int]:
+    """The run's planned digests for these readers that no queue holds."""
+    return [
+        d
+        for page in pages(subscriber_ids)
+        for d in session.exec(
+            select(Digest.id).where(
+                Digest.run_id == run_id,
+                col(Digest.subscriber_id).in_(page),
+                Digest.status == DigestStatus.planned,
+                col(Digest.queued_at).is_(None),
+            )
+        )
+    ]
+
+
 def finish_if_done(session: Session, run_id: int, now: datetime) -> bool:
-    """running -> done once no digest of the run is planned or sending."""
+    """running -> done once every chunk of it is planned and no digest of it is planned or
+    sending."""
     busy = select(Digest.id).where(
         Digest.run_id == run_id,
         col(Digest.status).in_([DigestStatus.planned, DigestStatus.sending]),
+    )
+    planning = select(PlanChunk.id).where(
+        PlanChunk.run_id == run_id, col(PlanChunk.done_at).is_(None)
     )
     result = session.exec(
         update(SendRun)
@@ -158,6 +187,7 @@ def finish_if_done(session: Session, run_id: int, now: datetime) -> bool:
             col(SendRun.id) == run_id,
             col(SendRun.state) == RunState.running,
             ~busy.exists(),
+            ~planning.exists(),
         )
         .values(state=RunState.done, finished_at=now)
     )

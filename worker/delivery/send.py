@@ -9,12 +9,14 @@ before sending leaves its wave `planned`; only requests in flight can be left `s
 Between waves the run's state is the switch: paused or cancelled, and the next claim takes
 nothing.
 
-Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim); a transient
+Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
+word: read again just before the wave's requests leave); a transient
 error (network, 429, 5xx) puts the digest back to `planned` with its own retry time (429: the
 provider's Retry-After, also held by every sender); a permanent one (400, 413, SMTP 5xx)
 fails only that digest, with the provider's message; a refused credential (401/403) pauses
 the run without counting an attempt. Transient failures in a row trip the circuit breaker:
-the run pauses and the reaper resumes it after a cool-down. With no broker (embedded mode)
+the run pauses and resumes itself after a cool-down (`tasks.resume_run`, scheduled by the
+chunk that saw the pause; the reaper is the safety net). With no broker (embedded mode)
 the chunk itself waits out retries, up to a bounded total, so a run ends with every digest
 sent or failed with a reason.
 
@@ -96,6 +98,7 @@ class Job:
     digest_id: int
     attempts: int
     envelope: Envelope
+    subscriber_id: int
 
 
 def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
@@ -291,11 +294,8 @@ def load(
     secret = settings.signing_key()
     jobs, settled = [], []
     for digest, sub in pairs:
-        if sub.status != SubscriberStatus.active or sub.email in suppressed:
-            reason = "suppressed" if sub.email in suppressed else "inactive"
-            settled.append(
-                SendResult(digest.id, "skipped", f"subscriber is {sub.status}", reason=reason)
-            )
+        if (left := _left(digest.id, sub.status, sub.email in suppressed)) is not None:
+            settled.append(left)
             continue
         try:
             ctx = _context(
@@ -316,8 +316,46 @@ def load(
                 SendResult(digest.id, "failed", f"render failed: {e!r}", reason="render")
             )
             continue
-        jobs.append(Job(digest.id, digest.attempts, message))
+        jobs.append(Job(digest.id, digest.attempts, message, sub.id))
     return jobs, settled
+
+
+def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
+    """Skipped, if the reader is no longer active or the address is suppressed."""
+    if status == SubscriberStatus.active and not suppressed:
+        return None
+    reason = "suppressed" if suppressed else "inactive"
+    return SendResult(digest_id, "skipped", f"subscriber is {status}", reason=reason)
+
+
+def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendResult]]:
+    """The reader has the last word: just before a wave's requests leave (after the rate
+    limit's wait), status and suppressions are read again, and whoever left since the claim
+    is skipped. Two indexed queries per wave."""
+    status = dict(
+        session.exec(
+            select(Subscriber.id, Subscriber.status).where(
+                col(Subscriber.id).in_([j.subscriber_id for j in jobs])
+            )
+        ).all()
+    )
+    suppressed = set(
+        session.exec(
+            select(Suppression.email).where(
+                col(Suppression.email).in_([j.envelope.to for j in jobs])
+            )
+        )
+    )
+    keep, left = [], []
+    for job in jobs:
+        gone = _left(
+            job.digest_id, status.get(job.subscriber_id, "deleted"), job.envelope.to in suppressed
+        )
+        if gone is None:
+            keep.append(job)
+        else:
+            left.append(gone)
+    return keep, left
 
 
 def _send(backend: Backend, job: Job) -> str | MailError:
@@ -441,10 +479,14 @@ def send_wave(
         if settled:
             record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
     limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
-    limiter.acquire(len(jobs))
+    left: list[SendResult] = []
+    if jobs:
+        limiter.acquire(len(jobs))
+        with session_scope() as session:
+            jobs, left = last_word(session, jobs)
     sent = list(pool.map(lambda job: _send(backend, job), jobs))
     done = utcnow()
-    results = [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
+    results = left + [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
     holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
     if holds:
         limiter.hold(max(holds))
@@ -484,7 +526,7 @@ def send_chunk(
                         return list(final.values())
                 if not in_process:
                     break
-                retry_at = _waiting(digest_ids)
+                retry_at = waiting(digest_ids)
                 wait = max((min(retry_at.values(), default=utcnow()) - utcnow()).total_seconds(), 0)
                 if not retry_at or (wait == 0 and not progress):
                     break  # nothing to wait for, or due and still not ours: a worker's concern
@@ -502,7 +544,7 @@ def send_chunk(
     return list(final.values())
 
 
-def _waiting(digest_ids: list[int]) -> dict[int, datetime]:
+def waiting(digest_ids: list[int]) -> dict[int, datetime]:
     """Those of the chunk planned for a later retry, and when."""
     with session_scope() as session:
         return {

@@ -1,7 +1,9 @@
 """Digest planning: who is due, what they get (top-k, never a repeat), one Digest per edition.
 
-`plan_edition` is the DB edge; the choice of papers is `worker.ranking.rank`, pure.
-Planning twice plans nothing new: (subscriber, edition) is unique in the database, and the
+`plan_edition` is the DB edge; the choice of papers is `worker.ranking.rank`, pure. It plans
+everyone due, or a slice of them (`subscriber_ids`: a planning chunk, one task of an edition
+fanned out); the model is fitted once per corpus and shared (`shared_model`). Planning twice
+plans nothing new: (subscriber, edition) is unique in the database, and the
 digests are written with INSERT .. ON CONFLICT DO NOTHING, so a concurrent planner's rows win
 without an error. Subscribers are read, ranked and written in pages: no query carries more
 bound parameters than a database accepts, and 100k subscribers are a few bulk statements.
@@ -33,6 +35,7 @@ from models.schedule import edition_for, is_due
 from worker.ingest import registry
 from worker.ranking import (
     FitParams,
+    Model,
     PaperDoc,
     Pick,
     Profile,
@@ -270,8 +273,7 @@ def choose_papers(
 
     choice.notes = _quiet_notes(subs, papers=papers, since=last_edition or {}, now=now)
     docs = [paper_doc(p, now) for p in papers]
-    corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
-    model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
+    model, corpus = shared_model(session, settings, now)
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
     params = rank_params(settings, max(limits.values()))
     hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
@@ -302,6 +304,14 @@ def choose_papers(
     return choice
 
 
+def shared_model(session: Session, settings: Settings, now: datetime) -> tuple[Model, list]:
+    """The model every planner ranks with and its corpus: fitted once per corpus and stored
+    for every worker (`artifact`), so planning chunks load it instead of refitting."""
+    corpus = [paper_doc(p, now) for p in corpus_papers(session, now, settings.corpus_window_days)]
+    model, _ = artifact.load_or_fit(settings.artifacts_path, corpus, fit_params(settings))
+    return model, corpus
+
+
 def pick_papers(
     session: Session, settings: Settings, subs: list[Subscriber], now: datetime
 ) -> dict[int, list[Pick]]:
@@ -316,24 +326,70 @@ def _nothing(sub: Subscriber) -> str:
     return "nothing relevant in this edition, nor trending"
 
 
-def plan_edition(
-    session: Session, settings: Settings, now: datetime, ignore_send_hour: bool = False
-) -> PlanResult:
-    """Plan one digest per due subscriber for their current edition. Safe to run twice."""
-    result = PlanResult()
-    suppressed = set(session.exec(select(Suppression.email)))
-    subs = [
+def due_readers(
+    session: Session, now: datetime, ignore_send_hour: bool, subscriber_ids: list[int]
+) -> tuple[list[Subscriber], dict[int, str], int]:
+    """Of these readers, the due, unsuppressed ones with no digest yet for their edition, in
+    id order; each one's edition; how many already have theirs."""
+    everyone = [
         s
-        for s in session.exec(select(Subscriber).order_by(Subscriber.id))
-        if s.email not in suppressed and is_due(s, now, ignore_send_hour)
+        for page in pages(sorted(subscriber_ids))
+        for s in session.exec(
+            select(Subscriber).where(col(Subscriber.id).in_(page)).order_by(Subscriber.id)
+        )
     ]
+    suppressed = {
+        email
+        for page in pages(everyone)
+        for email in session.exec(
+            select(Suppression.email).where(col(Suppression.email).in_([s.email for s in page]))
+        )
+    }
+    subs = [s for s in everyone if s.email not in suppressed and is_due(s, now, ignore_send_hour)]
     editions = {s.id: edition_for(s, now) for s in subs}
     existing = {
-        (d.subscriber_id, d.edition)
-        for d in session.exec(select(Digest).where(col(Digest.edition).in_(set(editions.values()))))
+        row
+        for page in pages(subs)
+        for row in session.exec(
+            select(Digest.subscriber_id, Digest.edition).where(
+                col(Digest.subscriber_id).in_([s.id for s in page]),
+                col(Digest.edition).in_({editions[s.id] for s in page}),
+            )
+        )
     }
     todo = [s for s in subs if (s.id, editions[s.id]) not in existing]
-    result.already = len(subs) - len(todo)
+    return todo, editions, len(subs) - len(todo)
+
+
+def due_ids(
+    session: Session, now: datetime, ignore_send_hour: bool, page_size: int
+) -> tuple[list[int], int]:
+    """Every reader due now without their edition's digest, as ids, and how many already
+    have theirs: read a page at a time and let go, so a million readers fit in memory."""
+    todo, already = [], 0
+    for page in pages(list(session.exec(select(Subscriber.id).order_by(Subscriber.id))), page_size):
+        subs, _, n = due_readers(session, now, ignore_send_hour, page)
+        todo += [s.id for s in subs]
+        already += n
+        session.expunge_all()
+    return todo, already
+
+
+def plan_edition(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    ignore_send_hour: bool = False,
+    *,
+    subscriber_ids: list[int] | None = None,
+    run_id: int | None = None,
+) -> PlanResult:
+    """Plan one digest per due subscriber (of `subscriber_ids`, or everyone) for their
+    current edition, owned by `run_id` if given. Safe to run twice."""
+    result = PlanResult()
+    if subscriber_ids is None:
+        subscriber_ids = list(session.exec(select(Subscriber.id)))
+    todo, editions, result.already = due_readers(session, now, ignore_send_hour, subscriber_ids)
     if not todo:
         return result
     last = {}
@@ -357,6 +413,7 @@ def plan_edition(
                     "note": notes.get(sub.id),
                     "attempts": 0,
                     "planned_at": planned_at,
+                    "run_id": run_id if sub.id in sends else None,
                 }
                 for sub in page
             ],

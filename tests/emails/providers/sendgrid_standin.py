@@ -4,7 +4,8 @@
 personalizations / from / subject / content (text/plain before text/html) -> 202 Accepted,
 empty body, an `X-Message-Id` header; any error -> `{"errors": [{"message", "field", "help"}]}`.
 It can answer 401 for everything (a bad key), 400 for chosen recipients, a scripted series of
-429 (with Retry-After and X-RateLimit-Reset) or 500, and slowly. Like the real one it posts
+429 (with Retry-After and X-RateLimit-Reset), 500 or RESET (the connection reset, no answer),
+and slowly. Like the real one it posts
 signed events (`processed`, then `delivered`, or a `bounce` / `spamreport` for chosen
 recipients) for every accepted message, our custom args as
 top-level keys, to a webhook URL, in batches, signed by `SendGridSigner` (ECDSA P-256 over
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -33,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 API_KEY = "SG.test"
+RESET = 0  # in a script: reset the connection instead of answering
 
 
 class SendGridSigner:
@@ -69,7 +73,7 @@ class Behaviour:
     api_key: str = API_KEY
     delay: float = 0.0  # seconds before answering
     reject: dict[str, int] = field(default_factory=dict)  # recipient -> 400 / 413
-    script: list[int] = field(default_factory=list)  # next statuses (429, 500...), then 202
+    script: list[int] = field(default_factory=list)  # next statuses (429, 500, RESET), then 202
     retry_after: float = 1.0  # on a 429
     auth_fail: bool = False  # 401 for everything: a revoked key
     # Accepted, then reported back: a hard bounce, a soft one (SendGrid "blocked"), a spam report
@@ -159,11 +163,13 @@ class StandIn:
         with self.lock:
             scripted = b.script.pop(0) if b.script else None
         ref = payload.get("custom_args", {}).get("paperboy_ref")
-        status = scripted or b.reject.get(to) or 202
+        status = scripted if scripted is not None else b.reject.get(to) or 202
         with self.lock:
             self.requests.append(
                 Received(time.monotonic(), to, status, ref, payload if self.keep_payloads else {})
             )
+        if status == RESET:
+            return RESET, {}, None
         if status == 429:
             reset = str(int(time.time() + b.retry_after))
             extra = {"Retry-After": f"{b.retry_after:g}", "X-RateLimit-Reset": reset}
@@ -216,7 +222,13 @@ class StandIn:
                     return self._reply(404, {}, _errors("not found"))
                 if standin.behaviour.delay:
                     time.sleep(standin.behaviour.delay)
-                self._reply(*standin._answer(self.headers, body))
+                status, headers, answer = standin._answer(self.headers, body)
+                if status == RESET:  # close with SO_LINGER 0: the client sees a reset
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.close_connection = True
+                    return
+                self._reply(status, headers, answer)
 
             def _reply(self, status: int, headers: dict[str, str], body: dict | None) -> None:
                 data = json.dumps(body).encode() if body is not None else b""

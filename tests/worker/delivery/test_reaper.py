@@ -52,9 +52,11 @@ def test_stale_sends_are_settled_by_provider_evidence_then_policy(
     monkeypatch.setenv("SEND_UNRESOLVED", "fail")
     reset_caches()
     run_id, planned = plan_run(4)
-    _crash_mid_wave(run_id, planned[:3])
+    # Evidence that arrived while the digests were not `sending` (an earlier attempt's late
+    # events) settles nothing then; evidence arriving during a send settles it at once.
     _event(planned[0], EventType.queued)  # SendGrid "processed": it has it
     _event(planned[1], EventType.rejected, "Bounced Address")  # "dropped"
+    _crash_mid_wave(run_id, planned[:3])
     with session_scope() as session:
         result = reaper.reap(session, get_settings(), utcnow())
     assert (result.settled_sent, result.settled_failed, result.unresolved) == (1, 1, 1)

@@ -15,7 +15,15 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from config import get_settings
-from models import RunState, SendRun, SubscriberStatus, session_scope, subscribers, utcnow
+from models import (
+    RunState,
+    SendRun,
+    Subscriber,
+    SubscriberStatus,
+    session_scope,
+    subscribers,
+    utcnow,
+)
 from tests.conftest import reset_caches
 from tests.emails.providers.sendgrid_standin import StandIn, standin
 from tests.worker.sending import address, digest, plan_run, statuses
@@ -185,6 +193,31 @@ def test_unsubscribe_mid_run_means_no_email_afterwards(
     with session_scope() as session:
         counts = runs.counts(session, session.get(SendRun, run_id))
     assert (counts.sent, counts.suppressed, counts.state) == (19, 1, "done")
+
+
+def test_unsubscribe_between_claim_and_send_is_honoured(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wave is claimed, then waits for the rate limit (1/s: 4 tokens from a bucket of 1);
+    the reader who unsubscribes during that wait is not mailed."""
+    _fast(monkeypatch, SEND_CONCURRENCY="4", SEND_RATE_PER_SECOND="1")
+    run_id, planned = plan_run(4)
+    sender = threading.Thread(
+        target=send.send_chunk, args=(run_id, planned), kwargs={"settings": get_settings()}
+    )
+    sender.start()
+    deadline = time.monotonic() + 30
+    while digest(planned[3]).status != "sending" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert digest(planned[3]).status == "sending" and standin.requests == []  # claimed, unsent
+    with session_scope() as session:
+        sub = session.get(Subscriber, digest(planned[3]).subscriber_id)
+        leaving = sub.email
+        subscribers.unsubscribe(session, sub, source="test")
+    sender.join(timeout=60)
+    assert len(standin.delivered_to()) == 3 and leaving not in standin.delivered_to()
+    row = digest(planned[3])
+    assert (row.status, row.fail_reason) == ("skipped", "suppressed")  # unsubscribe suppresses
 
 
 def test_cancel_skips_what_is_unsent(standin: StandIn) -> None:

@@ -1,0 +1,94 @@
+"""An edition planned in chunks, one task each, by every worker process: a chunk lost with a
+SIGKILLed worker is planned again, two named worker nodes share one run, and nobody is planned
+or mailed twice (counted at the SendGrid stand-in)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from models import Digest, PlanChunk, SendRun, session_scope
+from tests.worker.processes import start_worker, stop, wait_for
+from tests.worker.sending import each_sent_once, readers, run_done
+from worker import tasks
+
+pytestmark = pytest.mark.services
+
+
+def _chunks() -> tuple[int, int]:
+    """(chunks done, chunks in all) of the latest run."""
+    with session_scope() as session:
+        done = session.exec(select(func.count(PlanChunk.done_at))).one()  # counts non-null
+        total = session.exec(select(func.count(PlanChunk.id))).one()
+    return done, total
+
+
+def _run_id() -> int | None:
+    with session_scope() as session:
+        return session.exec(select(func.max(SendRun.id))).one()
+
+
+def _one_digest_each(n: int) -> None:
+    with session_scope() as session:
+        per_reader = session.exec(
+            select(Digest.subscriber_id, func.count()).group_by(Digest.subscriber_id)
+        ).all()
+    assert len(per_reader) == n and {count for _, count in per_reader} == {1}
+
+
+def test_a_planning_chunks_worker_sigkilled_the_edition_is_complete(
+    delivery_env, paperboy_home: Path
+) -> None:
+    env, standin = delivery_env
+    n = 400
+    readers(n)
+    env = {**env, "PLAN_CHUNK_SIZE": "10"}
+    first = start_worker(env, paperboy_home / "first.log", "--concurrency=2")
+    try:
+        tasks.plan_due.delay(ignore_send_hour=True)
+        wait_for(lambda: _chunks()[0] >= 2, "planning to start", log=paperboy_home / "first.log")
+    finally:
+        stop(first, signal.SIGKILL)  # mid-planning: its chunks in hand are lost with it
+    done, total = _chunks()
+    assert done < total == 40
+    beat = f"--schedule={paperboy_home / 'beat'}"
+    second = start_worker(env, paperboy_home / "second.log", "--concurrency=2", "-B", beat)
+    try:
+        run_id = _run_id()
+        wait_for(lambda: run_done(run_id), "the run to finish", 180, paperboy_home / "second.log")
+    finally:
+        stop(second)
+    assert _chunks() == (40, 40)
+    _one_digest_each(n)
+    each_sent_once(run_id, standin.delivered_to(), n)
+
+
+def test_two_named_worker_nodes_share_one_run_without_duplicates(
+    delivery_env, paperboy_home: Path
+) -> None:
+    env, standin = delivery_env
+    n = 300
+    readers(n)
+    env = {**env, "PLAN_CHUNK_SIZE": "25"}
+    nodes = [
+        start_worker(env, paperboy_home / f"{name}.log", "--concurrency=2", "-n", f"{name}@%h")
+        for name in ("one", "two")
+    ]
+    try:
+        tasks.plan_due.delay(ignore_send_hour=True)
+        wait_for(lambda: _run_id() is not None, "the run to start")
+        run_id = _run_id()
+        wait_for(lambda: run_done(run_id), "the run to finish", 180, paperboy_home / "one.log")
+    finally:
+        for node in nodes:
+            stop(node)
+    for name in ("one", "two"):  # both took work: planning chunks and send chunks
+        log = (paperboy_home / f"{name}.log").read_text()
+        assert "paperboy.plan_chunk[" in log and "paperboy.send_chunk[" in log, name
+    with session_scope() as session:
+        assert session.exec(select(func.count(SendRun.id))).one() == 1
+    _one_digest_each(n)
+    each_sent_once(run_id, standin.delivered_to(), n)
