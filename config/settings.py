@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     # A reader's send day with nothing new from their sources: `trending` sends the trending
     # papers under a line saying why, `skip` sends nothing (until readers choose it themselves).
     max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
-    relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
-    relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match
+    relevance_floor: float = 0.01  # cosine below which a paper is not sent (`bench quality` (d))
+    relative_floor: float = 0.0  # ...nor below this share of their own best match (0: off)
     trending_weight: float = 0.1
     author_boost: float = 0.15  # followed author: added to the score, and passes the floor
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter

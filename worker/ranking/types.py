@@ -115,14 +115,15 @@ class RankParams:
 
     Profile = interests_weight * interests + liked_weight * mean(liked) - disliked_weight *
     mean(disliked) (Rocchio), L2-normalized. Score = cosine + trending_weight * trending +
-    boosts; only papers with cosine >= floor and >= relative_floor * the profile's best
-    cosine (or by a followed author) are eligible: a narrow interest gets its few good papers,
-    not those and filler.
+    boosts; only papers with cosine >= floor (and >= relative_floor * the profile's best
+    cosine, 0 = off) or by a followed author are eligible. The floor is calibrated by `bench
+    quality` (d): fewer than 15% of the papers under it are relevant, so it cuts filler only;
+    the relative cut, tried first, dropped relevant papers at the rate of an average pick.
     """
 
     top_k: int = 10
-    floor: float = 0.05
-    relative_floor: float = 0.5
+    floor: float = 0.01
+    relative_floor: float = 0.0
     trending_weight: float = 0.1
     author_boost: float = 0.15
     category_boost: float = 0.03

@@ -7,10 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from config.settings import Settings
 from models.reasons import POPULAR, Reason
 from tests.worker.ranking.conftest import phrases, texts
 from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 from worker.ranking.model import analyze
+from worker.ranking.planning import rank_params
 
 PLANTED = PaperDoc(
     "planted",
@@ -134,6 +136,31 @@ def test_the_floor_gives_fewer_papers_rather_than_filler(corpus: list[PaperDoc])
     prof = Profile("s", interests="strawberries")
     picks = rank([*corpus, PLANTED], [prof], RankParams(top_k=10, floor=0.05))["s"]
     assert ids(picks) == ["planted"]
+
+
+@pytest.mark.parametrize(
+    "prof",
+    [
+        Profile("typed", interests="tactile sensing for grasping fruit"),
+        Profile("narrow", interests="strawberries harvesting"),
+        Profile("liked", interests="protein folding", liked=("sample-0513",)),
+    ],
+    ids=lambda p: p.id,
+)
+def test_the_cut_never_removes_a_paper_above_its_calibrated_floor(
+    corpus: list[PaperDoc], model: Model, prof: Profile
+) -> None:
+    """The shipped cut (the floor `bench quality` calibrates, the relative cut off) against
+    the same ranking with no cut: every paper scoring at or above the floor is still sent,
+    and only papers under it go."""
+    shipped = RankParams(top_k=len(corpus) + 1, trending_weight=0.0)  # every paper
+    assert shipped.floor > 0 and shipped.relative_floor == 0
+    assert rank_params(Settings(), 10).floor == shipped.floor  # what the planner sends with
+    uncut = rank([*corpus, PLANTED], [prof], replace(shipped, floor=-1.0), model=model)[prof.id]
+    cut = rank([*corpus, PLANTED], [prof], shipped, model=model)[prof.id]
+    above = [p.paper_id for p in uncut if p.score >= shipped.floor]
+    assert ids(cut) == above
+    assert len(cut) < len(uncut)  # the cut does cut, below the floor
 
 
 FRUIT = [
