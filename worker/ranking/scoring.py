@@ -141,7 +141,7 @@ def _slots(
     matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params: RankParams
 ) -> kernels.Slots:
     """Each paper's strongest terms (model id, -1 = none), their weights, which of them
-    overlap (a phrase and its own words), and which may be a reason as a lone word: one the
+    overlap (a phrase and its own words, two phrases sharing a word), and which may be a reason as a lone word: one the
     paper says in its title or at least twice, and not in over `generic_share` of the corpus
     (a "large" or "model" explains nothing). All papers at once; `counts` is `matrix`'s raw
     term counts, entry for entry."""
@@ -164,7 +164,10 @@ def _slots(
     table = np.vstack([model.phrase_parts, [[-1, -1]]])  # term -1 reads the last row: none
     parts = table[terms]  # n x W x 2
     overlap = ((parts[:, :, :, None] == terms[:, None, None, :]) & (parts >= 0)[..., None]).any(2)
-    overlap |= overlap.transpose(0, 2, 1)
+    shared = (parts[:, :, None, :, None] == parts[:, None, :, None, :]) & (parts >= 0)[
+        :, :, None, :, None
+    ]  # two phrases with a word in common ("graph neural", "neural networks"): one shows
+    overlap |= shared.any(axis=(3, 4)) | overlap.transpose(0, 2, 1)
     overlap[:, np.arange(width), np.arange(width)] = True
     weighty = np.take_along_axis(said, order, axis=1) >= min(1.0 + model.title_weight, 2.0)
     common = np.r_[model.generic(params.generic_share), True][terms]
@@ -340,8 +343,12 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         params.category_boost,
         params.min_profile_weight,
         params.like_share,
+        params.lone_word_weight,
     )
-    interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
+    interests, phrase, distinctive = model.embed_interests(
+        [p.interests for p in profiles], params.generic_share
+    )
+    interests *= params.interests_weight
 
     k = min(params.top_k, len(cand.papers))
     out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 3)
@@ -360,8 +367,11 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             _flat_index(chunk, ("exclude", "liked", "disliked"), cand.index),
             strict=True,
         )
+        entries = slice(interests.indptr[start], interests.indptr[start + b])
         top, score, slots, followed, liked, usable = kernels.rank_chunk(
             _csr(interests[start : start + b]),
+            phrase[entries],
+            distinctive[entries],
             _csr(weights),
             refs,
             ref_scores,

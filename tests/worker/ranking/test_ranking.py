@@ -183,14 +183,15 @@ FRUIT = [
 def test_a_narrow_interest_gets_its_great_papers_and_no_weak_ones(
     corpus: list[PaperDoc],
 ) -> None:
-    """Above the global floor, "sensing" papers would fill the list; the cut relative to the
-    reader's own best match stops at the three that are about tactile fruit grasping."""
+    """ "sensing" or "grasping" alone would fill the list: a typed phrase's lone word counts
+    for little and carries no pick, so the shipped ranking stops at the three papers about
+    tactile fruit grasping, with no relative cut."""
     prof = Profile("s", interests="tactile sensing for grasping fruit")
     papers = [*corpus, *FRUIT]
-    picks = rank(papers, [prof], RankParams(top_k=10, relative_floor=0.5))["s"]
+    picks = rank(papers, [prof], RankParams(top_k=10))["s"]
     assert sorted(ids(picks)) == sorted(p.id for p in FRUIT)
-    uncut = rank(papers, [prof], RankParams(top_k=10, relative_floor=0.0))["s"]
-    assert len(uncut) > len(picks)  # what the global floor alone would have sent
+    word_by_word = RankParams(top_k=10, lone_word_weight=1.0, floor=-1.0)
+    assert len(rank(papers, [prof], word_by_word)["s"]) > len(picks)
 
 
 def test_trending_blends_into_the_score_and_is_explained(corpus: list[PaperDoc]) -> None:
