@@ -184,7 +184,6 @@ class Model:
         need = np.zeros(rows.nnz, np.bool_)
         if not self.vectorizer:
             return group, need
-        get = self.vectorizer.vocabulary_.get
         common = self.generic(generic_share)
         cache: dict[str, dict[int, tuple[int, bool]]] = {}
         for r, text in enumerate(texts):

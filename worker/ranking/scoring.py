@@ -141,10 +141,10 @@ def _slots(
     matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params: RankParams
 ) -> kernels.Slots:
     """Each paper's strongest terms (model id, -1 = none), their weights, which of them
-    overlap (a phrase and its own words, two phrases sharing a word), and which may be a reason as a lone word: one the
-    paper says in its title or at least twice, and not in over `generic_share` of the corpus
-    (a "large" or "model" explains nothing). All papers at once; `counts` is `matrix`'s raw
-    term counts, entry for entry."""
+    overlap (a phrase and its own words, two phrases sharing a word), and which may be a
+    reason as a lone word: one the paper says in its title or at least twice, and not in over
+    `generic_share` of the corpus (a "large" or "model" explains nothing). All papers at
+    once; `counts` is `matrix`'s raw term counts, entry for entry."""
     n = matrix.shape[0]
     lengths = np.diff(matrix.indptr)
     longest = int(lengths.max(initial=0))
