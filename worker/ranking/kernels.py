@@ -123,6 +123,7 @@ def rank_chunk(
     hit_value = np.empty(width, np.float64)
     hit_score = np.empty(width, np.float64)
     in_phrase = np.full(n_terms, -1, np.int64)  # the profile's typed phrase of each term
+    typed = np.zeros(n_terms, np.bool_)  # the reader typed it: only those are phrase reasons
     said = np.zeros(n_cand, np.float64)  # one typed phrase's score per candidate
     lone = np.zeros(n_cand, np.float64)  # the score from typed phrases' lone words
     n_said = np.zeros(n_cand, np.int64)  # ...and how many of its distinctive words it has
@@ -158,6 +159,7 @@ def rank_chunk(
         n_phrases = 0
         for p in range(q_ptr[r], q_ptr[r + 1]):
             t, v = q_idx[p], q_val[p]
+            typed[t] = True
             if phrase[p] >= 0:
                 in_phrase[t] = phrase[p]
                 n_phrases = max(n_phrases, phrase[p] + 1)
@@ -250,13 +252,14 @@ def rank_chunk(
                 if part > best_like:
                     best_like = part
                     liked[r, i] = w_idx[p]
-            # reasons: the slots with q[t] * c[t] > 0 (over the few the profile touches, not
+            # reasons: the typed slots with q[t] * c[t] > 0 (a liked paper's words are its
+            # reason, not the reader's words) (over the few the profile touches, not
             # all `width`); a phrase is worth its words too, so it wins over them; a word
             # alone must pass `slot_ok` and weigh `min_profile_weight` in the profile
             n_hit = 0
             for w in range(width):
                 t = slot_vocab[j, w]
-                if t >= 0 and seen[t] and query[t] * slot_weights[j, w] > 0.0:
+                if t >= 0 and typed[t] and query[t] * slot_weights[j, w] > 0.0:
                     hit_slot[n_hit] = w
                     hit_value[n_hit] = query[t] * slot_weights[j, w]
                     n_hit += 1
@@ -292,6 +295,7 @@ def rank_chunk(
             query[touched[i]] = 0.0
             seen[touched[i]] = False
             in_phrase[touched[i]] = -1
+            typed[touched[i]] = False
         if n_phrases:
             whole[:, :n_phrases] = False
     return top, top_score, reasons, followed, liked, usable

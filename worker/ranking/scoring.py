@@ -351,7 +351,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     interests *= params.interests_weight
 
     k = min(params.top_k, len(cand.papers))
-    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 3)
+    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 4)
     like_text = np.array(  # -1: none
         [*(Reason.liked(known[i].title, i) for i in ref_index), None], object
     )
@@ -448,22 +448,28 @@ def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sp
 
 
 def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidates) -> None:
-    """Fill B x k x (R + 3) `reasons` from the kernel's slots (best first, a few spare): the
+    """Fill B x k x (R + 4) `reasons` from the kernel's slots (best first, a few spare): the
     first R phrases the paper writes as the profile does, as written there; the followed
-    author (column -2), the trending signal (column -1), or POPULAR for a pick made without
-    a usable profile. Column -3 (the liked paper) is the caller's."""
+    category (column -4), the followed author (column -2), the trending signal (column -1),
+    or POPULAR for a pick made without a usable profile. Column -3 (the liked paper) is the
+    caller's."""
     found = slots >= 0
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
     words = np.full(slots.shape, None, dtype=object)
     words[found] = cand.words(papers[found], slots[found])
     shown = np.not_equal(words, None)
-    first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 3]
+    first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 4]
     terms = np.take_along_axis(words, first, axis=2)
-    reasons[:, :, :-3] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
+    reasons[:, :, :-4] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
     reasons[:, :, -1] = cand.trending_text[picked]
     if not usable.all():
         fallback = ~usable[:, None] & ~followed
         reasons[:, :, 0] = np.where(fallback, POPULAR, reasons[:, :, 0])
+    for r, prof in enumerate(chunk):
+        if prof.categories:
+            for c, j in enumerate(picked[r].tolist()):
+                code = next((x for x in prof.categories if x in cand.papers[j].categories), None)
+                reasons[r, c, -4] = code and Reason.category(code)
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)

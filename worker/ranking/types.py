@@ -78,12 +78,13 @@ class Ranking(Mapping):
     def __getitem__(self, profile_id: str | int) -> list[Pick]:
         r = self._row[profile_id]
         n = int(self.counts[r])
+        casing: dict[str, str] = {}
         return list(
             map(
                 Pick,
                 self.paper_ids[r, :n].tolist(),
                 self.scores[r, :n].tolist(),
-                [tuple(filter(None, row)) for row in self.reasons[r, :n].tolist()],
+                [why(row, casing) for row in self.reasons[r, :n].tolist()],
             )
         )
 
@@ -105,8 +106,27 @@ class Ranking(Mapping):
         if not self.reasons.size:
             return 0
         valid = np.arange(self.reasons.shape[1])[None, :] < self.counts[:, None]
-        has = np.not_equal(self.reasons[:, :, [0, -3, -2, -1]], None).any(axis=2)
+        has = np.not_equal(self.reasons[:, :, [0, -4, -3, -2, -1]], None).any(axis=2)
         return int(has[valid].sum())
+
+
+def why(row: list, casing: dict[str, str]) -> tuple[Reason, ...]:
+    """One pick's reasons as shown, at most MAX_REASONS, best first: a followed author, the
+    phrases (fewer when other signals are there, one at least), the liked paper, the
+    category, trending. `row` is the Ranking's columns (phrases, category, liked, author,
+    trending); `casing` holds the first casing of each phrase in this reader's picks, so one
+    email writes "node classification" one way."""
+    *phrases, category, liked, author, trending = row
+    others = [x for x in (liked, category, trending) if x is not None]
+    room = max(1, MAX_REASONS - len(others) - (author is not None))
+    shown = []
+    for reason in filter(None, phrases[:room]):
+        text = casing.setdefault(reason.text.casefold(), reason.text)
+        shown.append(reason if text == reason.text else Reason.phrase(text))
+    return tuple(filter(None, [author, *shown, *others]))[:MAX_REASONS]
+
+
+MAX_REASONS = 3
 
 
 @dataclass(frozen=True)
@@ -136,7 +156,7 @@ class RankParams:
     min_profile_weight: float = 0.1  # a lone word is a reason only with this weight in |q|
     generic_share: float = 0.03  # ...and if in at most this share of the corpus papers
     lone_word_weight: float = 0.3  # a typed phrase's word alone, where the phrase is not
-    like_share: float = 0.4  # a liked-paper reason when that paper gives this share of it
+    like_share: float = 0.5  # a liked-paper reason when that paper gives this share of it
     trending_reason_at: float = 0.3  # trending_score from which a trending reason is given
 
 
