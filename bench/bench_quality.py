@@ -20,6 +20,10 @@ number of papers the planner really sends that profile (every floor on), and the
     papers), the relevant papers with and without the cut, the papers cut and their hit rate,
     and P@10 with the slots the cut leaves empty as misses; beside it the cut relative to the
     reader's best match (RELATIVE_FLOOR 0.5) that this floor replaced.
+(e) why-lines: the picks as sent for READER_TEXTS (the (b) texts and the issue's own), and
+    the share of them with a flawed why-line: two phrase reasons that are pieces of one phrase
+    (they share a word: "Graph Neural Networks" beside "Neural Networks"), or a lone word in
+    over 3% of the papers ("image" beside "Medical Imaging"); and the share with no reason.
 
 arxiv-sanity-lite's recipe: its TfidfVectorizer settings on title + abstract (the sample has no
 authors), one LinearSVC per profile over the whole corpus, liked papers (for (b): the
@@ -44,6 +48,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from models.reasons import Kind
 from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_ml_sample.csv"
@@ -257,6 +262,40 @@ def print_cut(docs, cats, readers_by_protocol, model) -> None:
             )
 
 
+READER_TEXTS = [
+    *KEYWORDS.values(),
+    "diffusion models for protein design",
+    "quantum error correction",
+    "message passing, node classification, graph neural networks",
+    "speech recognition, adversarial examples, medical imaging",
+]
+GENERIC = 0.03  # a lone word in more than this share of the papers explains nothing
+
+
+def flawed(reasons, model: Model) -> bool:
+    """Two phrase reasons sharing a word, or a lone word in over GENERIC of the papers."""
+    terms = [r.text.casefold().replace("-", " ") for r in reasons if r.kind is Kind.PHRASE]
+    words = [set(t.split()) for t in terms]
+    if any(a & b for i, a in enumerate(words) for b in words[i + 1 :]):
+        return True
+    vocabulary = model.vectorizer.vocabulary_
+    common = model.generic(GENERIC)
+    return any(len(t.split()) == 1 and common[vocabulary.get(t, -1)] for t in terms)
+
+
+def print_why_lines(docs, model: Model) -> None:
+    """(e): flawed and unexplained picks, as sent, for the READER_TEXTS readers."""
+    readers = [Profile(i, interests=text) for i, text in enumerate(READER_TEXTS)]
+    ranked = rank(docs, readers, RankParams(top_k=K, trending_weight=0.0), model=model)
+    picks = [p for prof in readers for p in ranked[prof.id]]
+    bad = sum(flawed(p.reasons, model) for p in picks)
+    bare = sum(not p.reasons for p in picks)
+    print(
+        f"(e) why-lines, {len(readers)} typed interests, {len(picks)} picks as sent: "
+        f"{bad / len(picks):.1%} flawed, {bare / len(picks):.1%} with no reason"
+    )
+
+
 def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dict[str, list[float]]:
     """(c): mean P@10 per edition over the keyword readers and `shuffles` orders of the
     papers, for Paperboy and the SVM. Each edition is a fifth of the papers, new that day
@@ -320,6 +359,7 @@ def main() -> None:
         line = " ".join(f"{p:.3f}" for p in curve)
         print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
     print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
+    print_why_lines(docs, fitted[1])
     pairs = [(base["a"][0], ours["a"][0])]
     for seed in range(1, args.seeds + 1):
         r = evaluate(docs, cats, queries=liked_queries(cats, seed), keyword_texts={}, fitted=fitted)
