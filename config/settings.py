@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter
     liked_weight: float = 1.0  # Rocchio: mean of liked papers, beside the interests text
     disliked_weight: float = 0.5  # Rocchio: mean of disliked papers, subtracted
+    click_weight: float = 0.5  # Rocchio: mean of papers opened from a digest, a soft like
+    click_min_seconds: float = 60.0  # a click sooner after delivery is a link scanner's
+    click_burst_links: int = 3  # ...as is one of this many links of a digest opened within
+    click_burst_seconds: float = 10.0  # this many seconds of each other
     rank_chunk_size: int = 1000  # subscribers per call of the compiled ranking loop
     rank_threads: int = 2  # chunks ranked at once (the compiled loop releases the GIL)
     plan_page_size: int = 5000  # subscribers per query and ranking batch (< any bind limit)

@@ -1,5 +1,6 @@
 """Signed, purpose-bound links: /u (unsubscribe), /p (preferences), /f (feedback), /c (confirm),
-/e (confirm a change of email address), /d (a digest in the browser).
+/e (confirm a change of email address), /d (a digest in the browser), /r (a paper, read:
+the click is counted, then the paper opens).
 
 A token names the subscriber, its purpose and the subscriber's token version; bumping the
 version revokes every link already sent except unsubscribe links, which neither expire nor are
@@ -14,7 +15,7 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm", "email", "digest"]
+Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm", "email", "digest", "click"]
 PATHS: dict[str, str] = {
     "unsubscribe": "u",
     "preferences": "p",
@@ -22,6 +23,7 @@ PATHS: dict[str, str] = {
     "confirm": "c",
     "email": "e",
     "digest": "d",
+    "click": "r",
 }
 MAX_AGE: dict[str, int | None] = {
     "unsubscribe": None,
@@ -30,11 +32,13 @@ MAX_AGE: dict[str, int | None] = {
     "confirm": 7 * 86400,
     "email": 7 * 86400,
     "digest": None,
+    "click": 90 * 86400,
 }
 EXTRA: dict[str, tuple[str, ...]] = {  # what a purpose's token carries beyond who and version
     "feedback": ("paper_id", "vote"),
     "email": ("address",),
     "digest": ("digest_id",),
+    "click": ("paper_id", "digest_id"),
 }
 
 

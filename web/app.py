@@ -19,6 +19,7 @@ from web import (
     address,
     admin,
     archive,
+    clicks,
     feedback,
     health,
     metrics,
@@ -48,6 +49,7 @@ BAD_LINK_HINTS = {
     "confirm": "Sign up again to get a fresh confirmation link.",
     "digest": "Open the digest from the latest email we sent you.",
     "email": "Ask for the change again on your preferences page.",
+    "click": "Open the paper from the latest digest we sent you.",
 }
 STATUS_PAGES = {
     404: ("Page not found", "There is nothing at this address."),
@@ -95,6 +97,7 @@ def create_app() -> FastAPI:
         address,
         archive,
         feedback,
+        clicks,
         health,
         metrics,
     ):

@@ -75,6 +75,7 @@ PreferencesLink = Annotated[Link, Depends(_signed_link("preferences"))]
 FeedbackLink = Annotated[Link, Depends(_signed_link("feedback"))]
 EmailChangeLink = Annotated[Link, Depends(_signed_link("email"))]
 DigestLink = Annotated[Link, Depends(_signed_link("digest"))]
+ClickLink = Annotated[Link, Depends(_signed_link("click"))]
 
 
 def link_for(settings: Settings, purpose: Purpose, sub: Subscriber, **extra: object) -> str:

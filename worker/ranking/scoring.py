@@ -325,7 +325,9 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     """Per batch: the referenced papers' similarities to every candidate and the interests'
     vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
     compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
-    referenced = {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
+    referenced = {
+        i for prof in profiles for i in (*prof.liked, *prof.disliked, *prof.clicked) if i in known
+    }
     among = sorted(cand.index[i] for i in referenced if i in cand.index)  # already embedded
     others = sorted(i for i in referenced if i not in cand.index)
     ref_index = {pid: u for u, pid in enumerate([*cand.ids[among].tolist(), *others])}
@@ -393,6 +395,12 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         picked = np.where(top >= 0, top, 0)
         out.paper_ids[rows] = cand.ids[picked]
         out.reasons[rows, :, -3] = like_text[liked]
+        for r, prof in enumerate(chunk):  # an opened paper shapes the picks, never named
+            if prof.clicked:
+                named = out.reasons[start + r, :, -3]
+                out.reasons[start + r, :, -3] = [
+                    x if x is not None and x.paper_id in prof.liked else None for x in named
+                ]
         _reasons(
             out.reasons[rows],
             chunk,
@@ -435,11 +443,15 @@ def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
 
 
 def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sparse.csr_matrix:
-    """B x U: +liked_weight / n_liked on each liked paper, -disliked_weight / n_disliked on
-    each disliked one."""
+    """B x U: +liked_weight / n_liked on each liked paper, +click_weight / n_clicked on each
+    opened one, -disliked_weight / n_disliked on each disliked one."""
     b = len(chunk)
     parts = []
-    for attr, weight in (("liked", params.liked_weight), ("disliked", -params.disliked_weight)):
+    for attr, weight in (
+        ("liked", params.liked_weight),
+        ("clicked", params.click_weight),
+        ("disliked", -params.disliked_weight),
+    ):
         rows, cols = _flat_index(chunk, (attr,), ref_index)
         counts = np.bincount(rows, minlength=b)
         parts.append((rows, cols, (weight / counts[rows]).astype(np.float32)))

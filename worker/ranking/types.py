@@ -30,6 +30,7 @@ class Profile:
     interests: str = ""
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
+    clicked: tuple[str, ...] = ()  # opened from a digest: a soft like, never named as one
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     muted: tuple[str, ...] = ()
@@ -150,6 +151,7 @@ class RankParams:
     interests_weight: float = 1.0
     liked_weight: float = 1.0
     disliked_weight: float = 0.5
+    click_weight: float = 0.5
     chunk_size: int = 1000
     threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3
@@ -196,6 +198,7 @@ def profile_from_json(d: dict) -> Profile:
         interests=str(d.get("interests") or ""),
         liked=tuple(map(str, d.get("liked") or ())),
         disliked=tuple(map(str, d.get("disliked") or ())),
+        clicked=tuple(map(str, d.get("clicked") or ())),
         authors=tuple(d.get("authors") or ()),
         categories=tuple(d.get("categories") or ()),
         muted=tuple(d.get("muted") or ()),
