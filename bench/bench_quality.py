@@ -40,6 +40,7 @@ import ast
 import csv
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import product
 from pathlib import Path
 
@@ -48,6 +49,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from config.settings import Settings
+from models.clicks import scanned
 from models.reasons import Kind
 from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 
@@ -327,6 +330,64 @@ def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dic
     return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
 
 
+ONE_VOTE, CLICKS, UNFILTERED = (
+    "Paperboy, one 'more' per edition",
+    "  ... + clicks, scanner filtered",
+    "  ... + clicks, scanner counted",
+)
+
+
+def opened_by_people(picks: list[int], hits: list[bool], settings: Settings) -> list[int]:
+    """One edition's clicks as the web sees them: a scanner opens every link 1-3 s after
+    delivery, the reader the relevant ones, minutes apart, half an hour later; the clicks
+    `models.clicks.scanned` keeps (judged against all the digest's other clicks)."""
+    sent = datetime(2026, 1, 1, tzinfo=UTC)
+    clicks = [(sent + timedelta(seconds=1 + i / 4), i) for i in picks]
+    clicks += [
+        (sent + timedelta(minutes=30 + 2 * n), i)
+        for n, i in enumerate(i for i, hit in zip(picks, hits, strict=True) if hit)
+    ]
+    return sorted(
+        {
+            i
+            for at, i in clicks
+            if not scanned(at, sent, [t for t, _ in clicks if t != at], settings)
+        }
+    )
+
+
+def sparse_voter_curves(
+    docs, cats, *, keyword_texts, model, shuffles: int = 3
+) -> dict[str, list[float]]:
+    """(c) continued: readers who vote "more like this" on one relevant pick per edition (the
+    first), alone, with their clicks on every relevant pick counted as soft likes through the
+    scanner filter, and with a scanner's clicks counted too (no filter)."""
+    settings = Settings()
+    params = RankParams(top_k=K, trending_weight=0.0, click_weight=settings.click_weight)
+    curves: dict[str, list[list[float]]] = {ONE_VOTE: [], CLICKS: [], UNFILTERED: []}
+    for shuffle in range(shuffles):
+        order = np.random.default_rng(100 + shuffle).permutation(len(docs))
+        editions = [sorted(e.tolist()) for e in np.array_split(order, EDITIONS)]
+        for (cat, text), name in product(keyword_texts.items(), curves):
+            liked: list[int] = []
+            clicked: list[int] = []
+            curve = []
+            for edition in editions:
+                prof = Profile(cat, text, tuple(map(str, liked)), clicked=tuple(map(str, clicked)))
+                today = [docs[i] for i in edition]
+                ranked = rank(today, [prof], params, model=model, corpus=docs)[cat]
+                picks = [int(p.paper_id) for p in ranked]
+                hits = [cat in cats[i] for i in picks]
+                curve.append(sum(hits) / K)
+                liked += [i for i, hit in zip(picks, hits, strict=True) if hit][:1]
+                if name == CLICKS:
+                    clicked += opened_by_people(picks, hits, settings)
+                elif name == UNFILTERED:
+                    clicked += picks  # the scanner's clicks on everything, the reader's too
+            curves[name].append(curve)
+    return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
+
+
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
 AS_SENT = "Paperboy as sent (P@k, mean k)"
@@ -353,6 +414,7 @@ def main() -> None:
         f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
     )
     curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
+    curves |= sparse_voter_curves(docs, cats, keyword_texts=KEYWORDS, model=fitted[1])
     print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
     for name, curve in curves.items():
         rise = curve[-1] - curve[0]

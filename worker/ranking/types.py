@@ -158,7 +158,7 @@ class RankParams:
     min_profile_weight: float = 0.1  # a lone word is a reason only with this weight in |q|
     generic_share: float = 0.03  # ...and if in at most this share of the corpus papers
     lone_word_weight: float = 0.3  # a typed phrase's word alone, where the phrase is not
-    like_share: float = 0.5  # a liked-paper reason when that paper gives this share of it
+    like_share: float = 0.4  # a liked-paper reason when that paper gives this share of it
     trending_reason_at: float = 0.3  # trending_score from which a trending reason is given
 
 
