@@ -14,6 +14,17 @@ number of papers the planner really sends that profile (every floor on), and the
     recipe has no "less": the interests text and the liked papers are the positives, every
     other paper a negative).
 
+(d) the cut (`RankParams.floor`, RELEVANCE_FLOOR): calibrated on these papers as the highest
+    cosine under which fewer than CUT_TARGET of all candidates are relevant, per protocol; then,
+    per digest of 10 from the whole sample and from one edition (a fifth of it, as a day's new
+    papers), the relevant papers with and without the cut, the papers cut and their hit rate,
+    and P@10 with the slots the cut leaves empty as misses; beside it the cut relative to the
+    reader's best match (RELATIVE_FLOOR 0.5) that this floor replaced.
+(e) why-lines: the picks as sent for READER_TEXTS (the (b) texts and the issue's own), and
+    the share of them with a flawed why-line: two phrase reasons that are pieces of one phrase
+    (they share a word: "Graph Neural Networks" beside "Neural Networks"), or a lone word in
+    over 3% of the papers ("image" beside "Medical Imaging"); and the share with no reason.
+
 arxiv-sanity-lite's recipe: its TfidfVectorizer settings on title + abstract (the sample has no
 authors), one LinearSVC per profile over the whole corpus, liked papers (for (b): the
 interests text, embedded like a paper) as the positives, ranked by decision_function.
@@ -29,6 +40,7 @@ import ast
 import csv
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import product
 from pathlib import Path
 
@@ -37,10 +49,15 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from config.settings import Settings
+from models.clicks import scanned
+from models.reasons import Kind
 from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_ml_sample.csv"
 MIN_PAPERS, DRAWS, LIKED, K, EDITIONS = 15, 5, 3, 10, 5
+CUT_TARGET = 0.15  # the cut may only remove papers less likely than this to be relevant
+FLOORS = np.round(np.arange(0.0, 0.0801, 0.005), 3)  # thresholds the calibration tries
 KEYWORDS = {
     "cs.AI": "artificial intelligence, reasoning and planning, knowledge graphs, agents",
     "cs.CL": "natural language processing, language models, text classification, translation",
@@ -173,6 +190,115 @@ def evaluate(
     }
 
 
+def protocols(cats, queries, keyword_texts) -> dict[str, list[tuple[str, Profile]]]:
+    """(a) and (b) as (category, profile) pairs."""
+    liked = [(c, Profile(q, liked=tuple(map(str, ids)))) for q, (c, ids) in enumerate(queries)]
+    typed = [(c, Profile(c, interests=text)) for c, text in keyword_texts.items()]
+    return {"a": liked, "b": typed}
+
+
+def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
+    """The highest of FLOORS under which fewer than CUT_TARGET of every candidate (not only
+    the top 10) is relevant, and that hit rate per floor. Scores come from the ranking itself,
+    every paper ranked with no floor."""
+    profiles = [prof for _, prof in readers]
+    everything = RankParams(top_k=len(docs), trending_weight=0.0, floor=-1.0, relative_floor=0)
+    ranked = rank(docs, profiles, everything, model=model)
+    score = np.array([p.score for (_, prof) in readers for p in ranked[prof.id]])
+    hit = np.array([c in cats[int(p.paper_id)] for (c, prof) in readers for p in ranked[prof.id]])
+    rates = {float(t): float(hit[score < t].mean()) if (score < t).any() else 0.0 for t in FLOORS}
+    return max(t for t, rate in rates.items() if rate < CUT_TARGET), rates
+
+
+def cut_report(docs, cats, readers, model, cut: RankParams) -> dict[str, float]:
+    """Per digest of K over the whole sample and over each edition (a fifth), the same
+    readers ranked with no cut and with `cut`: relevant papers per digest in both, papers cut
+    per digest and the share of them relevant, P@10 with empty slots as misses."""
+    uncut = replace(cut, floor=-1.0, relative_floor=0.0)
+    order = np.random.default_rng(100).permutation(len(docs))
+    pools = [docs, *([docs[i] for i in sorted(e)] for e in np.array_split(order, EDITIONS))]
+    profiles = [prof for _, prof in readers]
+    kept = lost = missed = digests = 0
+    for pool in pools:
+        full, sent = (rank(pool, profiles, p, model=model, corpus=docs) for p in (uncut, cut))
+        for c, prof in readers:
+            got = {p.paper_id for p in sent[prof.id]}
+            hits = [c in cats[int(p.paper_id)] for p in full[prof.id]]
+            dropped = [h for p, h in zip(full[prof.id], hits, strict=True) if p.paper_id not in got]
+            kept += sum(hits) - sum(dropped)
+            lost += sum(dropped)
+            missed += len(dropped)
+            digests += 1
+    return {
+        "relevant uncut": (kept + lost) / digests,
+        "relevant cut": kept / digests,
+        "cut": missed / digests,
+        "hit rate": lost / missed if missed else 0.0,
+        "P@10": kept / digests / K,
+    }
+
+
+def print_cut(docs, cats, readers_by_protocol, model) -> None:
+    """(d): the calibration and the cut's effect per protocol, the shipped floor beside the
+    relative cut it replaced."""
+    shipped = RankParams(top_k=K, trending_weight=0.0)
+    print(f"(d) the cut: RELEVANCE_FLOOR {shipped.floor}, RELATIVE_FLOOR {shipped.relative_floor}")
+    floors = []
+    for part, readers in readers_by_protocol.items():
+        floor, rates = calibrate(docs, cats, readers, model)
+        floors.append(floor)
+        shown = " ".join(f"<{t:g}: {rates[t]:.3f}" for t in FLOORS[1:7])
+        print(f"  ({part}) relevant share of all candidates below a cosine of {shown}")
+        print(f"  ({part}) highest floor with a hit rate below it < {CUT_TARGET:.0%}: {floor:g}")
+    print(f"  calibrated floor (both protocols): {min(floors):g}; shipped: {shipped.floor:g}")
+    for part, readers in readers_by_protocol.items():
+        for name, params in (
+            (f"floor {shipped.floor:g}", shipped),
+            ("floor 0.05 (before)", replace(shipped, floor=0.05)),
+            ("relative 0.5 (before)", replace(shipped, floor=0.05, relative_floor=0.5)),
+        ):
+            r = cut_report(docs, cats, readers, model, params)
+            print(
+                f"  ({part}) {name:22} relevant/digest {r['relevant uncut']:.2f} uncut, "
+                f"{r['relevant cut']:.2f} cut; cut {r['cut']:.2f}/digest, hit rate "
+                f"{r['hit rate']:.0%}; P@10 (empty = miss) {r['P@10']:.3f}"
+            )
+
+
+READER_TEXTS = [
+    *KEYWORDS.values(),
+    "diffusion models for protein design",
+    "quantum error correction",
+    "message passing, node classification, graph neural networks",
+    "speech recognition, adversarial examples, medical imaging",
+]
+GENERIC = 0.03  # a lone word in more than this share of the papers explains nothing
+
+
+def flawed(reasons, model: Model) -> bool:
+    """Two phrase reasons sharing a word, or a lone word in over GENERIC of the papers."""
+    terms = [r.text.casefold().replace("-", " ") for r in reasons if r.kind is Kind.PHRASE]
+    words = [set(t.split()) for t in terms]
+    if any(a & b for i, a in enumerate(words) for b in words[i + 1 :]):
+        return True
+    vocabulary = model.vectorizer.vocabulary_
+    common = model.generic(GENERIC)
+    return any(len(t.split()) == 1 and common[vocabulary.get(t, -1)] for t in terms)
+
+
+def print_why_lines(docs, model: Model) -> None:
+    """(e): flawed and unexplained picks, as sent, for the READER_TEXTS readers."""
+    readers = [Profile(i, interests=text) for i, text in enumerate(READER_TEXTS)]
+    ranked = rank(docs, readers, RankParams(top_k=K, trending_weight=0.0), model=model)
+    picks = [p for prof in readers for p in ranked[prof.id]]
+    bad = sum(flawed(p.reasons, model) for p in picks)
+    bare = sum(not p.reasons for p in picks)
+    print(
+        f"(e) why-lines, {len(readers)} typed interests, {len(picks)} picks as sent: "
+        f"{bad / len(picks):.1%} flawed, {bare / len(picks):.1%} with no reason"
+    )
+
+
 def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dict[str, list[float]]:
     """(c): mean P@10 per edition over the keyword readers and `shuffles` orders of the
     papers, for Paperboy and the SVM. Each edition is a fifth of the papers, new that day
@@ -204,6 +330,64 @@ def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dic
     return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
 
 
+ONE_VOTE, CLICKS, UNFILTERED = (
+    "Paperboy, one 'more' per edition",
+    "  ... + clicks, scanner filtered",
+    "  ... + clicks, scanner counted",
+)
+
+
+def opened_by_people(picks: list[int], hits: list[bool], settings: Settings) -> list[int]:
+    """One edition's clicks as the web sees them: a scanner opens every link 1-3 s after
+    delivery, the reader the relevant ones, minutes apart, half an hour later; the clicks
+    `models.clicks.scanned` keeps (judged against all the digest's other clicks)."""
+    sent = datetime(2026, 1, 1, tzinfo=UTC)
+    clicks = [(sent + timedelta(seconds=1 + i / 4), i) for i in picks]
+    clicks += [
+        (sent + timedelta(minutes=30 + 2 * n), i)
+        for n, i in enumerate(i for i, hit in zip(picks, hits, strict=True) if hit)
+    ]
+    return sorted(
+        {
+            i
+            for at, i in clicks
+            if not scanned(at, sent, [t for t, _ in clicks if t != at], settings)
+        }
+    )
+
+
+def sparse_voter_curves(
+    docs, cats, *, keyword_texts, model, shuffles: int = 3
+) -> dict[str, list[float]]:
+    """(c) continued: readers who vote "more like this" on one relevant pick per edition (the
+    first), alone, with their clicks on every relevant pick counted as soft likes through the
+    scanner filter, and with a scanner's clicks counted too (no filter)."""
+    settings = Settings()
+    params = RankParams(top_k=K, trending_weight=0.0, click_weight=settings.click_weight)
+    curves: dict[str, list[list[float]]] = {ONE_VOTE: [], CLICKS: [], UNFILTERED: []}
+    for shuffle in range(shuffles):
+        order = np.random.default_rng(100 + shuffle).permutation(len(docs))
+        editions = [sorted(e.tolist()) for e in np.array_split(order, EDITIONS)]
+        for (cat, text), name in product(keyword_texts.items(), curves):
+            liked: list[int] = []
+            clicked: list[int] = []
+            curve = []
+            for edition in editions:
+                prof = Profile(cat, text, tuple(map(str, liked)), clicked=tuple(map(str, clicked)))
+                today = [docs[i] for i in edition]
+                ranked = rank(today, [prof], params, model=model, corpus=docs)[cat]
+                picks = [int(p.paper_id) for p in ranked]
+                hits = [cat in cats[i] for i in picks]
+                curve.append(sum(hits) / K)
+                liked += [i for i, hit in zip(picks, hits, strict=True) if hit][:1]
+                if name == CLICKS:
+                    clicked += opened_by_people(picks, hits, settings)
+                elif name == UNFILTERED:
+                    clicked += picks  # the scanner's clicks on everything, the reader's too
+            curves[name].append(curve)
+    return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
+
+
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
 AS_SENT = "Paperboy as sent (P@k, mean k)"
@@ -230,11 +414,14 @@ def main() -> None:
         f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
     )
     curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
+    curves |= sparse_voter_curves(docs, cats, keyword_texts=KEYWORDS, model=fitted[1])
     print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
     for name, curve in curves.items():
         rise = curve[-1] - curve[0]
         line = " ".join(f"{p:.3f}" for p in curve)
         print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
+    print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
+    print_why_lines(docs, fitted[1])
     pairs = [(base["a"][0], ours["a"][0])]
     for seed in range(1, args.seeds + 1):
         r = evaluate(docs, cats, queries=liked_queries(cats, seed), keyword_texts={}, fitted=fitted)

@@ -81,13 +81,17 @@ class Settings(BaseSettings):
     # A reader's send day with nothing new from their sources: `trending` sends the trending
     # papers under a line saying why, `skip` sends nothing (until readers choose it themselves).
     max_trending_count: int = 10  # "Trending today" papers a subscriber may ask for, at most
-    relevance_floor: float = 0.05  # cosine below which a paper is not sent at all
-    relative_floor: float = 0.5  # ...nor below this share of the subscriber's own best match
+    relevance_floor: float = 0.01  # cosine below which a paper is not sent (`bench quality` (d))
+    relative_floor: float = 0.0  # ...nor below this share of their own best match (0: off)
     trending_weight: float = 0.1
     author_boost: float = 0.15  # followed author: added to the score, and passes the floor
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter
     liked_weight: float = 1.0  # Rocchio: mean of liked papers, beside the interests text
     disliked_weight: float = 0.5  # Rocchio: mean of disliked papers, subtracted
+    click_weight: float = 0.5  # Rocchio: mean of papers opened from a digest, a soft like
+    click_min_seconds: float = 60.0  # a click sooner after delivery is a link scanner's
+    click_burst_links: int = 3  # ...as is one of this many links of a digest opened within
+    click_burst_seconds: float = 10.0  # this many seconds of each other
     rank_chunk_size: int = 1000  # subscribers per call of the compiled ranking loop
     rank_threads: int = 2  # chunks ranked at once (the compiled loop releases the GIL)
     plan_page_size: int = 5000  # subscribers per query and ranking batch (< any bind limit)

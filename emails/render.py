@@ -378,6 +378,8 @@ def why_line(reasons: Sequence[Reason], terms: Sequence[str] | None = None) -> s
     for r in reasons:
         if r.kind is Kind.AUTHOR:
             parts.append(f"by {r.text}")
+        elif r.kind is Kind.CATEGORY:
+            parts.append(f"in {r.text}, which you follow")
         elif r.kind is Kind.TRENDING:
             parts.append(f"trending: {r.text}")
     if any(r.kind is Kind.POPULAR for r in reasons):

@@ -1,6 +1,6 @@
 """Signed, purpose-bound links: /u (unsubscribe), /p (preferences), /f (feedback), /c (confirm),
 /e (confirm a change of email address), /d (a digest in the browser), /feed (the reader's
-Atom feed of their picks).
+Atom feed of their picks), /r (a paper, read: the click is counted, then the paper opens).
 
 A token names the subscriber, its purpose and the subscriber's token version; bumping the
 version revokes every link already sent except unsubscribe links, which neither expire nor are
@@ -22,7 +22,9 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-Purpose = Literal["unsubscribe", "preferences", "feedback", "confirm", "email", "digest", "feed"]
+Purpose = Literal[
+    "unsubscribe", "preferences", "feedback", "confirm", "email", "digest", "feed", "click"
+]
 PATHS: dict[str, str] = {
     "unsubscribe": "u",
     "preferences": "p",
@@ -31,6 +33,7 @@ PATHS: dict[str, str] = {
     "email": "e",
     "digest": "d",
     "feed": "feed",
+    "click": "r",
 }
 MAX_AGE: dict[str, int | None] = {
     "unsubscribe": None,
@@ -40,11 +43,13 @@ MAX_AGE: dict[str, int | None] = {
     "email": 7 * 86400,
     "digest": None,
     "feed": None,  # a feed reader polls it for years; "revoke all my links" stops it
+    "click": 90 * 86400,
 }
 EXTRA: dict[str, tuple[str, ...]] = {  # what a purpose's token carries beyond who and version
     "feedback": ("paper_id", "vote"),
     "email": ("address",),
     "digest": ("digest_id",),
+    "click": ("paper_id", "digest_id"),
 }
 
 

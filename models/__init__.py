@@ -1,10 +1,11 @@
 """Tables, engine/session, migrations, and the state changes of records (`subscribers`,
-`feedback`)."""
+`feedback`, `clicks`)."""
 
 from models.db import get_engine, pending_migrations, session_scope, upgrade
 from models.tables import (
     AdminSession,
     AuditEntry,
+    Click,
     DeliveryEvent,
     Digest,
     DigestItem,
@@ -28,6 +29,7 @@ from models.tables import (
 __all__ = [
     "AdminSession",
     "AuditEntry",
+    "Click",
     "DeliveryEvent",
     "Digest",
     "DigestItem",

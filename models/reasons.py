@@ -11,6 +11,7 @@ class Kind(StrEnum):
     PHRASE = "phrase"  # a term of both the profile and the paper, as the paper writes it
     AUTHOR = "author"  # by a followed author
     LIKED = "liked"  # like a paper the reader liked
+    CATEGORY = "category"  # in a category the reader follows, by its taxonomy name
     TRENDING = "trending"  # upvoted on Hugging Face today
     POPULAR = "popular"  # the whole pick is a no-profile fallback: popular, not matched
 
@@ -36,6 +37,14 @@ class Reason:
     @classmethod
     def liked(cls, title: str, paper_id: str | None = None) -> Reason:
         return cls(Kind.LIKED, title, paper_id=paper_id)
+
+    @classmethod
+    def category(cls, code: str) -> Reason:
+        """The reader sees the taxonomy's name ("Computer Vision and Pattern Recognition"),
+        the code where the taxonomy has none."""
+        from models.arxiv import NAMES  # models.arxiv reads the source registry: not at import
+
+        return cls(Kind.CATEGORY, NAMES.get(code, code))
 
     @classmethod
     def trending(cls, upvotes: int) -> Reason:

@@ -157,6 +157,20 @@ class Feedback(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, default_factory=utcnow)
 
 
+class Click(SQLModel, table=True):
+    """A reader opened a paper from a digest through its signed title link: a soft like when
+    `human` (not a link scanner or prefetcher), never shown as a like. One row per digest and
+    paper: a replayed link counts once."""
+
+    __table_args__ = (UniqueConstraint("digest_id", "paper_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    digest_id: int = Field(foreign_key="digest.id")
+    paper_id: str = Field(foreign_key="paper.id")
+    human: bool
+    clicked_at: datetime = _ts(nullable=False, default_factory=utcnow)
+
+
 class Digest(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("subscriber_id", "edition"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -19,6 +19,7 @@ from web import (
     address,
     admin,
     archive,
+    clicks,
     feed,
     feedback,
     health,
@@ -51,6 +52,7 @@ BAD_LINK_HINTS = {
     "digest": "Open the digest from the latest email we sent you.",
     "feed": "Copy your feed's new address from your preferences page.",
     "email": "Ask for the change again on your preferences page.",
+    "click": "Open the paper from the latest digest we sent you.",
 }
 STATUS_PAGES = {
     404: ("Page not found", "There is nothing at this address."),
@@ -111,6 +113,7 @@ def create_app() -> FastAPI:
         archive,
         feed,
         feedback,
+        clicks,
         health,
         metrics,
     ):

@@ -76,6 +76,7 @@ FeedbackLink = Annotated[Link, Depends(_signed_link("feedback"))]
 EmailChangeLink = Annotated[Link, Depends(_signed_link("email"))]
 DigestLink = Annotated[Link, Depends(_signed_link("digest"))]
 FeedLink = Annotated[Link, Depends(_signed_link("feed"))]
+ClickLink = Annotated[Link, Depends(_signed_link("click"))]
 
 
 def link_for(settings: Settings, purpose: Purpose, sub: Subscriber, **extra: object) -> str:

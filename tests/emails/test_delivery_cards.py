@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from cli.demo import DEMO_SUBSCRIBERS
 from cli.main import app
 from config import get_settings
+from emails.tokens import read_token
 from models import (
     Digest,
     DigestItem,
@@ -59,7 +60,9 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
         ctx = digest_context(session, digest, sub, get_settings())
     hf, plain = ctx.papers
     assert hf.title.startswith("σ-PCA long") and hf.title.endswith("…")  # noqa: RUF001
-    assert hf.url == "https://arxiv.org/abs/2611.00001"
+    assert hf.url.startswith(f"{get_settings().base_url}/r/")  # counted, then the paper opens
+    opened = read_token(get_settings().signing_key(), "click", hf.url.rsplit("/r/", 1)[1])
+    assert (opened.paper_id, opened.digest_id) == ("2611.00001", digest.id)
     assert hf.pages == (("Hugging Face", "https://huggingface.co/papers/2611.00001"),)
     assert hf.source == "Hugging Face"  # listed by no text authority: its only source's label
     assert (hf.upvotes, hf.comments, hf.github_stars) == (42, 3, "1.5k")

@@ -50,6 +50,7 @@ from emails.render import (
     build_digest,
     build_notice,
     paper_card,
+    web_url,
 )
 from emails.tokens import link
 from models import (
@@ -171,6 +172,17 @@ def _context(
             vote=value,
         )
 
+    def opened(paper_id: str) -> str:
+        return link(
+            base,
+            secret,
+            "click",
+            subscriber_id=sub.id,
+            version=sub.token_version,
+            paper_id=paper_id,
+            digest_id=digest.id,
+        )
+
     rows = list(rows)
     labels = {row.id: registry.provenance(row.id, row.first_seen_by) for row in rows}
     cards = {
@@ -181,7 +193,7 @@ def _context(
             reasons=[Reason.from_json(r) for r in row.reasons],
             more_url=vote(row.id, 1),
             less_url=vote(row.id, -1),
-            abs_url=row.abs_url,
+            abs_url=opened(row.id) if web_url(row.abs_url) else None,  # counted, then opened
             ai_summary=row.ai_summary,
             key=row.id,
             pdf_url=row.pdf_url,

@@ -20,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from worker.ranking.model import MAX_GROUPS
+
 
 def _compiled(fn: Callable) -> Callable:
     """Compiled without the GIL, the machine code cached beside this file (or in numba's
@@ -66,11 +68,14 @@ class Knobs(NamedTuple):
     category_boost: float
     min_profile_weight: float
     like_share: float
+    lone_word_weight: float
 
 
 @_compiled
 def rank_chunk(
     interests: Csr,  # B x V interests rows (already weighted)
+    phrase: np.ndarray,  # per interests entry: its typed phrase (0..), -1 = counts alone
+    distinctive: np.ndarray,  # per interests entry: one of the phrase's distinctive words
     weights: Csr,  # B x U Rocchio weights of referenced papers
     refs: Csr,  # U x V referenced papers' vectors
     ref_scores: np.ndarray,  # U x J: referenced papers . candidates
@@ -98,7 +103,7 @@ def rank_chunk(
     ban_ptr, ban_col = banned
     slot_vocab, slot_weights, slot_overlap, slot_ok = slots
     trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
-    min_profile_weight, like_share = knobs[5:]
+    min_profile_weight, like_share, lone_word_weight = knobs[5:]
     b = q_ptr.size - 1
     n_cand = trend.size
     width = slot_vocab.shape[1]
@@ -117,6 +122,13 @@ def rank_chunk(
     hit_slot = np.empty(width, np.int64)
     hit_value = np.empty(width, np.float64)
     hit_score = np.empty(width, np.float64)
+    in_phrase = np.full(n_terms, -1, np.int64)  # the profile's typed phrase of each term
+    typed = np.zeros(n_terms, np.bool_)  # the reader typed it: only those are phrase reasons
+    said = np.zeros(n_cand, np.float64)  # one typed phrase's score per candidate
+    lone = np.zeros(n_cand, np.float64)  # the score from typed phrases' lone words
+    n_said = np.zeros(n_cand, np.int64)  # ...and how many of its distinctive words it has
+    whole = np.zeros((n_cand, MAX_GROUPS), np.bool_)  # the candidate has that phrase whole
+    hit_cand = np.empty(n_cand, np.int64)
     for r in range(b):
         # the profile vector q, dense: interests + sum of weighted papers. The two loops are
         # written out: through a shared inlined helper the kernel ran 1.5x slower (measured)
@@ -144,10 +156,41 @@ def rank_chunk(
 
         # relevance = q . c / |q|: interests through the postings, papers through ref_scores
         score[:] = 0.0
+        n_phrases = 0
         for p in range(q_ptr[r], q_ptr[r + 1]):
             t, v = q_idx[p], q_val[p]
+            typed[t] = True
+            if phrase[p] >= 0:
+                in_phrase[t] = phrase[p]
+                n_phrases = max(n_phrases, phrase[p] + 1)
+                continue
             for s in range(post_ptr[t], post_ptr[t + 1]):
                 score[post_idx[s]] += v * post_val[s]
+        # a typed phrase's words count in full where two of its distinctive words are
+        # (the phrase matched whole), `lone_word_weight` where one word stands alone
+        for g in range(n_phrases):
+            n_hit_cand = 0
+            for p in range(q_ptr[r], q_ptr[r + 1]):
+                if phrase[p] != g:
+                    continue
+                t, v = q_idx[p], q_val[p]
+                for s in range(post_ptr[t], post_ptr[t + 1]):
+                    j = post_idx[s]
+                    if said[j] == 0.0 and n_said[j] == 0:
+                        hit_cand[n_hit_cand] = j
+                        n_hit_cand += 1
+                    said[j] += v * post_val[s]
+                    n_said[j] += distinctive[p]
+            for h in range(n_hit_cand):
+                j = hit_cand[h]
+                whole[j, g] = n_said[j] >= 2
+                if whole[j, g]:
+                    score[j] += said[j]
+                else:
+                    score[j] += said[j] * lone_word_weight
+                    lone[j] += said[j] * lone_word_weight
+                said[j] = 0.0
+                n_said[j] = 0
         for p in range(w_ptr[r], w_ptr[r + 1]):
             u, w = w_idx[p], w_val[p]
             for j in range(n_cand):
@@ -156,7 +199,8 @@ def rank_chunk(
         if usable[r]:
             for j in range(n_cand):
                 relevance[j] = score[j] * scale
-                eligible[j] = relevance[j] >= floor
+                eligible[j] = (score[j] - lone[j]) * scale >= floor  # lone words carry none
+                lone[j] = 0.0
                 score[j] = relevance[j] + trending_weight * trend[j]
         else:  # no usable profile: the trending papers
             for j in range(n_cand):
@@ -208,13 +252,14 @@ def rank_chunk(
                 if part > best_like:
                     best_like = part
                     liked[r, i] = w_idx[p]
-            # reasons: the slots with q[t] * c[t] > 0 (over the few the profile touches, not
+            # reasons: the typed slots with q[t] * c[t] > 0 (a liked paper's words are its
+            # reason, not the reader's words) (over the few the profile touches, not
             # all `width`); a phrase is worth its words too, so it wins over them; a word
             # alone must pass `slot_ok` and weigh `min_profile_weight` in the profile
             n_hit = 0
             for w in range(width):
                 t = slot_vocab[j, w]
-                if t >= 0 and seen[t] and query[t] * slot_weights[j, w] > 0.0:
+                if t >= 0 and typed[t] and query[t] * slot_weights[j, w] > 0.0:
                     hit_slot[n_hit] = w
                     hit_value[n_hit] = query[t] * slot_weights[j, w]
                     n_hit += 1
@@ -226,7 +271,11 @@ def rank_chunk(
                     for g in range(n_hit):
                         if slot_overlap[j, w, hit_slot[g]]:
                             hit_score[h] += hit_value[g]
-                elif slot_ok[j, w] and query[t] * scale >= min_profile_weight:
+                elif (
+                    slot_ok[j, w]
+                    and query[t] * scale >= min_profile_weight
+                    and (in_phrase[t] < 0 or whole[j, in_phrase[t]])
+                ):  # a typed phrase's lone word is no reason
                     hit_score[h] = hit_value[h]
             # greedily the best, skipping what overlaps a chosen one
             for step in range(min(n_slots, n_hit)):
@@ -245,4 +294,8 @@ def rank_chunk(
         for i in range(n_touched):
             query[touched[i]] = 0.0
             seen[touched[i]] = False
+            in_phrase[touched[i]] = -1
+            typed[touched[i]] = False
+        if n_phrases:
+            whole[:, :n_phrases] = False
     return top, top_score, reasons, followed, liked, usable

@@ -37,6 +37,8 @@ _SPACE = re.compile(r"\s+")
 _JOINED = re.compile(r"\s*-?\s*")
 MAX_PHRASE_WORDS = 4  # a reason phrase runs on to at most this many words
 COHESION = 0.3  # a set phrase is in this share of the papers with its rarer word, at least
+MAX_GROUPS = 8  # typed phrases per interests text that are matched whole (more: word by word)
+_PHRASES = re.compile(r"[,;/\n]|\band\b|\bor\b")  # a typed interests text: one phrase each
 
 
 def preprocess(text: str) -> str:
@@ -153,6 +155,63 @@ class Model:
         unique: dict[str, int] = {}
         doc = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), np.int64, len(texts))
         return self._weigh(self._counts(list(unique)))[doc].tocsr()
+
+    def embed_interests(
+        self, texts: Sequence[str], generic_share: float
+    ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+        """`embed_texts` and, entry for entry, `_phrase_groups`: each distinct text is
+        analyzed once, the three then spread to every row with one indexing."""
+        unique: dict[str, int] = {}
+        doc = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), np.int64, len(texts))
+        rows = self._weigh(self._counts(list(unique)))
+        group, need = self._phrase_groups(list(unique), rows, generic_share)
+        tags = sparse.csr_matrix(
+            ((group + 2) * 2 + need, rows.indices, rows.indptr), shape=rows.shape, dtype=np.int64
+        )
+        rows, tags = rows[doc].tocsr(), tags[doc].tocsr()
+        return rows, tags.data // 2 - 2, (tags.data % 2).astype(np.bool_)
+
+    def _phrase_groups(
+        self, texts: Sequence[str], rows: sparse.csr_matrix, generic_share: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each entry of `rows` (`embed_texts(texts)`): the typed phrase its word belongs
+        to (0.. MAX_GROUPS - 1; -1 for a 2-word phrase term, a one-word interest, or a phrase
+        with fewer than two distinctive words) and whether the word is distinctive (in at most
+        `generic_share` of the corpus). The ranking counts a phrase's words in full only in a
+        paper that has two of its distinctive words ("quantum" and "correction"), so one
+        word ("Motion Correction") does not pass for the phrase."""
+        group = np.full(rows.nnz, -1, np.int64)
+        need = np.zeros(rows.nnz, np.bool_)
+        if not self.vectorizer:
+            return group, need
+        common = self.generic(generic_share)
+        cache: dict[str, dict[int, tuple[int, bool]]] = {}
+        for r, text in enumerate(texts):
+            found = cache.get(text)
+            if found is None:
+                found = cache[text] = self._groups(text, common)
+            at = slice(rows.indptr[r], rows.indptr[r + 1])
+            pairs = [found.get(t, (-1, False)) for t in rows.indices[at].tolist()]
+            if pairs:
+                group[at], need[at] = zip(*pairs, strict=True)
+        return group, need
+
+    def _groups(self, text: str, common: np.ndarray) -> dict[int, tuple[int, bool]]:
+        """Word id -> (phrase, distinctive) for the words of the text's typed phrases that
+        have two distinctive words; a word also typed on its own is no phrase's."""
+        get = self.vectorizer.vocabulary_.get
+        found: dict[int, tuple[int, bool]] = {}
+        alone: set[int] = set()
+        n_groups = 0
+        for part in _PHRASES.split(text):
+            ids = {i for i in map(get, analyze(part)) if i is not None and not self.is_phrase[i]}
+            distinctive = {i for i in ids if not common[i]}
+            if len(distinctive) < 2 or n_groups == MAX_GROUPS:
+                alone |= ids if len(ids) == 1 else set()
+                continue
+            found.update({i: (n_groups, i in distinctive) for i in ids if i not in found})
+            n_groups += 1
+        return {i: v for i, v in found.items() if i not in alone}
 
     def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
         return self.embed_counts(self.paper_counts(papers))

@@ -11,7 +11,7 @@ bound parameters than a database accepts, and 100k subscribers are a few bulk st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from models import (
+    Click,
     Digest,
     DigestItem,
     DigestStatus,
@@ -28,6 +29,7 @@ from models import (
     QuietDay,
     Subscriber,
     Suppression,
+    clicks,
 )
 from models.db import pages, upsert
 from models.reasons import POPULAR, Reason
@@ -73,13 +75,18 @@ def candidate_papers(session: Session, now: datetime, window_days: int) -> list[
 
 def corpus_papers(session: Session, now: datetime, window_days: int) -> list[Paper]:
     """The rolling corpus the model is fitted on: recent papers plus every paper with feedback
-    (so a liked paper keeps its words after it leaves the window)."""
+    or a person's click (so a liked paper keeps its words after it leaves the window)."""
     since = now - timedelta(days=window_days)
     rated = select(Feedback.paper_id)
+    opened = select(Click.paper_id).where(col(Click.human))
     return list(
         session.exec(
             select(Paper)
-            .where((col(Paper.first_seen) >= since) | col(Paper.id).in_(rated))
+            .where(
+                (col(Paper.first_seen) >= since)
+                | col(Paper.id).in_(rated)
+                | col(Paper.id).in_(opened)
+            )
             .order_by(Paper.id)
         )
     )
@@ -118,12 +125,15 @@ def _feedback(session: Session, subscriber_ids: list[int]) -> dict[int, dict[int
     return out
 
 
-def profile_for(sub: Subscriber, sent: set[str], feedback: dict[int, list[str]]) -> Profile:
+def profile_for(
+    sub: Subscriber, sent: set[str], feedback: dict[int, list[str]], opened: Sequence[str] = ()
+) -> Profile:
     return Profile(
         id=sub.id,
         interests=sub.interests,
         liked=tuple(feedback[1]),
         disliked=tuple(feedback[-1]),
+        clicked=tuple(p for p in opened if p not in feedback[-1]),  # "less" overrides a click
         authors=tuple(sub.authors),
         categories=tuple(sub.categories),
         muted=tuple(sub.muted_words),
@@ -141,6 +151,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
         author_boost=settings.author_boost,
         category_boost=settings.category_boost,
         liked_weight=settings.liked_weight,
+        click_weight=settings.click_weight,
         disliked_weight=settings.disliked_weight,
         chunk_size=settings.rank_chunk_size,
         threads=settings.rank_threads,
@@ -283,10 +294,11 @@ def choose_papers(
         for page in pages(subs, settings.plan_page_size):
             ids = [s.id for s in page]
             page_sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            opened = clicks.opened(session, ids)
             for sub in page:
                 page_sent[sub.id] |= elsewhere(sub)
             sent.update(page_sent)
-            yield [profile_for(s, page_sent[s.id], feedback[s.id]) for s in page]
+            yield [profile_for(s, page_sent[s.id], feedback[s.id], opened[s.id]) for s in page]
 
     by_sub = {s.id: s for s in subs}
     for part in rank_batches(docs, profiles(), params, model=model, corpus=corpus):

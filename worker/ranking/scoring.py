@@ -141,10 +141,10 @@ def _slots(
     matrix: sparse.csr_matrix, counts: sparse.csr_matrix, model: Model, params: RankParams
 ) -> kernels.Slots:
     """Each paper's strongest terms (model id, -1 = none), their weights, which of them
-    overlap (a phrase and its own words), and which may be a reason as a lone word: one the
-    paper says in its title or at least twice, and not in over `generic_share` of the corpus
-    (a "large" or "model" explains nothing). All papers at once; `counts` is `matrix`'s raw
-    term counts, entry for entry."""
+    overlap (a phrase and its own words, two phrases sharing a word), and which may be a
+    reason as a lone word: one the paper says in its title or at least twice, and not in over
+    `generic_share` of the corpus (a "large" or "model" explains nothing). All papers at
+    once; `counts` is `matrix`'s raw term counts, entry for entry."""
     n = matrix.shape[0]
     lengths = np.diff(matrix.indptr)
     longest = int(lengths.max(initial=0))
@@ -164,7 +164,10 @@ def _slots(
     table = np.vstack([model.phrase_parts, [[-1, -1]]])  # term -1 reads the last row: none
     parts = table[terms]  # n x W x 2
     overlap = ((parts[:, :, :, None] == terms[:, None, None, :]) & (parts >= 0)[..., None]).any(2)
-    overlap |= overlap.transpose(0, 2, 1)
+    shared = (parts[:, :, None, :, None] == parts[:, None, :, None, :]) & (parts >= 0)[
+        :, :, None, :, None
+    ]  # two phrases with a word in common ("graph neural", "neural networks"): one shows
+    overlap |= shared.any(axis=(3, 4)) | overlap.transpose(0, 2, 1)
     overlap[:, np.arange(width), np.arange(width)] = True
     weighty = np.take_along_axis(said, order, axis=1) >= min(1.0 + model.title_weight, 2.0)
     common = np.r_[model.generic(params.generic_share), True][terms]
@@ -322,7 +325,9 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     """Per batch: the referenced papers' similarities to every candidate and the interests'
     vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
     compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
-    referenced = {i for prof in profiles for i in (*prof.liked, *prof.disliked) if i in known}
+    referenced = {
+        i for prof in profiles for i in (*prof.liked, *prof.disliked, *prof.clicked) if i in known
+    }
     among = sorted(cand.index[i] for i in referenced if i in cand.index)  # already embedded
     others = sorted(i for i in referenced if i not in cand.index)
     ref_index = {pid: u for u, pid in enumerate([*cand.ids[among].tolist(), *others])}
@@ -340,11 +345,15 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         params.category_boost,
         params.min_profile_weight,
         params.like_share,
+        params.lone_word_weight,
     )
-    interests = model.embed_texts([p.interests for p in profiles]) * params.interests_weight
+    interests, phrase, distinctive = model.embed_interests(
+        [p.interests for p in profiles], params.generic_share
+    )
+    interests *= params.interests_weight
 
     k = min(params.top_k, len(cand.papers))
-    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 3)
+    out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 4)
     like_text = np.array(  # -1: none
         [*(Reason.liked(known[i].title, i) for i in ref_index), None], object
     )
@@ -360,8 +369,11 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             _flat_index(chunk, ("exclude", "liked", "disliked"), cand.index),
             strict=True,
         )
+        entries = slice(interests.indptr[start], interests.indptr[start + b])
         top, score, slots, followed, liked, usable = kernels.rank_chunk(
             _csr(interests[start : start + b]),
+            phrase[entries],
+            distinctive[entries],
             _csr(weights),
             refs,
             ref_scores,
@@ -383,6 +395,12 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         picked = np.where(top >= 0, top, 0)
         out.paper_ids[rows] = cand.ids[picked]
         out.reasons[rows, :, -3] = like_text[liked]
+        for r, prof in enumerate(chunk):  # an opened paper shapes the picks, never named
+            if prof.clicked:
+                named = out.reasons[start + r, :, -3]
+                out.reasons[start + r, :, -3] = [
+                    x if x is not None and x.paper_id in prof.liked else None for x in named
+                ]
         _reasons(
             out.reasons[rows],
             chunk,
@@ -425,11 +443,15 @@ def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
 
 
 def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sparse.csr_matrix:
-    """B x U: +liked_weight / n_liked on each liked paper, -disliked_weight / n_disliked on
-    each disliked one."""
+    """B x U: +liked_weight / n_liked on each liked paper, +click_weight / n_clicked on each
+    opened one, -disliked_weight / n_disliked on each disliked one."""
     b = len(chunk)
     parts = []
-    for attr, weight in (("liked", params.liked_weight), ("disliked", -params.disliked_weight)):
+    for attr, weight in (
+        ("liked", params.liked_weight),
+        ("clicked", params.click_weight),
+        ("disliked", -params.disliked_weight),
+    ):
         rows, cols = _flat_index(chunk, (attr,), ref_index)
         counts = np.bincount(rows, minlength=b)
         parts.append((rows, cols, (weight / counts[rows]).astype(np.float32)))
@@ -438,22 +460,28 @@ def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sp
 
 
 def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidates) -> None:
-    """Fill B x k x (R + 3) `reasons` from the kernel's slots (best first, a few spare): the
+    """Fill B x k x (R + 4) `reasons` from the kernel's slots (best first, a few spare): the
     first R phrases the paper writes as the profile does, as written there; the followed
-    author (column -2), the trending signal (column -1), or POPULAR for a pick made without
-    a usable profile. Column -3 (the liked paper) is the caller's."""
+    category (column -4), the followed author (column -2), the trending signal (column -1),
+    or POPULAR for a pick made without a usable profile. Column -3 (the liked paper) is the
+    caller's."""
     found = slots >= 0
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
     words = np.full(slots.shape, None, dtype=object)
     words[found] = cand.words(papers[found], slots[found])
     shown = np.not_equal(words, None)
-    first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 3]
+    first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 4]
     terms = np.take_along_axis(words, first, axis=2)
-    reasons[:, :, :-3] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
+    reasons[:, :, :-4] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
     reasons[:, :, -1] = cand.trending_text[picked]
     if not usable.all():
         fallback = ~usable[:, None] & ~followed
         reasons[:, :, 0] = np.where(fallback, POPULAR, reasons[:, :, 0])
+    for r, prof in enumerate(chunk):
+        if prof.categories:
+            for c, j in enumerate(picked[r].tolist()):
+                code = next((x for x in prof.categories if x in cand.papers[j].categories), None)
+                reasons[r, c, -4] = code and Reason.category(code)
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)

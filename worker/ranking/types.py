@@ -30,6 +30,7 @@ class Profile:
     interests: str = ""
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
+    clicked: tuple[str, ...] = ()  # opened from a digest: a soft like, never named as one
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     muted: tuple[str, ...] = ()
@@ -78,12 +79,13 @@ class Ranking(Mapping):
     def __getitem__(self, profile_id: str | int) -> list[Pick]:
         r = self._row[profile_id]
         n = int(self.counts[r])
+        casing: dict[str, str] = {}
         return list(
             map(
                 Pick,
                 self.paper_ids[r, :n].tolist(),
                 self.scores[r, :n].tolist(),
-                [tuple(filter(None, row)) for row in self.reasons[r, :n].tolist()],
+                [why(row, casing) for row in self.reasons[r, :n].tolist()],
             )
         )
 
@@ -105,8 +107,27 @@ class Ranking(Mapping):
         if not self.reasons.size:
             return 0
         valid = np.arange(self.reasons.shape[1])[None, :] < self.counts[:, None]
-        has = np.not_equal(self.reasons[:, :, [0, -3, -2, -1]], None).any(axis=2)
+        has = np.not_equal(self.reasons[:, :, [0, -4, -3, -2, -1]], None).any(axis=2)
         return int(has[valid].sum())
+
+
+def why(row: list, casing: dict[str, str]) -> tuple[Reason, ...]:
+    """One pick's reasons as shown, at most MAX_REASONS, best first: a followed author, the
+    phrases (fewer when other signals are there, one at least), the liked paper, the
+    category, trending. `row` is the Ranking's columns (phrases, category, liked, author,
+    trending); `casing` holds the first casing of each phrase in this reader's picks, so one
+    email writes "node classification" one way."""
+    *phrases, category, liked, author, trending = row
+    others = [x for x in (liked, category, trending) if x is not None]
+    room = max(1, MAX_REASONS - len(others) - (author is not None))
+    shown = []
+    for reason in filter(None, phrases[:room]):
+        text = casing.setdefault(reason.text.casefold(), reason.text)
+        shown.append(reason if text == reason.text else Reason.phrase(text))
+    return tuple(filter(None, [author, *shown, *others]))[:MAX_REASONS]
+
+
+MAX_REASONS = 3
 
 
 @dataclass(frozen=True)
@@ -115,25 +136,28 @@ class RankParams:
 
     Profile = interests_weight * interests + liked_weight * mean(liked) - disliked_weight *
     mean(disliked) (Rocchio), L2-normalized. Score = cosine + trending_weight * trending +
-    boosts; only papers with cosine >= floor and >= relative_floor * the profile's best
-    cosine (or by a followed author) are eligible: a narrow interest gets its few good papers,
-    not those and filler.
+    boosts; only papers with cosine >= floor (and >= relative_floor * the profile's best
+    cosine, 0 = off) or by a followed author are eligible. The floor is calibrated by `bench
+    quality` (d): fewer than 15% of the papers under it are relevant, so it cuts filler only;
+    the relative cut, tried first, dropped relevant papers at the rate of an average pick.
     """
 
     top_k: int = 10
-    floor: float = 0.05
-    relative_floor: float = 0.5
+    floor: float = 0.01
+    relative_floor: float = 0.0
     trending_weight: float = 0.1
     author_boost: float = 0.15
     category_boost: float = 0.03
     interests_weight: float = 1.0
     liked_weight: float = 1.0
     disliked_weight: float = 0.5
+    click_weight: float = 0.5
     chunk_size: int = 1000
     threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3
     min_profile_weight: float = 0.1  # a lone word is a reason only with this weight in |q|
-    generic_share: float = 0.15  # ...and if in at most this share of the corpus papers
+    generic_share: float = 0.03  # ...and if in at most this share of the corpus papers
+    lone_word_weight: float = 0.3  # a typed phrase's word alone, where the phrase is not
     like_share: float = 0.4  # a liked-paper reason when that paper gives this share of it
     trending_reason_at: float = 0.3  # trending_score from which a trending reason is given
 
@@ -174,6 +198,7 @@ def profile_from_json(d: dict) -> Profile:
         interests=str(d.get("interests") or ""),
         liked=tuple(map(str, d.get("liked") or ())),
         disliked=tuple(map(str, d.get("disliked") or ())),
+        clicked=tuple(map(str, d.get("clicked") or ())),
         authors=tuple(d.get("authors") or ()),
         categories=tuple(d.get("categories") or ()),
         muted=tuple(d.get("muted") or ()),

@@ -2,7 +2,7 @@
 when every chunk of it is
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-05 05:20:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = "0020"
-down_revision: str | Sequence[str] | None = "0016"
+down_revision = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

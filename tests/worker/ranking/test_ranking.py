@@ -7,10 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from config.settings import Settings
 from models.reasons import POPULAR, Reason
 from tests.worker.ranking.conftest import phrases, texts
 from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
 from worker.ranking.model import analyze
+from worker.ranking.planning import rank_params
 
 PLANTED = PaperDoc(
     "planted",
@@ -96,7 +98,7 @@ def test_term_reasons_are_words_of_both_the_profile_and_the_paper(
         paper_text = f"{paper.title} {paper.abstract}"
         assert phrases(pick) == texts(pick)  # no liked papers, authors or upvotes here
         for reason in phrases(pick):
-            assert reason in paper_text  # as written in the paper
+            assert reason.casefold() in paper_text.casefold()  # one casing per email
             words = [w for w in analyze(reason) if " " not in w]
             matched = " ".join(words[:2])  # a phrase may run on as the paper writes it
             assert matched in profile_terms, (reason, matched)
@@ -136,6 +138,31 @@ def test_the_floor_gives_fewer_papers_rather_than_filler(corpus: list[PaperDoc])
     assert ids(picks) == ["planted"]
 
 
+@pytest.mark.parametrize(
+    "prof",
+    [
+        Profile("typed", interests="tactile sensing for grasping fruit"),
+        Profile("narrow", interests="strawberries harvesting"),
+        Profile("liked", interests="protein folding", liked=("sample-0513",)),
+    ],
+    ids=lambda p: p.id,
+)
+def test_the_cut_never_removes_a_paper_above_its_calibrated_floor(
+    corpus: list[PaperDoc], model: Model, prof: Profile
+) -> None:
+    """The shipped cut (the floor `bench quality` calibrates, the relative cut off) against
+    the same ranking with no cut: every paper scoring at or above the floor is still sent,
+    and only papers under it go."""
+    shipped = RankParams(top_k=len(corpus) + 1, trending_weight=0.0)  # every paper
+    assert shipped.floor > 0 and shipped.relative_floor == 0
+    assert rank_params(Settings(), 10).floor == shipped.floor  # what the planner sends with
+    uncut = rank([*corpus, PLANTED], [prof], replace(shipped, floor=-1.0), model=model)[prof.id]
+    cut = rank([*corpus, PLANTED], [prof], shipped, model=model)[prof.id]
+    above = [p.paper_id for p in uncut if p.score >= shipped.floor]
+    assert ids(cut) == above
+    assert len(cut) < len(uncut)  # the cut does cut, below the floor
+
+
 FRUIT = [
     PLANTED,
     PaperDoc(
@@ -156,14 +183,15 @@ FRUIT = [
 def test_a_narrow_interest_gets_its_great_papers_and_no_weak_ones(
     corpus: list[PaperDoc],
 ) -> None:
-    """Above the global floor, "sensing" papers would fill the list; the cut relative to the
-    reader's own best match stops at the three that are about tactile fruit grasping."""
+    """ "sensing" or "grasping" alone would fill the list: a typed phrase's lone word counts
+    for little and carries no pick, so the shipped ranking stops at the three papers about
+    tactile fruit grasping, with no relative cut."""
     prof = Profile("s", interests="tactile sensing for grasping fruit")
     papers = [*corpus, *FRUIT]
-    picks = rank(papers, [prof], RankParams(top_k=10, relative_floor=0.5))["s"]
+    picks = rank(papers, [prof], RankParams(top_k=10))["s"]
     assert sorted(ids(picks)) == sorted(p.id for p in FRUIT)
-    uncut = rank(papers, [prof], RankParams(top_k=10, relative_floor=0.0))["s"]
-    assert len(uncut) > len(picks)  # what the global floor alone would have sent
+    word_by_word = RankParams(top_k=10, lone_word_weight=1.0, floor=-1.0)
+    assert len(rank(papers, [prof], word_by_word)["s"]) > len(picks)
 
 
 def test_trending_blends_into_the_score_and_is_explained(corpus: list[PaperDoc]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.reasons import Reason
+from models.reasons import Kind, Reason
 from tests.worker.ranking.conftest import phrases, texts
 from worker.ranking import Model, PaperDoc, Pick, Profile, RankParams, rank
 from worker.ranking.model import analyze
@@ -40,10 +40,11 @@ def test_a_phrase_runs_on_as_the_paper_writes_it_never_cut(picks) -> None:
 
 
 def test_generic_or_barely_said_words_are_no_reason(picks) -> None:
-    tempering = picks[LLM]["sample-0431"]  # Markov "chain", "large": not about LLM reasoning
-    path_sufficient = picks[LLM]["sample-0258"]  # "thought" once, "Model" everywhere
-    assert not {"chain", "large"} & {r.casefold() for r in texts(tempering)}
-    assert not {"thought", "model"} & {r.casefold() for r in texts(path_sufficient)}
+    assert "sample-0431" not in picks[LLM]  # Markov "chain", "large": not about LLM reasoning
+    path_sufficient = picks[LLM].get("sample-0258")  # "thought" once, "Model" everywhere
+    assert not path_sufficient or not {"thought", "model"} & {
+        r.casefold() for r in texts(path_sufficient)
+    }
     for pick in (p for t in picks for p in picks[t].values()):
         assert not {"large", "model", "models", "learning", "methods"} & {
             r.casefold() for r in texts(pick)
@@ -57,7 +58,7 @@ def test_a_phrase_split_by_punctuation_is_no_reason(picks) -> None:
         assert not any(c in r for r in texts(pick) for c in ",;:()"), pick.reasons
 
 
-def test_at_most_three_best_first_as_written_in_the_title(corpus: list[PaperDoc], picks) -> None:
+def test_at_most_three_best_first(corpus: list[PaperDoc], picks) -> None:
     by_id = {p.id: p for p in corpus}
     for pick in (p for t in picks for p in picks[t].values()):
         terms = phrases(pick)
@@ -66,9 +67,9 @@ def test_at_most_three_best_first_as_written_in_the_title(corpus: list[PaperDoc]
         for reason in terms:
             words = title.replace("-", " ").replace(":", " ").split()
             if " " not in reason and reason.casefold() in {w.casefold() for w in words}:
-                assert reason in words, (reason, title)  # a word the title has: its case
+                assert reason.casefold() in {w.casefold() for w in words}, (reason, title)
     few_shot = picks[GNN]["sample-0598"]  # "... for Few-shot Node Classification"
-    assert few_shot.reasons[0] == Reason.phrase("Node Classification")
+    assert few_shot.reasons[0].text.casefold() == "node classification"  # one casing
 
 
 def test_a_liked_paper_match_names_the_liked_paper(corpus: list[PaperDoc], model: Model) -> None:
@@ -78,3 +79,77 @@ def test_a_liked_paper_match_names_the_liked_paper(corpus: list[PaperDoc], model
     assert got and Reason.liked(liked.title, liked.id) in got[0].reasons
     assert all(set(analyze(r)) <= set(analyze(f"{liked.title} {liked.abstract} protein structure"))
                for p in got for r in phrases(p))  # fmt: skip
+
+
+QEC = PaperDoc(
+    "qec",
+    "Neural decoders for quantum error correction",
+    "We train a neural decoder for the surface code, a quantum error correction scheme, and "
+    "reach lower logical error rates than minimum-weight matching.",
+)
+PROTEIN = PaperDoc(
+    "protein-diffusion",
+    "Diffusion models for protein design",
+    "A denoising diffusion model generates protein backbones; sequence design follows, and "
+    "designed proteins fold as predicted.",
+)
+
+
+@pytest.mark.parametrize(
+    ("interests", "whole", "one_word"),
+    [
+        ("quantum error correction", QEC, "sample-0254"),  # "Motion Correction in ... MRI"
+        ("diffusion models for protein design", PROTEIN, "sample-0252"),  # graph diffusion
+    ],
+)
+def test_one_word_of_a_typed_phrase_carries_no_pick(
+    corpus: list[PaperDoc], interests: str, whole: PaperDoc, one_word: str
+) -> None:
+    """The issue's cases: the paper about the phrase comes first and says so; the paper that
+    shares one word of it ("Correction", "Diffusion") is not sent, nor that word a reason."""
+    got = rank([*corpus, whole], [Profile("s", interests=interests)], RankParams(top_k=10))["s"]
+    assert got[0].paper_id == whole.id and phrases(got[0])
+    assert one_word not in {p.paper_id for p in got}
+    for pick in got[1:]:
+        assert not {"correction", "diffusion"} & {t.casefold() for t in phrases(pick)}
+
+
+def test_no_fragment_beside_its_whole_phrase(picks) -> None:
+    for pick in (p for t in picks for p in picks[t].values()):
+        shown = [t.casefold().replace("-", " ") for t in phrases(pick)]
+        for a in shown:
+            assert not any(a != b and set(a.split()) & set(b.split()) for b in shown), shown
+
+
+def test_one_casing_per_reader(picks) -> None:
+    for ranked in picks.values():
+        seen: dict[str, set[str]] = {}
+        for pick in ranked.values():
+            for text in phrases(pick):
+                seen.setdefault(text.casefold(), set()).add(text)
+        assert all(len(casings) == 1 for casings in seen.values()), seen
+
+
+def test_a_followed_category_boosts_and_says_so_by_name(corpus: list[PaperDoc]) -> None:
+    prof = Profile("s", interests=GNN, categories=("cs.CV",))
+    got = rank(corpus, [prof], RankParams(top_k=10))["s"]
+    in_cv = [
+        p for p in got if "cs.CV" in {c for d in corpus if d.id == p.paper_id for c in d.categories}
+    ]
+    assert in_cv
+    for pick in got:
+        says = Reason(Kind.CATEGORY, "Computer Vision and Pattern Recognition") in pick.reasons
+        assert says == (pick in in_cv), pick.reasons
+        assert len(pick.reasons) <= 3
+
+
+def test_the_liked_paper_named_is_the_one_most_like_the_pick(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    """Two liked papers far apart (molecule generation, object detection): each pick that a
+    liked paper carries names the one it is like, so both are named, not one on every card."""
+    liked = ("sample-0513", next(p.id for p in corpus if "Object Detection" in p.title))
+    got = rank(corpus, [Profile("s", liked=liked)], RankParams(top_k=10), model=model)["s"]
+    named = {r.paper_id for p in got for r in p.reasons if r.kind is Kind.LIKED}
+    assert named == set(liked)
+    assert all(len(p.reasons) <= 3 and not phrases(p) for p in got)  # no typed words

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from config import get_settings
 from emails.render import build_digest
+from emails.tokens import read_token
 from models import (
     Digest,
     DigestItem,
@@ -112,7 +113,9 @@ def test_a_mixed_edition_picks_preprints_only_for_readers_who_chose_them(pg: str
     assert set(picked[both]) & dois  # chosen beside arXiv: ranked in one pool
     assert not set(got) & dois  # never for the reader who chose arXiv only
     assert all(not pid.startswith("10.") for pid in got)
-    assert card.source == "bioRxiv" and card.url.startswith("https://doi.org/10.1101/")
+    opened = read_token(get_settings().signing_key(), "click", card.url.rsplit("/r/", 1)[1])
+    assert card.source == "bioRxiv" and opened.paper_id.startswith("10.1101/")  # counted, then
+    # redirected to the paper's DOI page
 
 
 # Thursday's arXiv announcement (20:00 US Eastern) reaches the API by 01:30 UTC on Friday.
