@@ -12,7 +12,17 @@ from sqlmodel import col, select
 
 from config import get_settings
 from emails.tokens import make_token
-from models import Click, Digest, DigestItem, Subscriber, clicks, session_scope, subscribers, utcnow
+from models import (
+    Click,
+    Digest,
+    DigestItem,
+    Paper,
+    Subscriber,
+    clicks,
+    session_scope,
+    subscribers,
+    utcnow,
+)
 from models.reasons import Kind
 from tests.web.conftest import token
 from worker import tasks
@@ -24,9 +34,13 @@ GNN = "graph neural networks, message passing"
 
 
 def _sent_digest(delivered_ago: timedelta) -> tuple[int, int, list[str]]:
-    """The bundled papers, a GNN reader and their first digest, delivered `delivered_ago`."""
+    """The bundled papers (given pages of their own: the sample carries none, and a card
+    without a page has no link to count), a GNN reader and their first digest, delivered
+    `delivered_ago`."""
     load_sample()
     with session_scope() as session:
+        for paper in session.exec(select(Paper)):
+            paper.abs_url = f"https://papers.example.org/{paper.id}"
         sid = subscribers.subscribe(session, "gnn@example.org", interests=GNN, confirmed=True).id
     tasks.plan_due(ignore_send_hour=True)
     with session_scope() as session:
