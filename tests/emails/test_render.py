@@ -189,6 +189,18 @@ def test_a_table_of_contents_opens_a_digest_of_more_than_five_papers() -> None:
     assert "In this digest:" in build_digest(six).text
 
 
+def test_a_quiet_days_note_row_is_there_only_when_there_is_a_note() -> None:
+    """MJML drops Jinja text between its components, so the note's `{% if %}` lives in
+    <mj-raw>: without it every digest carried an empty, padded note row under the header."""
+    ctx = sample_digest(1, trending=0)
+    plain = build_digest(ctx).html
+    quiet = build_digest(replace(ctx, note="arXiv does not announce on Saturdays")).html
+    note_row = 'padding-top:8px; word-break:break-word"'
+    assert note_row not in plain
+    assert quiet.count(note_row) == 1
+    assert "Nothing new from your sources today: arXiv does not announce on Saturdays." in quiet
+
+
 def test_badges_show_only_known_signals() -> None:
     known = render_one(
         source="arXiv",
