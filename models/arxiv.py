@@ -1,9 +1,9 @@
 """The arXiv category taxonomy (arxiv.org/category_taxonomy): the categories a reader may pick,
 with their names, grouped by archive as arXiv lists them.
 
-arXiv's source declares it as its taxonomy; `worker.ingest.registry.canonical_category` checks
-what readers enter against every source's taxonomy (a category no source has would never match
-a paper, so it is refused where it is entered rather than silently ignored by the ranking).
+arXiv's offering in `models.catalog` declares it as its taxonomy; `canonical_category` there
+checks what readers enter against every source's taxonomy (a category no source has would never
+match a paper, so it is refused where it is entered rather than silently ignored by the ranking).
 """
 
 from __future__ import annotations

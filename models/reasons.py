@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from models.arxiv import NAMES
+
 
 class Kind(StrEnum):
     PHRASE = "phrase"  # a term of both the profile and the paper, as the paper writes it
@@ -42,8 +44,6 @@ class Reason:
     def category(cls, code: str) -> Reason:
         """The reader sees the taxonomy's name ("Computer Vision and Pattern Recognition"),
         the code where the taxonomy has none."""
-        from models.arxiv import NAMES  # models.arxiv reads the source registry: not at import
-
         return cls(Kind.CATEGORY, NAMES.get(code, code))
 
     @classmethod

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from config import get_settings
+from models.catalog import OFFERINGS, canonical_category
 from models.db import upsert
 from models.tables import (
     Frequency,
@@ -379,17 +380,13 @@ class Preferences(BaseModel):
         if any(len(item) > settings.max_entry_chars for item in items):
             raise ValueError(f"each entry must be at most {settings.max_entry_chars} characters")
         if info.field_name == "categories":
-            from worker.ingest.registry import canonical_category  # sources own taxonomies
-
             items = list(dict.fromkeys(canonical_category(item) for item in items))
         return items
 
     @field_validator("sources", mode="before")
     @classmethod
     def _sources(cls, value: object) -> list[str]:
-        from worker.ingest.registry import choosable  # the sources are the registry's
-
-        names = [s.name for s in choosable()]
+        names = list(OFFERINGS)
         items = list(dict.fromkeys(item.strip().casefold() for item in split_list(value)))
         for item in items:
             if item not in names:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from models.arxiv import CATEGORIES
-from worker.ingest.registry import canonical_category
+from models.catalog import canonical_category
 from worker.ingest.sources.sample import sample_papers
 
 ARXIV_CODE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")

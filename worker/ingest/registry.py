@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import cache
 
 from worker.ingest.source import Source
 from worker.ingest.sources import arxiv, cshl, hf, sample
@@ -104,21 +103,3 @@ def quiet_line(names: Iterable[str], since: datetime, until: datetime) -> str:
         else:
             clauses.append(f"{source.label} brought nothing new")
     return "; ".join(clauses)
-
-
-@cache
-def _categories() -> dict[str, str]:
-    return {c.casefold(): c for s in SOURCES.values() for c in sorted(s.taxonomy or ())}
-
-
-def canonical_category(name: str) -> str:
-    """A category of some source's taxonomy as that source spells it ('CS.lg' -> 'cs.LG',
-    'Neuroscience' -> 'neuroscience'); a ValueError in the reader's words otherwise (a
-    category no source has would never match a paper)."""
-    found = _categories().get(name.strip().casefold())
-    if found is None:
-        raise ValueError(
-            f"{name!r} is not an arXiv category nor a subject of another source: use codes "
-            "such as cs.LG, stat.ML or q-bio.NC, or subjects such as neuroscience"
-        )
-    return found

@@ -3,6 +3,8 @@ line that runs the real fetch path (client, pages, store, run record) with DOI k
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from config import Settings, get_settings
 from emails.tokens import link, read_token
-from models import Paper, SourceRun, session_scope, upgrade
+from models import Paper, SourceRun, catalog, session_scope, upgrade
 from tests.worker.ingest.conftest import NOW, SINCE
 from worker.app import fetch_schedule
 from worker.ingest import registry
@@ -66,6 +68,29 @@ def test_get_names_every_known_source_when_asked_for_an_unknown_one() -> None:
     with pytest.raises(ValueError, match=f"expected one of {known}$"):
         registry.get("sample", fetched=True)  # loaded, never fetched
     assert registry.get("sample").text_authority and not registry.get("hf").text_authority
+
+
+def test_the_choosable_sources_are_the_catalogs_offerings() -> None:
+    """Preferences are checked against `models.catalog`; the registry must offer readers exactly
+    those sources, with the same labels, taxonomies and defaults."""
+    offered = {s.name: (s.label, s.taxonomy, s.chosen_by_default) for s in registry.choosable()}
+    assert offered == {
+        o.name: (o.label, o.taxonomy, o.chosen_by_default) for o in catalog.OFFERINGS.values()
+    }
+
+
+def test_models_import_nothing_that_speaks_http() -> None:
+    """The layering: the models know nothing of the worker, the web or HTTP clients, even
+    while they check a reader's categories and sources."""
+    code = (
+        "import sys, models.reasons; from models.subscribers import Preferences; "
+        "p = Preferences(categories=['CS.lg', 'Neuroscience'], sources=['arxiv', 'biorxiv']); "
+        "assert p.categories == ['cs.LG', 'neuroscience'], p; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'worker', 'web', 'httpx', "
+        "'urllib3', 'celery', 'fastapi'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_source_that_fetches_says_how_politely_and_how_often() -> None:

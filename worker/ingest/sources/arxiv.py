@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date, datetime
 from operator import attrgetter
 from xml.etree.ElementTree import Element, ParseError
@@ -19,13 +20,13 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from config import Settings
-from models.arxiv import CATEGORIES
+from models import catalog
 from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
 from worker.ingest.source import Source, Window
 
-NAME = "arxiv"
+NAME = catalog.ARXIV.name
 log = logging.getLogger(__name__)
 EMPTY_PAGE_TRIES = 3
 ID_BATCH = 100  # ids per id_list request
@@ -230,13 +231,10 @@ CALENDAR = Calendar(
 )
 
 SOURCE = Source(
-    name=NAME,
+    **asdict(catalog.ARXIV),
     text_authority=True,
-    label="arXiv",
     link=abs_url,
-    taxonomy=CATEGORIES,
     calendar=CALENDAR,
-    chosen_by_default=True,
     pages=pages,
     min_interval=attrgetter("arxiv_min_interval_seconds"),
     every_hours=attrgetter("arxiv_fetch_every_hours"),

@@ -16,11 +16,14 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import partial
 from operator import attrgetter
 
 from config import Settings
+from models import catalog
+from models.catalog import Offering
 from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
@@ -29,95 +32,6 @@ from worker.ingest.source import Source, Window, doi_url
 log = logging.getLogger(__name__)
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 NO_JOURNAL = {"", "na"}
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(line.strip() for line in text.strip().splitlines())
-
-
-# The subject collections, as the API names them in `category` (lower case, spaces).
-BIORXIV_SUBJECTS = _words("""
-    animal behavior and cognition
-    biochemistry
-    bioengineering
-    bioinformatics
-    biophysics
-    cancer biology
-    cell biology
-    clinical trials
-    developmental biology
-    ecology
-    epidemiology
-    evolutionary biology
-    genetics
-    genomics
-    immunology
-    microbiology
-    molecular biology
-    neuroscience
-    paleontology
-    pathology
-    pharmacology and toxicology
-    physiology
-    plant biology
-    scientific communication and education
-    synthetic biology
-    systems biology
-    zoology
-""")
-MEDRXIV_SUBJECTS = _words("""
-    addiction medicine
-    allergy and immunology
-    anesthesia
-    cardiovascular medicine
-    dentistry and oral medicine
-    dermatology
-    emergency medicine
-    endocrinology
-    epidemiology
-    forensic medicine
-    gastroenterology
-    genetic and genomic medicine
-    geriatric medicine
-    health economics
-    health informatics
-    health policy
-    health systems and quality improvement
-    hematology
-    hiv aids
-    infectious diseases
-    intensive care and critical care medicine
-    medical education
-    medical ethics
-    nephrology
-    neurology
-    nursing
-    nutrition
-    obstetrics and gynecology
-    occupational and environmental health
-    oncology
-    ophthalmology
-    orthopedics
-    otolaryngology
-    pain medicine
-    palliative medicine
-    pathology
-    pediatrics
-    pharmacology and therapeutics
-    primary care research
-    psychiatry and clinical psychology
-    public and global health
-    radiology and imaging
-    rehabilitation medicine and physical therapy
-    respiratory medicine
-    rheumatology
-    sexual and reproductive health
-    sports medicine
-    surgery
-    toxicology
-    transplantation
-    urology
-""")
 
 
 def parse_page(body: bytes, *, server: str, label: str) -> tuple[SourcePage, int]:
@@ -201,20 +115,18 @@ def pages(
     )
 
 
-def _server(name: str, label: str, subjects: frozenset[str]) -> Source:
+def _server(offering: Offering) -> Source:
     return Source(
-        name=name,
+        **asdict(offering),
         text_authority=True,  # each DOI is its own server's
-        label=label,
         link=doi_url,
-        taxonomy=subjects,
         # Preprints post every day; a day's list is complete in the API by the next morning.
         calendar=Calendar(zone="America/New_York", hour=23, lag_hours=12.0),
-        pages=partial(pages, server=name, url=f"{name}_api_url"),
+        pages=partial(pages, server=offering.name, url=f"{offering.name}_api_url"),
         min_interval=attrgetter("cshl_min_interval_seconds"),
         every_hours=attrgetter("cshl_fetch_every_hours"),
     )
 
 
-BIORXIV = _server("biorxiv", "bioRxiv", BIORXIV_SUBJECTS)
-MEDRXIV = _server("medrxiv", "medRxiv", MEDRXIV_SUBJECTS)
+BIORXIV = _server(catalog.BIORXIV)
+MEDRXIV = _server(catalog.MEDRXIV)

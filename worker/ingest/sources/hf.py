@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date, datetime
 from operator import attrgetter
 
 from config import Settings
+from models import catalog
 from worker.ingest.calendar import Calendar
 from worker.ingest.http import PoliteClient, SourceError
 from worker.ingest.page import SourcePage
 from worker.ingest.source import Source, Window
 from worker.ingest.sources import arxiv
 
-NAME = "hf"
+NAME = catalog.HF.name
 log = logging.getLogger(__name__)
 INT_FIELDS = {"upvotes": "upvotes", "numComments": "num_comments", "githubStars": "github_stars"}
 STR_FIELDS = {
@@ -161,13 +163,11 @@ def pages(client: PoliteClient, settings: Settings, window: Window) -> Iterator[
 
 
 SOURCE = Source(
-    name=NAME,
+    **asdict(catalog.HF),
     text_authority=False,
-    label="Hugging Face",
     link=arxiv.abs_url,  # HF lists arXiv papers, by their arXiv ids
     community_link=paper_page,
     calendar=Calendar(zone="UTC", hour=0),  # a daily list, upvoted all day
-    chosen_by_default=True,
     pages=pages,
     min_interval=attrgetter("hf_min_interval_seconds"),
     every_hours=attrgetter("hf_fetch_every_hours"),
