@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from config import get_settings
 from emails.tokens import make_token
 from models import Paper, session_scope, subscribers, upgrade
-from tests.conftest import configure_celery
+from tests.conftest import configure_celery, reset_caches
 from tests.emails.providers.sendgrid_standin import SendGridSigner
+from tests.worker.ingest.fake_providers import FakeProviders
 from web.app import app
 from web.ratelimit import counter_for
 
@@ -63,6 +64,17 @@ def add_paper(paper_id: str = "2411.00001", title: str = "Message passing at sca
     with session_scope() as session:
         session.add(Paper(id=paper_id, title=title, abstract="graphs"))
     return paper_id
+
+
+@pytest.fixture
+def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
+    """The local arXiv stand-in, for seed lookups by id, URL or DOI."""
+    fake = FakeProviders().start()
+    monkeypatch.setenv("ARXIV_API_URL", f"{fake.url}/api/query")
+    monkeypatch.setenv("ARXIV_MIN_INTERVAL_SECONDS", "0.01")
+    reset_caches()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

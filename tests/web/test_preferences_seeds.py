@@ -3,27 +3,12 @@ the category picker by name, grouped by archive, working without JavaScript."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from models import Feedback, QuietDay, Subscriber, session_scope
 from tests import FIXTURES
-from tests.conftest import reset_caches
 from tests.web.conftest import active_subscriber, token
-from tests.worker.ingest.fake_providers import FakeProviders
-
-
-@pytest.fixture
-def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    monkeypatch.setenv("ARXIV_API_URL", f"{fake.url}/api/query")
-    monkeypatch.setenv("ARXIV_MIN_INTERVAL_SECONDS", "0.01")
-    reset_caches()
-    yield fake
-    fake.stop()
 
 
 def _sub(sid: int) -> Subscriber:

@@ -4,32 +4,18 @@ unusable one by its line, and the confirm page promises only what is true for th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlmodel import select
 
 from models import Feedback, SubscriberStatus, session_scope, subscribers
 from tests import FIXTURES
-from tests.conftest import reset_caches
 from tests.web.conftest import link_in, notices, path_of
-from tests.worker.ingest.fake_providers import FakeProviders
 from web.subscribe import NEED_ONE, NO_PROFILE
 
 BIB = FIXTURES / "seeds" / "zotero.bib"
-
-
-@pytest.fixture
-def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    monkeypatch.setenv("ARXIV_API_URL", f"{fake.url}/api/query")
-    monkeypatch.setenv("ARXIV_MIN_INTERVAL_SECONDS", "0.01")
-    reset_caches()
-    yield fake
-    fake.stop()
 
 
 def _liked(address: str) -> set[str]:
