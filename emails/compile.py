@@ -83,4 +83,31 @@ def text_template(name: str) -> jinja2.Template:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["wordwrap"] = wordwrap
     return env.from_string((TEMPLATES / f"{name}.txt").read_text(encoding="utf-8"))
+
+
+@jinja2.pass_environment
+def wordwrap(
+    env: jinja2.Environment,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    """Jinja's `wordwrap`, remembered: a paper's title, authors and teaser are wrapped alike in
+    every reader's text part, and textwrap costs more than the rest of the fill."""
+    return _wrapped(str(s), width, break_long_words, wrapstring, break_on_hyphens, env)
+
+
+@lru_cache(maxsize=16384)
+def _wrapped(
+    s: str,
+    width: int,
+    break_long_words: bool,
+    wrapstring: str | None,
+    break_on_hyphens: bool,
+    env: jinja2.Environment,
+) -> str:
+    return jinja2.filters.do_wordwrap(env, s, width, break_long_words, wrapstring, break_on_hyphens)

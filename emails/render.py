@@ -2,15 +2,15 @@
 
 Build is separate from send (backends do I/O only). Every paper field is escaped by
 Jinja's autoescape; nothing here touches the database or the network. Display text
-(LaTeX made readable, truncation) is prepared once per card by `paper_card`, so the
-per-email work is only the template fill.
+(LaTeX made readable, truncation) is prepared once per paper by `paper_face` and completed
+per reader by `for_reader`, so the per-email work is the reader's lines and the template fill.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -213,15 +213,11 @@ def natural_case(topic: str) -> str:
     return " ".join("-".join(map(word, w.split("-"))) for w in topic.split())
 
 
-def paper_card(
+def paper_face(
     *,
     title: str,
     abstract: str,
     authors: Sequence[str],
-    reasons: Sequence[Reason],
-    more_url: str,
-    less_url: str,
-    abs_url: str | None = None,
     ai_summary: str | None = None,
     key: str = "",
     pdf_url: str | None = None,
@@ -233,20 +229,20 @@ def paper_card(
     github_stars: int | None = None,
     categories: Sequence[str] = (),
 ) -> PaperCard:
-    """A paper's display card from its stored fields and the ranking's reasons; `key` is the
-    paper's id (an arXiv id or a DOI gives the card its reference and PDF links)."""
-    topics = term_reasons(reasons)
+    """What a card shows of the paper alone, the costly part (LaTeX made readable, teasers,
+    clipping): the same for every reader of one version of a paper, so a sender keeps it per
+    paper and only `for_reader` runs per email. `key` is the paper's id (an arXiv id or a DOI
+    gives the card its reference and PDF links)."""
     ref, ref_url, pdf = reference(key, pdf_url)
-    url = web_url(abs_url)
     shown = clip(readable(title), TITLE_LIMIT)
     return PaperCard(
         title=shown,
-        url=url,
+        url=None,
         authors=short_authors([readable(a) for a in authors]),
         teaser=teaser(ai_summary or abstract),
-        why=clip(why_line(reasons, topics), WHY_LIMIT),
-        more_url=more_url,
-        less_url=less_url,
+        why="",
+        more_url="",
+        less_url="",
         source=source,
         pages=tuple((label, safe) for label, raw in pages if (safe := web_url(raw))),
         upvotes=upvotes,
@@ -254,13 +250,51 @@ def paper_card(
         github_url=github_url(github_repo),
         github_stars=compact(github_stars),
         stats=stats_line(upvotes, comments, compact(github_stars)),
-        topics=topics,
         categories=" · ".join(clip(c, CATEGORY_LIMIT) for c in categories[:CATEGORIES_SHOWN]),
-        ref=ref if ref_url else "Abstract" if url else "",
-        ref_url=ref_url or url,
+        ref=ref if ref_url else "",
+        ref_url=ref_url,
         pdf_url=pdf,
         toc_title=clip(shown, TOC_TITLE_LIMIT),
         abstract=" ".join(readable(abstract).split()),
+    )
+
+
+def for_reader(
+    face: PaperCard,
+    *,
+    reasons: Sequence[Reason],
+    more_url: str,
+    less_url: str,
+    abs_url: str | None = None,
+) -> PaperCard:
+    """A paper's `face` completed for one reader: why it was picked (the ranking's reasons),
+    their vote links and the paper's page link (`abs_url`, counted when it is ours)."""
+    topics = term_reasons(reasons)
+    url = web_url(abs_url)
+    return replace(
+        face,
+        url=url,
+        why=clip(why_line(reasons, topics), WHY_LIMIT),
+        more_url=more_url,
+        less_url=less_url,
+        topics=topics,
+        ref=face.ref or ("Abstract" if url else ""),
+        ref_url=face.ref_url or url,
+    )
+
+
+def paper_card(
+    *,
+    reasons: Sequence[Reason],
+    more_url: str,
+    less_url: str,
+    abs_url: str | None = None,
+    **paper,
+) -> PaperCard:
+    """A paper's display card from its stored fields (`paper_face`'s arguments) and the
+    ranking's reasons, in one call."""
+    return for_reader(
+        paper_face(**paper), reasons=reasons, more_url=more_url, less_url=less_url, abs_url=abs_url
     )
 
 

@@ -20,8 +20,10 @@ from models import (
     session_scope,
     subscribers,
     upgrade,
+    utcnow,
 )
 from models.reasons import POPULAR, Reason
+from worker.delivery import send
 from worker.delivery.send import digest_context
 
 
@@ -75,6 +77,39 @@ def test_digest_context_fills_cards_from_hugging_face_signals(paperboy_home: Pat
     assert plain.why == "popular today"
     assert ctx.digest_ref == f"digest-{digest.id}"
     assert ctx.frequency == "weekly"  # the footer names the reader's digest, not "daily"
+
+
+def test_a_paper_is_rendered_once_per_version_and_again_once_updated(
+    paperboy_home: Path,
+) -> None:
+    upgrade()
+    send.FACES.clear()
+    with session_scope() as session:
+        paper = Paper(id="2611.00003", title="First title", abstract="Words.")
+        session.add(paper)
+        readers = [
+            subscribers.subscribe(session, f"r{i}@example.org", confirmed=True) for i in range(2)
+        ]
+        digests = [Digest(subscriber_id=r.id, edition="2026-11-22") for r in readers]
+        session.add_all(digests)
+        session.flush()
+        session.add_all(
+            DigestItem(digest_id=d.id, paper_id=paper.id, rank=0, score=1.0, reasons=[])
+            for d in digests
+        )
+        session.flush()
+        first, second = (
+            digest_context(session, d, r, get_settings()).papers[0]
+            for d, r in zip(digests, readers, strict=True)
+        )
+        assert len(send.FACES) == 1  # the second reader's card reused the paper's face
+        assert first.title == second.title == "First title"
+        assert first.more_url != second.more_url  # the reader's own links all the same
+        paper.title, paper.updated_at = "Corrected title", utcnow()  # as ingest updates it
+        session.flush()
+        again = digest_context(session, digests[0], readers[0], get_settings()).papers[0]
+    assert again.title == "Corrected title"
+    assert len(send.FACES) == 2
 
 
 def test_preview_writes_html_and_eml_and_prints_their_paths(paperboy_home: Path) -> None:

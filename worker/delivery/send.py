@@ -1,13 +1,13 @@
 """Delivery: every email Paperboy sends, assembled one way (render -> Envelope -> backend).
 
 Digests go out in chunks (one task each). A chunk is sent in waves of SEND_CONCURRENCY
-digests: claim the wave (one conditional UPDATE planned -> sending, only while
-the run is running), load it with three queries, render, draw tokens from the global rate
-limit, send concurrently over the process's pooled connections (SMTP: one connection, in turn),
-record every outcome in batched UPDATEs. The claim commits with the render, so a worker killed
-before sending leaves its wave `planned`; only requests in flight can be left `sending`.
-Between waves the run's state is the switch: paused or cancelled, and the next claim takes
-nothing.
+digests: claim the wave (one conditional UPDATE planned -> sending, only while the run is
+running), load it with two queries, render (a paper's part of a card once per process and
+version of the paper), draw tokens from the global rate limit, send concurrently over the
+process's kept-alive connections (SMTP: one connection, in turn), record every outcome in
+batched UPDATEs. The claim commits with the render, so a worker killed before sending leaves
+its wave `planned`; only requests in flight can be left `sending`. Between waves the run's
+state is the switch: paused or cancelled, and the next claim takes nothing.
 
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
 word: read again just before the wave's requests leave); a transient
@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
@@ -46,10 +47,12 @@ from emails.providers import Backend, Envelope, MailError, get_backend, is_retry
 from emails.render import (
     DigestContext,
     NoticeContext,
+    PaperCard,
     RenderedEmail,
     build_digest,
     build_notice,
-    paper_card,
+    for_reader,
+    paper_face,
     web_url,
 )
 from emails.tokens import link
@@ -127,6 +130,7 @@ CARD_COLUMNS = (
     DigestItem.rank,
     DigestItem.reasons,
     Paper.id,
+    Paper.updated_at,
     Paper.title,
     Paper.abstract,
     Paper.authors,
@@ -140,6 +144,10 @@ CARD_COLUMNS = (
     Paper.github_stars,
     Paper.categories,
 )
+# What this process has rendered of each paper (`paper_face`), by (paper id, updated_at): an
+# edition's thousands of readers share a few hundred papers; a changed paper is a new key.
+FACES: dict[tuple[str, datetime], PaperCard] = {}
+FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candidates fit)
 
 
 def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
@@ -156,9 +164,34 @@ def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
     return out
 
 
-def _context(
-    *, digest: Digest, sub: Subscriber, rows: Iterable, secret: str, settings: Settings
-) -> DigestContext:
+def face(row) -> PaperCard:
+    """The paper's part of its card, rendered once per version of the paper in this process."""
+    key = (row.id, row.updated_at)
+    if (known := FACES.get(key)) is not None:
+        return known
+    source, pages = registry.provenance(row.id, row.first_seen_by)
+    if len(FACES) >= FACES_KEPT:
+        FACES.clear()
+    made = FACES[key] = paper_face(
+        title=row.title,
+        abstract=row.abstract,
+        authors=row.authors,
+        ai_summary=row.ai_summary,
+        key=row.id,
+        pdf_url=row.pdf_url,
+        source=source,
+        pages=pages,
+        upvotes=row.upvotes,
+        comments=row.num_comments,
+        github_repo=row.github_repo,
+        github_stars=row.github_stars,
+        categories=row.categories,
+    )
+    return made
+
+
+def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) -> DigestContext:
+    """`digest` and `sub`: rows or records with the columns `load` reads."""
     base = settings.base_url
 
     def vote(paper_id: str, value: int) -> str:
@@ -183,27 +216,13 @@ def _context(
             digest_id=digest.id,
         )
 
-    rows = list(rows)
-    labels = {row.id: registry.provenance(row.id, row.first_seen_by) for row in rows}
     cards = {
-        (row.section, row.rank): paper_card(
-            title=row.title,
-            abstract=row.abstract,
-            authors=row.authors,
+        (row.section, row.rank): for_reader(
+            face(row),
             reasons=[Reason.from_json(r) for r in row.reasons],
             more_url=vote(row.id, 1),
             less_url=vote(row.id, -1),
             abs_url=opened(row.id) if web_url(row.abs_url) else None,  # counted, then opened
-            ai_summary=row.ai_summary,
-            key=row.id,
-            pdf_url=row.pdf_url,
-            source=labels[row.id][0],
-            pages=labels[row.id][1],
-            upvotes=row.upvotes,
-            comments=row.num_comments,
-            github_repo=row.github_repo,
-            github_stars=row.github_stars,
-            categories=row.categories,
         )
         for row in rows
     }
@@ -285,51 +304,82 @@ def envelope(
     )
 
 
+WAVE_DIGEST = (Digest.id, Digest.attempts, Digest.edition, Digest.note, Digest.planned_at)
+WAVE_READER = (
+    Subscriber.id,
+    Subscriber.email,
+    Subscriber.status,
+    Subscriber.token_version,
+    Subscriber.frequency,
+    Subscriber.timezone,
+)
+
+
 def load(
     session: Session, digest_ids: list[int], settings: Settings, now: datetime
 ) -> tuple[list[Job], list[SendResult]]:
-    """Claimed digests as rendered envelopes (three queries for the wave), and the ones settled
-    here: skipped because the reader left or the address is suppressed since planning, or
-    failed because they cannot be rendered."""
-    pairs = session.exec(
-        select(Digest, Subscriber)
+    """Claimed digests as rendered envelopes (two queries for the wave, read as plain rows:
+    ORM objects cost more than the rendering), and the ones settled here: skipped because the
+    reader left or the address is suppressed since planning, or failed because they cannot be
+    rendered."""
+    suppressed = (
+        select(Suppression.email).where(Suppression.email == Subscriber.email).exists()
+    ).label("suppressed")
+    rows = session.exec(
+        select(*WAVE_DIGEST, *WAVE_READER, suppressed)
         .join(Subscriber, col(Subscriber.id) == Digest.subscriber_id)
         .where(col(Digest.id).in_(digest_ids))
         .order_by(Digest.id)
     ).all()
-    suppressed = set(
-        session.exec(
-            select(Suppression.email).where(col(Suppression.email).in_([s.email for _, s in pairs]))
-        )
-    )
     items = card_rows(session, digest_ids)
     secret = settings.signing_key()
     jobs, settled = [], []
-    for digest, sub in pairs:
-        if (left := _left(digest.id, sub.status, sub.email in suppressed)) is not None:
+    split = len(WAVE_DIGEST)
+    for row in rows:
+        did, attempts, edition, note, planned_at = row[:split]
+        digest, sub = WaveDigest(did, edition, note, planned_at), WaveReader(*row[split:-1])
+        if (left := _left(did, sub.status, row.suppressed)) is not None:
             settled.append(left)
             continue
         try:
             ctx = _context(
-                digest=digest, sub=sub, rows=items[digest.id], secret=secret, settings=settings
+                digest=digest, sub=sub, rows=items[did], secret=secret, settings=settings
             )
             message = envelope(
                 build_digest(ctx),
                 to=ctx.to_email,
                 ref=ctx.digest_ref,
-                key=f"{ctx.digest_ref}.{digest.edition}",
+                key=f"{ctx.digest_ref}.{edition}",
                 settings=settings,
                 when=now,
                 category="digest",
             )
         except Exception as e:  # one digest that cannot be rendered must not stall the run
-            log.exception("digest %s could not be rendered", digest.id)
-            settled.append(
-                SendResult(digest.id, "failed", f"render failed: {e!r}", reason="render")
-            )
+            log.exception("digest %s could not be rendered", did)
+            settled.append(SendResult(did, "failed", f"render failed: {e!r}", reason="render"))
             continue
-        jobs.append(Job(digest.id, digest.attempts, message, sub.id))
+        jobs.append(Job(did, attempts, message, sub.id))
     return jobs, settled
+
+
+class WaveDigest(NamedTuple):
+    """What rendering needs of a digest (`WAVE_DIGEST` but the attempts)."""
+
+    id: int
+    edition: str
+    note: str | None
+    planned_at: datetime
+
+
+class WaveReader(NamedTuple):
+    """What rendering and the skip rule need of a reader (`WAVE_READER`)."""
+
+    id: int
+    email: str
+    status: str
+    token_version: int
+    frequency: str
+    timezone: str
 
 
 def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
