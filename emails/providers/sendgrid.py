@@ -1,13 +1,14 @@
 """SendGrid, all of it in one place: v3 Mail Send, the Signed Event Webhook's signature, and
 the mapping of its events into our TrackingEvent.
 
-Sending: `POST /v3/mail/send` with a payload built by `sendgrid.helpers.mail` straight from the
-rendered email (no MIME round trip), our digest ref in custom_args. Transport is one pooled,
-keep-alive urllib3 pool per worker process (reopened after a fork), not the library's own
-client: python-http-client opens a new connection (TCP, and TLS in production) for every
-request through urllib; urllib3 keeps them alive, at half httpx's CPU per request (`paperboy
-bench send` measures them).
-Any non-2xx becomes a MailError carrying status, the provider's message and Retry-After.
+Sending: `POST /v3/mail/send` with the v3 body built as a plain dict straight from the
+rendered email (no MIME round trip; the shape `sendgrid.helpers.mail` gives, which the tests
+hold it to), our digest ref in custom_args. Transport: the process's kept-alive connections
+(`keepalive`, plain `http.client`), not the library's own client, which opens a new connection
+(TCP, and TLS in production) for every request; a pooled client library costs more CPU than
+the request (`paperboy bench send` measures them). A request is never sent twice by the
+transport once written; any failure or non-2xx becomes a MailError carrying status, the
+provider's message and Retry-After, and the delivery policy decides what follows.
 
 Webhook: SendGrid signs `timestamp + raw body` with ECDSA P-256 / SHA-256 and sends the base64
 DER signature and the timestamp in two headers; `sendgrid.helpers.eventwebhook` verifies it.
@@ -24,23 +25,22 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from functools import lru_cache
+from urllib.parse import urlsplit
 
-import urllib3
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, To
 
 from config import ConfigError, Settings
 from config.celery import parse_retry_after
+from emails.providers import keepalive
 from emails.providers.base import (
     Envelope,
     EventType,
@@ -55,6 +55,7 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 REF_ARG = "paperboy_ref"
 
+ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once, not per request
 # Headers SendGrid sets itself and rejects in the `headers` object.
 RESERVED = {
     "from",
@@ -80,35 +81,22 @@ def payload(envelope: Envelope) -> dict:
     render (List-Unsubscribe, its one-click POST, List-Id), our ref as a custom arg."""
     name, addr = parseaddr(envelope.sender)
     rendered = envelope.rendered
-    mail = Mail(
-        from_email=From(addr, name or None),
-        to_emails=To(envelope.to),
-        subject=rendered.subject,
-        plain_text_content=rendered.text,
-        html_content=rendered.html,
-    )
-    mail.header = [Header(k, v) for k, v in rendered.headers.items() if k.lower() not in RESERVED]
-    mail.custom_arg = CustomArg(REF_ARG, envelope.ref)
+    body: dict = {
+        "from": {"name": name, "email": addr} if name else {"email": addr},
+        "subject": rendered.subject,
+        "personalizations": [{"to": [{"email": envelope.to}]}],
+        "content": [
+            {"type": "text/plain", "value": rendered.text},
+            {"type": "text/html", "value": rendered.html},
+        ],
+    }
+    headers = {k: v for k, v in rendered.headers.items() if k.lower() not in RESERVED}
+    if headers:
+        body["headers"] = headers
     if envelope.category:
-        mail.category = Category(envelope.category)
-    return mail.get()
-
-
-@lru_cache(maxsize=8)
-def client(api_key: str, timeout: float, pool: int) -> urllib3.PoolManager:
-    """One keep-alive connection pool per worker process and account. No retries of its own:
-    a failed request is a transient MailError, and the digest's retry is ours to schedule."""
-    return urllib3.PoolManager(
-        num_pools=2,
-        maxsize=pool,
-        block=True,
-        timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
-        retries=False,
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
-    )
-
-
-os.register_at_fork(after_in_child=client.cache_clear)  # a pool is never shared across a fork
+        body["categories"] = [envelope.category]
+    body["custom_args"] = {REF_ARG: envelope.ref}
+    return body
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -123,10 +111,10 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def error_message(resp: urllib3.BaseHTTPResponse) -> str:
+def error_message(body: bytes) -> str:
     """SendGrid's own words: {"errors": [{"message", "field", "help"}]}."""
     try:
-        errors = resp.json()["errors"]
+        errors = json.loads(body)["errors"]
         return "; ".join(
             f"{e['field']}: {e['message']}" if e.get("field") else str(e["message"]) for e in errors
         )
@@ -139,27 +127,32 @@ class SendGridBackend:
 
     def __init__(self, api_key: str, api_url: str, timeout: float = 20.0, concurrency: int = 32):
         self.concurrency = concurrency
-        self.url = api_url.rstrip("/") + "/v3/mail/send"
-        self.client = client(api_key, timeout, concurrency)
+        parts = urlsplit(api_url.rstrip("/"))
+        self.path = parts.path + "/v3/mail/send"
+        self.origin = keepalive.origin(
+            f"{parts.scheme}://{parts.netloc}",
+            {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+            timeout,
+        )
 
     def send(self, envelope: Envelope) -> str:
-        body = json.dumps(payload(envelope), separators=(",", ":")).encode()
+        body = ENCODE(payload(envelope)).encode()
         try:
-            resp = self.client.request("POST", self.url, body=body)
-        except urllib3.exceptions.HTTPError as e:
-            raise MailError("sendgrid", f"request failed: {e!r}") from e
-        if resp.status >= 300:
+            answer = keepalive.post(self.origin, self.path, body)
+        except keepalive.Unanswered as e:
+            raise MailError("sendgrid", f"request failed: {e}") from e
+        if answer.status >= 300:
             raise MailError(
                 "sendgrid",
-                error_message(resp),
-                status=resp.status,
-                body=resp.data.decode(errors="replace"),
-                retry_after=retry_after(resp.headers),
+                error_message(answer.body),
+                status=answer.status,
+                body=answer.body.decode(errors="replace"),
+                retry_after=retry_after(answer.headers),
             )
-        return resp.headers.get("X-Message-Id") or envelope.ref
+        return answer.headers.get("X-Message-Id") or envelope.ref
 
     def close(self) -> None:
-        """The pool outlives a batch: it is the process's."""
+        """The connections outlive a batch: they are the process's."""
 
 
 def backend(settings: Settings) -> SendGridBackend:

@@ -5,7 +5,8 @@ personalizations / from / subject / content (text/plain before text/html) -> 202
 empty body, an `X-Message-Id` header; any error -> `{"errors": [{"message", "field", "help"}]}`.
 It can answer 401 for everything (a bad key), 400 for chosen recipients, a scripted series of
 429 (with Retry-After and X-RateLimit-Reset), 500 or RESET (the connection reset, no answer),
-and slowly. Like the real one it posts
+and slowly; it can hang up connections left idle (as load balancers do). Like the real one
+it posts
 signed events (`processed`, then `delivered`, or a `bounce` / `spamreport` for chosen
 recipients) for every accepted message, our custom args as
 top-level keys, to a webhook URL, in batches, signed by `SendGridSigner` (ECDSA P-256 over
@@ -80,6 +81,7 @@ class Behaviour:
     bounce: set[str] = field(default_factory=set)
     block: set[str] = field(default_factory=set)
     complain: set[str] = field(default_factory=set)
+    idle_timeout: float | None = None  # hang up (a reset) a connection idle this long
 
 
 class StandIn:
@@ -215,6 +217,16 @@ class StandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+
+            @property
+            def timeout(self) -> float | None:  # read when a connection is accepted
+                return standin.behaviour.idle_timeout
+
+            def finish(self) -> None:
+                if self.close_connection and standin.behaviour.idle_timeout:  # idle: reset
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                super().finish()
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -1,0 +1,128 @@
+"""The SendGrid transport against the stand-in: kept-alive connections, an idle connection the
+server hung up, a reset after the request was written (never sent twice), a timeout; and the
+v3 body as a plain dict, the shape SendGrid's own helpers give."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, To
+
+from emails.providers import MailError, is_retryable, keepalive
+from emails.providers.base import Envelope
+from emails.providers.sendgrid import RESERVED, SendGridBackend, payload
+from emails.render import RenderedEmail
+from tests.emails.providers.sendgrid_standin import API_KEY, RESET, StandIn
+
+
+def envelope(to: str = "reader@example.org", sender: str = "Paperboy <d@paperboy.example>"):
+    rendered = RenderedEmail(
+        subject="3 new papers on graph neural networks — and “more”",
+        html="<p>Hello ü</p>",
+        text="Hello ü",
+        headers={
+            "List-Unsubscribe": "<https://x.example/u/t>, <mailto:u@x.example>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": "Paperboy digest <digest.paperboy.example>",
+            "Message-ID": "<not-a-header-sendgrid-takes@x>",
+        },
+    )
+    return Envelope(rendered, to, sender, "digest-7", "<digest-7@paperboy.example>", None, "digest")
+
+
+@pytest.fixture
+def server() -> Iterator[StandIn]:
+    standin = StandIn().start()
+    yield standin
+    standin.stop()
+
+
+def backend(server: StandIn, timeout: float = 5.0) -> SendGridBackend:
+    keepalive._ORIGINS.clear()  # a fresh origin per test: its count of opened connections
+    return SendGridBackend(API_KEY, server.url, timeout=timeout, concurrency=4)
+
+
+@pytest.mark.parametrize("sender", ["Paperboy <d@paperboy.example>", "d@paperboy.example"])
+@pytest.mark.parametrize("category", ["digest", ""])
+def test_payload_is_the_shape_sendgrids_helpers_give(sender: str, category: str) -> None:
+    env = envelope(sender=sender)
+    env = Envelope(env.rendered, env.to, env.sender, env.ref, env.message_id, None, category)
+    name, addr = sender[:-1].split(" <") if "<" in sender else (None, sender)
+    mail = Mail(
+        from_email=From(addr, name),
+        to_emails=To(env.to),
+        subject=env.rendered.subject,
+        plain_text_content=env.rendered.text,
+        html_content=env.rendered.html,
+    )
+    mail.header = [
+        Header(k, v) for k, v in env.rendered.headers.items() if k.lower() not in RESERVED
+    ]
+    mail.custom_arg = CustomArg("paperboy_ref", env.ref)
+    if category:
+        mail.category = Category(category)
+    assert payload(env) == mail.get()
+
+
+def test_requests_share_one_kept_alive_connection(server: StandIn) -> None:
+    sender = backend(server)
+    for _ in range(5):
+        assert sender.send(envelope())
+    assert sender.origin.opened == 1
+    assert len(server.accepted()) == 5
+
+
+def test_a_connection_the_server_hung_up_while_idle_is_replaced(server: StandIn) -> None:
+    server.behaviour.idle_timeout = 0.2
+    sender = backend(server)
+    assert sender.send(envelope())
+    time.sleep(0.6)  # the server resets the idle connection
+    assert sender.send(envelope())
+    assert sender.origin.opened == 2
+    assert len(server.requests) == 2  # each sent once
+
+
+def test_a_request_that_could_not_be_written_goes_once_more(
+    server: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idle check missed the hang-up (a race): writing fails, the request was never whole
+    at the server, so it goes again on a fresh connection."""
+    server.behaviour.idle_timeout = 0.2
+    sender = backend(server)
+    assert sender.send(envelope())
+    time.sleep(0.6)
+    monkeypatch.setattr(keepalive, "hung_up", lambda conn: False)
+    assert sender.send(envelope())
+    assert sender.origin.opened == 2
+    assert len(server.requests) == 2
+
+
+def test_a_reset_after_the_request_was_written_is_never_sent_again(server: StandIn) -> None:
+    server.behaviour.script = [RESET]
+    sender = backend(server)
+    with pytest.raises(MailError, match="no answer") as caught:
+        sender.send(envelope())
+    assert isinstance(caught.value.__cause__, keepalive.Unanswered)
+    assert caught.value.__cause__.written
+    assert len(server.requests) == 1  # the transport did not resend it
+    assert is_retryable(caught.value)  # the delivery policy's call (a retry later, or failed)
+    assert sender.send(envelope())  # and the next request opens a fresh connection
+    assert sender.origin.opened == 2
+
+
+def test_a_timeout_is_unanswered_and_not_sent_again(server: StandIn) -> None:
+    server.behaviour.delay = 1.0
+    sender = backend(server, timeout=0.2)
+    with pytest.raises(MailError, match="no answer"):
+        sender.send(envelope())
+    time.sleep(1.0)  # the stand-in finishes the request it had
+    assert len(server.requests) == 1
+
+
+def test_a_refused_connection_is_unanswered_and_unwritten() -> None:
+    origin = keepalive.Origin("http://127.0.0.1:9", {}, 2.0)  # the discard port: refused
+    with pytest.raises(keepalive.Unanswered) as caught:
+        keepalive.post(origin, "/v3/mail/send", b"{}")
+    assert not caught.value.written
