@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -31,7 +31,7 @@ from models import (
     Suppression,
     clicks,
 )
-from models.db import pages, upsert
+from models.db import insert_rows, pages, upsert
 from models.reasons import POPULAR, Reason
 from models.schedule import edition_for, is_due
 from worker.ingest import registry
@@ -455,8 +455,7 @@ def plan_edition(
                 [("picks", p) for p in picks[sid]] + [("trending", p) for p in hot[sid]]
             )
         ]
-        if items:
-            session.connection().execute(insert(DigestItem.__table__), items)
+        insert_rows(session, DigestItem.__table__, items)
         for sid, digest_id in created.items():
             result.edition_by_subscriber[sid] = editions[sid]
             if sid in sends:

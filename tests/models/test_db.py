@@ -1,0 +1,52 @@
+"""`insert_rows`: PostgreSQL's COPY and SQLite's executemany store the same rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import select
+
+from models import Paper, session_scope, upgrade
+from models.db import insert_rows
+
+ROWS = [
+    {
+        "id": f"2611.{i:05d}",
+        "version": 1,
+        "title": f"Title {i} with ü, a tab\\t, quotes \" ' and a backslash \\",
+        "abstract": "Line one.\nLine two.\tTabbed.",
+        "authors": ["Ada Lovelace", "Jürgen Müller"],
+        "categories": [],
+        "abs_url": None if i else "https://arxiv.org/abs/2611.00000",
+        "upvotes": i,
+        "num_comments": 0,
+        "ai_keywords": [],
+        "first_seen_by": {"arxiv": "2026-11-20T00:00:00+00:00"},
+        "first_seen": datetime(2026, 11, 20, 6, 30, tzinfo=UTC),
+        "updated_at": datetime(2026, 11, 20, 6, 30, tzinfo=UTC),
+    }
+    for i in range(3)
+]
+
+
+def stored() -> list[dict]:
+    with session_scope() as session:
+        papers = session.exec(select(Paper).order_by(Paper.id)).all()
+        return [{k: getattr(p, k) for k in ROWS[0]} for p in papers]
+
+
+def test_insert_rows_on_sqlite(paperboy_home: Path) -> None:
+    upgrade()
+    with session_scope() as session:
+        insert_rows(session, Paper.__table__, ROWS)
+    assert stored() == ROWS
+
+
+def test_insert_rows_copies_on_postgresql(paperboy_home: Path, production: str) -> None:
+    upgrade()
+    with session_scope() as session:
+        assert session.get_bind().dialect.name == "postgresql"
+        insert_rows(session, Paper.__table__, ROWS)
+        insert_rows(session, Paper.__table__, [])  # nothing: no statement
+    assert stored() == ROWS
