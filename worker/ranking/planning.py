@@ -2,8 +2,9 @@
 
 `plan_edition` is the DB edge; the choice of papers is `worker.ranking.rank`, pure. It plans
 everyone due, or a slice of them (`subscriber_ids`: a planning chunk, one task of an edition
-fanned out); the model is fitted once per corpus and shared (`shared_model`). Planning twice
-plans nothing new: (subscriber, edition) is unique in the database, and the
+fanned out); the model is fitted once per corpus and shared (`shared_model`), and a process
+reads an edition's candidates and loads its model once for all its chunks (`edition_inputs`).
+Planning twice plans nothing new: (subscriber, edition) is unique in the database, and the
 digests are written with INSERT .. ON CONFLICT DO NOTHING, so a concurrent planner's rows win
 without an error. Subscribers are read, ranked and written in pages: no query carries more
 bound parameters than a database accepts, and 100k subscribers are a few bulk statements.
@@ -279,8 +280,8 @@ def choose_papers(
     choice = Choice()
     if not subs:
         return choice
-    papers = candidate_papers(session, now, settings.candidate_window_days)
-    sources = _by_sources(papers)
+    edition = edition_inputs(session, settings, now)
+    papers, sources, docs = edition.papers, edition.sources, edition.docs
     outside: dict[frozenset[str], frozenset[str]] = {}
 
     def elsewhere(sub: Subscriber) -> frozenset[str]:
@@ -293,8 +294,7 @@ def choose_papers(
         return outside[chosen]
 
     choice.notes = _quiet_notes(subs, papers=papers, since=last_edition or {}, now=now)
-    docs = [paper_doc(p, now) for p in papers]
-    model, corpus = shared_model(session, settings, now)
+    model, corpus = edition.model, edition.corpus
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
     params = rank_params(settings, max(limits.values()))
     hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
@@ -324,6 +324,43 @@ def choose_papers(
                 sub, n, picks=picks, sent=sent.pop(sid), hot=hot, docs=by_id
             )
     return choice
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What every planning chunk of one edition ranks against: the candidates (with their
+    sources and documents), the model and its corpus."""
+
+    key: tuple
+    papers: list[Paper]
+    sources: dict[str, frozenset[str]]
+    docs: list[PaperDoc]
+    model: Model
+    corpus: list[PaperDoc]
+
+
+_LAST: list[Edition] = []  # this process's latest edition: its chunks share it
+
+
+def edition_inputs(session: Session, settings: Settings, now: datetime) -> Edition:
+    """The edition planned for `now`, read and loaded once per process: an edition's chunks
+    (all planned for the instant `plan_due` chose) share one candidate set and one model
+    instead of reading the papers and unpickling the model per chunk."""
+    key = (
+        settings.db_url,
+        settings.artifacts_path,
+        settings.candidate_window_days,
+        settings.corpus_window_days,
+        fit_params(settings),
+        now,
+    )
+    if _LAST and _LAST[0].key == key:
+        return _LAST[0]
+    papers = candidate_papers(session, now, settings.candidate_window_days)
+    model, corpus = shared_model(session, settings, now)
+    docs = [paper_doc(p, now) for p in papers]
+    _LAST[:] = [Edition(key, papers, _by_sources(papers), docs, model, corpus)]
+    return _LAST[0]
 
 
 def shared_model(session: Session, settings: Settings, now: datetime) -> tuple[Model, list]:

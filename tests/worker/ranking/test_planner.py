@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from config import get_settings
@@ -19,7 +20,7 @@ from models import (
     utcnow,
 )
 from worker.ingest.fetch import load_sample
-from worker.ranking import artifact
+from worker.ranking import artifact, planning
 from worker.ranking.planning import plan_edition
 
 
@@ -47,6 +48,33 @@ def test_plan_fits_the_model_once_and_reuses_it(paperboy_home: Path) -> None:
     with session_scope() as session:
         plan_edition(session, get_settings(), now + timedelta(days=2), ignore_send_hour=True)
     assert path.stat().st_mtime_ns != stamp
+
+
+def test_an_editions_chunks_read_the_candidates_and_load_the_model_once_per_process(
+    paperboy_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade()
+    load_sample()
+    with session_scope() as session:
+        ids = [
+            subscribers.subscribe(
+                session, f"r{i}@example.com", interests="semantic segmentation", confirmed=True
+            ).id
+            for i in range(3)
+        ]
+    reads = []
+    for name in ("candidate_papers", "shared_model"):
+        real = getattr(planning, name)
+        monkeypatch.setattr(planning, name, lambda *a, _r=real, _n=name: reads.append(_n) or _r(*a))
+    now = utcnow()
+    for sid in ids:  # three chunks of one edition, as plan_chunk plans them
+        with session_scope() as session:
+            planned = plan_edition(session, get_settings(), now, True, subscriber_ids=[sid]).planned
+        assert len(planned) == 1
+    assert reads == ["candidate_papers", "shared_model"]
+    with session_scope() as session:  # the next edition reads afresh
+        plan_edition(session, get_settings(), now + timedelta(days=1), True, subscriber_ids=ids)
+    assert reads == ["candidate_papers", "shared_model"] * 2
 
 
 def test_plan_uses_liked_papers_and_never_repeats_them(paperboy_home: Path) -> None:
