@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     trending_weight: float = 0.1
     author_boost: float = 0.15  # followed author: added to the score, and passes the floor
     category_boost: float = 0.03  # chosen arXiv category: a boost, never a filter
+    liked_category_boost: float = 0.05  # a category of the reader's liked papers (`bench quality`)
     liked_weight: float = 1.0  # Rocchio: mean of liked papers, beside the interests text
     disliked_weight: float = 0.5  # Rocchio: mean of disliked papers, subtracted
     click_weight: float = 0.5  # Rocchio: mean of papers opened from a digest, a soft like

@@ -14,6 +14,7 @@ class Kind(StrEnum):
     AUTHOR = "author"  # by a followed author
     LIKED = "liked"  # like a paper the reader liked
     CATEGORY = "category"  # in a category the reader follows, by its taxonomy name
+    LIKED_CATEGORY = "liked_category"  # in a category of papers the reader liked
     TRENDING = "trending"  # upvoted on Hugging Face today
     POPULAR = "popular"  # the whole pick is a no-profile fallback: popular, not matched
 
@@ -45,6 +46,11 @@ class Reason:
         """The reader sees the taxonomy's name ("Computer Vision and Pattern Recognition"),
         the code where the taxonomy has none."""
         return cls(Kind.CATEGORY, NAMES.get(code, code))
+
+    @classmethod
+    def liked_category(cls, code: str) -> Reason:
+        """The liked-category prior carried the pick; named as `category` names it."""
+        return cls(Kind.LIKED_CATEGORY, NAMES.get(code, code))
 
     @classmethod
     def trending(cls, upvotes: int) -> Reason:

@@ -69,6 +69,7 @@ class Knobs(NamedTuple):
     min_profile_weight: float
     like_share: float
     lone_word_weight: float
+    liked_category_boost: float
 
 
 @_compiled
@@ -83,6 +84,7 @@ def rank_chunk(
     trend: np.ndarray,  # J
     authors: Pairs,  # followed authors' papers: boost, and pass the floor
     categories: Pairs,  # papers in chosen categories: boost
+    liked_categories: Pairs,  # papers in a liked paper's category (not a disliked one's)
     banned: Pairs,  # muted, sent, liked, disliked: never picked
     slots: Slots,  # for reasons
     is_phrase: np.ndarray,  # V
@@ -92,18 +94,20 @@ def rank_chunk(
     n_terms: int,
 ):
     """Return (top candidate, score, reason slots, by followed author, liked paper, usable
-    profile): B x k (-1 where fewer eligible), B x k, B x k x n_slots (-1 = none, best
-    first), B x k, B x k (the referenced paper the pick is most like, -1 = none), B."""
+    profile, carried by the liked-category prior): B x k (-1 where fewer eligible), B x k,
+    B x k x n_slots (-1 = none, best first), B x k, B x k (the referenced paper the pick is
+    most like, -1 = none), B, B x k (without the prior the pick would not be in the top k)."""
     q_ptr, q_idx, q_val = interests
     w_ptr, w_idx, w_val = weights
     ref_ptr, ref_idx, ref_val = refs
     post_ptr, post_idx, post_val = postings
     author_ptr, author_col = authors
     cat_ptr, cat_col = categories
+    prior_ptr, prior_col = liked_categories
     ban_ptr, ban_col = banned
     slot_vocab, slot_weights, slot_overlap, slot_ok = slots
     trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
-    min_profile_weight, like_share, lone_word_weight = knobs[5:]
+    min_profile_weight, like_share, lone_word_weight, liked_category_boost = knobs[5:]
     b = q_ptr.size - 1
     n_cand = trend.size
     width = slot_vocab.shape[1]
@@ -112,6 +116,9 @@ def rank_chunk(
     reasons = np.full((b, k, n_slots), -1, np.int16)
     followed = np.zeros((b, k), np.bool_)
     liked = np.full((b, k), -1, np.int64)
+    carried = np.zeros((b, k), np.bool_)
+    prior = np.zeros(n_cand, np.bool_)  # the candidate is in a liked paper's category
+    unboosted = np.empty(k, np.float64)  # the k best scores without the prior
     relevance = np.empty(n_cand, np.float64)
     usable = np.zeros(b, np.bool_)
     query = np.zeros(n_terms, np.float64)
@@ -221,6 +228,9 @@ def rank_chunk(
             eligible[author_col[p]] = True
         for p in range(cat_ptr[r], cat_ptr[r + 1]):
             score[cat_col[p]] += category_boost
+        for p in range(prior_ptr[r], prior_ptr[r + 1]):
+            prior[prior_col[p]] = True
+            score[prior_col[p]] += liked_category_boost
         for p in range(ban_ptr[r], ban_ptr[r + 1]):
             eligible[ban_col[p]] = False
 
@@ -237,6 +247,25 @@ def rank_chunk(
             top[r, i] = j
             top_score[r, i] = score[j]
             n_top = min(n_top + 1, k)
+
+        # the prior carried a pick that the k best without it would leave out
+        if prior_ptr[r + 1] > prior_ptr[r] and n_top == k:
+            n_kept = 0
+            for j in range(n_cand):
+                plain = score[j] - liked_category_boost if prior[j] else score[j]
+                if not eligible[j] or (n_kept == k and plain <= unboosted[k - 1]):
+                    continue
+                i = min(n_kept, k - 1)
+                while i > 0 and unboosted[i - 1] < plain:
+                    unboosted[i] = unboosted[i - 1]
+                    i -= 1
+                unboosted[i] = plain
+                n_kept = min(n_kept + 1, k)
+            for i in range(n_top):
+                j = top[r, i]
+                carried[r, i] = prior[j] and score[j] - liked_category_boost < unboosted[k - 1]
+        for p in range(prior_ptr[r], prior_ptr[r + 1]):
+            prior[prior_col[p]] = False
 
         for i in range(n_top):
             j = top[r, i]
@@ -298,4 +327,4 @@ def rank_chunk(
             typed[touched[i]] = False
         if n_phrases:
             whole[:, :n_phrases] = False
-    return top, top_score, reasons, followed, liked, usable
+    return top, top_score, reasons, followed, liked, usable, carried

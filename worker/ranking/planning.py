@@ -161,6 +161,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
         trending_weight=settings.trending_weight,
         author_boost=settings.author_boost,
         category_boost=settings.category_boost,
+        liked_category_boost=settings.liked_category_boost,
         liked_weight=settings.liked_weight,
         click_weight=settings.click_weight,
         disliked_weight=settings.disliked_weight,

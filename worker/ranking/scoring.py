@@ -9,6 +9,7 @@ the number of subscribers):
     every referenced paper (Rocchio).
   score = relevance + trending_weight * trending + author_boost * by_followed_author
           + category_boost * in_chosen_category
+          + liked_category_boost * in_a_liked_papers_category (`prior`)
   eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
     author. Below the floor nothing is "filler": the subscriber gets fewer papers.
   A profile with no usable text (no interests words, no known liked papers) gets the trending
@@ -41,6 +42,7 @@ from scipy import sparse
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
 from worker.ranking.model import Model, preprocess
+from worker.ranking.prior import category_matrices, liked_codes, prior_pairs
 from worker.ranking.types import (
     PaperDoc,
     Pick,
@@ -335,6 +337,9 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         [cand.matrix[among], model.embed_papers([known[i] for i in others])], format="csr"
     )
     ref_scores = (ref_matrix @ cand.matrix_t).toarray()  # U x J: Rocchio without profile rows
+    ref_categories, in_category = category_matrices(
+        cand.category_index, [known[i] for i in ref_index], len(cand.papers)
+    )
 
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
     knobs = kernels.Knobs(
@@ -346,6 +351,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         params.min_profile_weight,
         params.like_share,
         params.lone_word_weight,
+        params.liked_category_boost,
     )
     interests, phrase, distinctive = model.embed_interests(
         [p.interests for p in profiles], params.generic_share
@@ -370,7 +376,14 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             strict=True,
         )
         entries = slice(interests.indptr[start], interests.indptr[start + b])
-        top, score, slots, followed, liked, usable = kernels.rank_chunk(
+        favoured = prior_pairs(
+            b,
+            _flat_index(chunk, ("liked",), ref_index),
+            _flat_index(chunk, ("disliked",), ref_index),
+            ref_categories,
+            in_category,
+        )
+        top, score, slots, followed, liked, usable, carried = kernels.rank_chunk(
             _csr(interests[start : start + b]),
             phrase[entries],
             distinctive[entries],
@@ -381,6 +394,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             cand.trend,
             _by_row(b, author_rows, author_cols),
             _by_row(b, *categories.pairs(chunk, "categories")),
+            _by_row(b, *favoured),
             _by_row(b, *map(np.concatenate, banned)),
             cand.slots,
             model.is_phrase,
@@ -410,6 +424,11 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             usable=usable,
             cand=cand,
         )
+        for r, c in zip(*np.nonzero(carried), strict=True):  # a followed category says more
+            if out.reasons[start + r, c, -4] is None:
+                codes = liked_codes(chunk[r], known)
+                code = next(x for x in cand.papers[picked[r, c]].categories if x in codes)
+                out.reasons[start + r, c, -4] = Reason.liked_category(code)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))
@@ -464,7 +483,7 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
     first R phrases the paper writes as the profile does, as written there; the followed
     category (column -4), the followed author (column -2), the trending signal (column -1),
     or POPULAR for a pick made without a usable profile. Column -3 (the liked paper) is the
-    caller's."""
+    caller's, as is column -4 where the liked-category prior carried the pick."""
     found = slots >= 0
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
     words = np.full(slots.shape, None, dtype=object)

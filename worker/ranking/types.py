@@ -136,8 +136,9 @@ class RankParams:
 
     Profile = interests_weight * interests + liked_weight * mean(liked) - disliked_weight *
     mean(disliked) (Rocchio), L2-normalized. Score = cosine + trending_weight * trending +
-    boosts; only papers with cosine >= floor (and >= relative_floor * the profile's best
-    cosine, 0 = off) or by a followed author are eligible. The floor is calibrated by `bench
+    boosts (followed author, chosen category, a liked paper's category); only papers with
+    cosine >= floor (and >= relative_floor * the profile's best cosine, 0 = off) or by a
+    followed author are eligible. The floor is calibrated by `bench
     quality` (d): fewer than 15% of the papers under it are relevant, so it cuts filler only;
     the relative cut, tried first, dropped relevant papers at the rate of an average pick.
     """
@@ -148,6 +149,7 @@ class RankParams:
     trending_weight: float = 0.1
     author_boost: float = 0.15
     category_boost: float = 0.03
+    liked_category_boost: float = 0.05  # in a category of a liked paper (`prior`)
     interests_weight: float = 1.0
     liked_weight: float = 1.0
     disliked_weight: float = 0.5

@@ -14,8 +14,9 @@ def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: R
     """The ranking's definition, written the slow obvious way: a dense Rocchio vector, the
     cosine against every paper, a typed phrase's words in full only where two of its
     distinctive words are (else `lone_word_weight`, and never enough to pass the floor),
-    sent papers out, the floors (absolute, and relative to the profile's best), a stable
-    sort."""
+    sent papers out, the floors (absolute, and relative to the profile's best), then
+    `liked_category_boost` on papers in a liked paper's category that no disliked paper is
+    in, a stable sort."""
     matrix = model.embed_papers(corpus).toarray()
     at = {p.id: j for j, p in enumerate(corpus)}
     rows, phrase, distinctive = model.embed_interests([prof.interests], params.generic_share)
@@ -39,12 +40,14 @@ def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: R
     passes = (score - lone) / norm >= params.floor
     relevance[[at[i] for i in (*prof.exclude, *prof.liked, *prof.disliked)]] = -np.inf
     cut = params.relative_floor * relevance[passes].max()
-    order = np.argsort(-np.where(passes, relevance, -np.inf), kind="stable")[: params.top_k]
-    return [
-        (corpus[j].id, round(float(relevance[j]), 6))
-        for j in order
-        if passes[j] and relevance[j] >= cut
-    ]
+    by_id = {p.id: p for p in corpus}
+    liked = {c for i in prof.liked for c in by_id[i].categories}
+    favoured = liked - {c for i in prof.disliked for c in by_id[i].categories}
+    prior = np.array([bool(favoured & set(p.categories)) for p in corpus])
+    score = relevance + params.liked_category_boost * prior
+    kept = passes & (relevance >= cut)
+    order = np.argsort(-np.where(kept, score, -np.inf), kind="stable")[: params.top_k]
+    return [(corpus[j].id, round(float(score[j]), 6)) for j in order if kept[j]]
 
 
 def test_compiled_ranking_matches_the_dense_definition(

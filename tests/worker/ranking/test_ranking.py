@@ -153,7 +153,9 @@ def test_the_cut_never_removes_a_paper_above_its_calibrated_floor(
     """The shipped cut (the floor `bench quality` calibrates, the relative cut off) against
     the same ranking with no cut: every paper scoring at or above the floor is still sent,
     and only papers under it go."""
-    shipped = RankParams(top_k=len(corpus) + 1, trending_weight=0.0)  # every paper
+    shipped = RankParams(  # every paper; no boost, so a pick's score is its cosine
+        top_k=len(corpus) + 1, trending_weight=0.0, liked_category_boost=0.0
+    )
     assert shipped.floor > 0 and shipped.relative_floor == 0
     assert rank_params(Settings(), 10).floor == shipped.floor  # what the planner sends with
     uncut = rank([*corpus, PLANTED], [prof], replace(shipped, floor=-1.0), model=model)[prof.id]
