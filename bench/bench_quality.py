@@ -3,9 +3,14 @@
 (a) liked-paper profiles: for every category with >= 15 papers, 5 random draws of 3 liked
     papers; relevant = the other papers of that category.
 (b) keyword profiles: one short interests text per category, as a researcher would type it.
-Category labels are only the answer key, never a feature. P@10 and nDCG@10, mean over
-profiles, of the ranking (the floors on, except the cut relative to the profile's best match:
-a profile that gets fewer than 10 papers counts the gaps as misses). "as sent": P@k for k = the
+(ab) both: the (a) readers of the categories (b) has, each with that category's interests text.
+The papers carry their arXiv categories, as the ranking gets them in production: the
+liked-category prior (LIKED_CATEGORY_BOOST) boosts papers filed where the liked papers are.
+Relevance is defined by those same categories, so part of the prior's gain on (a) and (ab) is
+by construction; (b) has no liked papers and no prior. Followed categories are never set.
+P@10 and nDCG@10, mean over profiles, of the ranking (the floors on, except the cut relative
+to the profile's best match: a profile that gets fewer than 10 papers counts the gaps as
+misses). "as sent": P@k for k = the
 number of papers the planner really sends that profile (every floor on), and the mean k.
 (c) learning from clicks: a reader starts from a (b) interests text; over five editions (each
     a new fifth of the papers, 3 shuffles) gets 10 papers and clicks "more like this" on the
@@ -78,8 +83,12 @@ def load() -> tuple[list[PaperDoc], list[set[str]]]:
         )
     with DATA.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    docs = [PaperDoc(str(i), r["titles"], r["summaries"]) for i, r in enumerate(rows)]
-    return docs, [set(ast.literal_eval(r["terms"])) for r in rows]
+    cats = [ast.literal_eval(r["terms"]) for r in rows]
+    docs = [
+        PaperDoc(str(i), r["titles"], r["summaries"], categories=tuple(c))
+        for i, (r, c) in enumerate(zip(rows, cats, strict=True))
+    ]
+    return docs, [set(c) for c in cats]
 
 
 def liked_queries(cats: list[set[str]], seed: int) -> list[tuple[str, list[int]]]:
@@ -164,9 +173,18 @@ def evaluate(
     params = replace(sent, relative_floor=0.0)  # the ranking's first 10
     liked_profiles = [Profile(q, liked=tuple(map(str, ids))) for q, (_, ids) in enumerate(queries)]
     keyword_profiles = [Profile(cat, interests=text) for cat, text in keyword_texts.items()]
+    mixed = [
+        (q, cat, Profile(q, interests=keyword_texts[cat], liked=tuple(map(str, ids))))
+        for q, (cat, ids) in enumerate(queries)
+        if cat in keyword_texts
+    ]
     ours_a, sent_a = (rank(docs, liked_profiles, p, model=model) for p in (params, sent))
     ours_b, sent_b = (rank(docs, keyword_profiles, p, model=model) for p in (params, sent))
-    rows: dict[str, dict[str, list]] = {name: {"a": [], "b": []} for name in (*NAMES, AS_SENT)}
+    mixed_profiles = [prof for _, _, prof in mixed]
+    ours_ab, sent_ab = (rank(docs, mixed_profiles, p, model=model) for p in (params, sent))
+    rows: dict[str, dict[str, list]] = {
+        name: {"a": [], "b": [], "ab": []} for name in (*NAMES, AS_SENT)
+    }
     for q, (cat, liked) in enumerate(queries):
         rel = size[cat] - LIKED
         rows["random"]["a"].append(metrics(top_k(rng.random(n), liked), cat, cats, rel))
@@ -184,6 +202,16 @@ def evaluate(
         rows["Paperboy"]["b"].append(metrics(ours, cat, cats, rel))
         sent_ids = [int(p.paper_id) for p in sent_b[cat]]
         rows[AS_SENT]["b"].append(precision_at_sent(sent_ids, cat, cats))
+    for q, cat, prof in mixed:
+        liked = list(map(int, prof.liked))
+        rel = size[cat] - LIKED
+        rows["random"]["ab"].append(metrics(top_k(rng.random(n), liked), cat, cats, rel))
+        svm = svm_scores(liked, vectorizer.transform([prof.interests]))
+        rows[SANITY]["ab"].append(metrics(top_k(svm, liked), cat, cats, rel))
+        ours = [int(p.paper_id) for p in ours_ab[q]]
+        rows["Paperboy"]["ab"].append(metrics(ours, cat, cats, rel))
+        sent_ids = [int(p.paper_id) for p in sent_ab[q]]
+        rows[AS_SENT]["ab"].append(precision_at_sent(sent_ids, cat, cats))
     return {
         name: {part: tuple(np.mean(v, axis=0)) for part, v in parts.items() if v}
         for name, parts in rows.items()
@@ -202,7 +230,9 @@ def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
     the top 10) is relevant, and that hit rate per floor. Scores come from the ranking itself,
     every paper ranked with no floor."""
     profiles = [prof for _, prof in readers]
-    everything = RankParams(top_k=len(docs), trending_weight=0.0, floor=-1.0, relative_floor=0)
+    everything = RankParams(  # no boost: a pick's score is its cosine, what the floor cuts
+        top_k=len(docs), trending_weight=0.0, floor=-1.0, relative_floor=0, liked_category_boost=0
+    )
     ranked = rank(docs, profiles, everything, model=model)
     score = np.array([p.score for (_, prof) in readers for p in ranked[prof.id]])
     hit = np.array([c in cats[int(p.paper_id)] for (c, prof) in readers for p in ranked[prof.id]])
@@ -391,6 +421,7 @@ def sparse_voter_curves(
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
 AS_SENT = "Paperboy as sent (P@k, mean k)"
+PARTS = ("a", "b", "ab")
 
 
 def main() -> None:
@@ -401,18 +432,23 @@ def main() -> None:
     queries = liked_queries(cats, seed=0)
     fitted = fit(docs)
     result = evaluate(docs, cats, queries=queries, keyword_texts=KEYWORDS, fitted=fitted)
-    print(f"{len(docs)} papers; (a) {len(queries)} liked-paper profiles; (b) {len(KEYWORDS)}")
-    print(f"{'':34} {'(a) P@10':>9} {'nDCG@10':>8} {'(b) P@10':>9} {'nDCG@10':>8}")
-    for name in NAMES:
-        (pa, na), (pb, nb) = result[name]["a"], result[name]["b"]
-        print(f"{name:34} {pa:9.3f} {na:8.3f} {pb:9.3f} {nb:8.3f}")
-    (pa, ka), (pb, kb) = result[AS_SENT]["a"], result[AS_SENT]["b"]
-    print(f"{AS_SENT:34} {pa:9.3f} {f'k={ka:.1f}':>8} {pb:9.3f} {f'k={kb:.1f}':>8}")
-    base, ours = result[SANITY], result["Paperboy"]
+    n_ab = sum(cat in KEYWORDS for cat, _ in queries)
     print(
-        f"Paperboy / arxiv-sanity-lite P@10: (a) {ours['a'][0] / base['a'][0]:.2f}x, "
-        f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
+        f"{len(docs)} papers; (a) {len(queries)} liked-paper profiles; (b) {len(KEYWORDS)}; "
+        f"(ab) {n_ab}, the (a) readers of (b)'s categories with its text"
     )
+    head = "".join(f"{f'({p}) P@10':>10} {'nDCG@10':>8}" for p in PARTS)
+    print(f"{'':34}{head}")
+    for name in NAMES:
+        cells = "".join(f"{result[name][p][0]:10.3f} {result[name][p][1]:8.3f}" for p in PARTS)
+        print(f"{name:34}{cells}")
+    cells = "".join(
+        f"{result[AS_SENT][p][0]:10.3f} {f'k={result[AS_SENT][p][1]:.1f}':>8}" for p in PARTS
+    )
+    print(f"{AS_SENT:34}{cells}")
+    base, ours = result[SANITY], result["Paperboy"]
+    ratios = ", ".join(f"({p}) {ours[p][0] / max(base[p][0], 1e-9):.2f}x" for p in PARTS)
+    print(f"Paperboy / arxiv-sanity-lite P@10: {ratios}")
     curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
     curves |= sparse_voter_curves(docs, cats, keyword_texts=KEYWORDS, model=fitted[1])
     print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
@@ -422,17 +458,23 @@ def main() -> None:
         print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
     print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
     print_why_lines(docs, fitted[1])
-    pairs = [(base["a"][0], ours["a"][0])]
+    pairs = [[(base[p][0], ours[p][0]) for p in ("a", "ab")]]
     for seed in range(1, args.seeds + 1):
-        r = evaluate(docs, cats, queries=liked_queries(cats, seed), keyword_texts={}, fitted=fitted)
-        pairs.append((r[SANITY]["a"][0], r["Paperboy"]["a"][0]))
-        print(f"seed {seed}: (a) P@10 sanity {pairs[-1][0]:.3f}, Paperboy {pairs[-1][1]:.3f}")
-    if args.seeds:
-        sanity, paperboy = np.mean(pairs, axis=0)
-        print(
-            f"(a) over seeds 0-{args.seeds} ({len(pairs) * len(queries)} profiles): sanity "
-            f"{sanity:.3f}, Paperboy {paperboy:.3f}, {paperboy / sanity:.2f}x"
+        r = evaluate(
+            docs, cats, queries=liked_queries(cats, seed), keyword_texts=KEYWORDS, fitted=fitted
         )
+        pairs.append([(r[SANITY][p][0], r["Paperboy"][p][0]) for p in ("a", "ab")])
+        (sa, pa), (sab, pab) = pairs[-1]
+        print(
+            f"seed {seed}: P@10 (a) sanity {sa:.3f}, Paperboy {pa:.3f}; "
+            f"(ab) sanity {sab:.3f}, Paperboy {pab:.3f}"
+        )
+    if args.seeds:
+        for part, (sanity, paperboy) in zip(("a", "ab"), np.mean(pairs, axis=0), strict=True):
+            print(
+                f"({part}) over seeds 0-{args.seeds}: sanity {sanity:.3f}, Paperboy "
+                f"{paperboy:.3f}, {paperboy / sanity:.2f}x"
+            )
 
 
 if __name__ == "__main__":
