@@ -10,15 +10,14 @@ Relevance is defined by those same categories, so part of the prior's gain on (a
 by construction; (b) has no liked papers and no prior. Followed categories are never set.
 P@10 and nDCG@10, mean over profiles, of the ranking (the floors on, except the cut relative
 to the profile's best match: a profile that gets fewer than 10 papers counts the gaps as
-misses). "as sent": P@k for k = the
-number of papers the planner really sends that profile (every floor on), and the mean k.
-(c) learning from clicks: a reader starts from a (b) interests text; over five editions (each
+misses). "as sent": P@k for k = the number of papers the planner really sends that profile
+(every floor on), and the mean k.
+(c) learning from votes: a reader starts from a (b) interests text; over five editions (each
     a new fifth of the papers, 3 shuffles) gets 10 papers and clicks "more like this" on the
     relevant picks and "less like this" on the others. P@10 per edition: Paperboy (Rocchio on
     the clicks) against arxiv-sanity-lite's SVM retrained on the same reader's clicks (its
     recipe has no "less": the interests text and the liked papers are the positives, every
     other paper a negative).
-
 (d) the cut (`RankParams.floor`, RELEVANCE_FLOOR): calibrated on these papers as the highest
     cosine under which fewer than CUT_TARGET of all candidates are relevant, per protocol; then,
     per digest of 10 from the whole sample and from one edition (a fifth of it, as a day's new
@@ -29,125 +28,45 @@ number of papers the planner really sends that profile (every floor on), and the
     the share of them with a flawed why-line: two phrase reasons that are pieces of one phrase
     (they share a word: "Graph Neural Networks" beside "Neural Networks"), or a lone word in
     over 3% of the papers ("image" beside "Medical Imaging"); and the share with no reason.
+(f) variants: every ranking variant tried, per protocol over the seeds (`quality_variants`).
+(g) learning from clicks, a link scanner in every inbox (`quality_clicks`).
 
 arxiv-sanity-lite's recipe: its TfidfVectorizer settings on title + abstract (the sample has no
 authors), one LinearSVC per profile over the whole corpus, liked papers (for (b): the
 interests text, embedded like a paper) as the positives, ranked by decision_function.
 
-    python -m bench.bench_quality [--seeds N]   # (a) also over seeds 1..N (default 9), and
-                                                # the mean over all: seed 0 alone is noisy
+    python -m bench.bench_quality [--seeds N]   # (a), (ab) and (f) also over seeds 1..N
+                                                # (default 9): seed 0 alone is noisy
+    python -m bench.bench_quality --sections fg # only (f) and (g) after the headline
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from itertools import product
-from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
-from config.settings import Settings
-from models.clicks import scanned
+from bench.quality_clicks import print_click_curves
+from bench.quality_data import (
+    EDITIONS,
+    KEYWORDS,
+    LIKED,
+    K,
+    fit,
+    liked_queries,
+    load,
+    metrics,
+    top_k,
+)
+from bench.quality_variants import print_variants
 from models.reasons import Kind
-from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
+from worker.ranking import Model, Profile, RankParams, rank
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_ml_sample.csv"
-MIN_PAPERS, DRAWS, LIKED, K, EDITIONS = 15, 5, 3, 10, 5
 CUT_TARGET = 0.15  # the cut may only remove papers less likely than this to be relevant
 FLOORS = np.round(np.arange(0.0, 0.0801, 0.005), 3)  # thresholds the calibration tries
-KEYWORDS = {
-    "cs.AI": "artificial intelligence, reasoning and planning, knowledge graphs, agents",
-    "cs.CL": "natural language processing, language models, text classification, translation",
-    "cs.CV": "computer vision, image segmentation, object detection",
-    "cs.LG": "machine learning, deep neural network training, optimization",
-    "cs.NE": "evolutionary algorithms, neuroevolution, spiking neural networks",
-    "cs.RO": "robotics, robot manipulation, motion planning, autonomous driving",
-    "eess.IV": "medical image analysis, MRI reconstruction, image denoising",
-    "stat.ML": "statistical learning, Bayesian inference, Gaussian processes, kernel methods",
-}
-
-
-def load() -> tuple[list[PaperDoc], list[set[str]]]:
-    if not DATA.is_file():  # the one file bench/ reads from outside the repository
-        raise SystemExit(
-            f"bench quality needs the shared arXiv sample at {DATA} (the project's ../shared "
-            "beside this checkout); it is missing, so there is nothing to evaluate."
-        )
-    with DATA.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    cats = [ast.literal_eval(r["terms"]) for r in rows]
-    docs = [
-        PaperDoc(str(i), r["titles"], r["summaries"], categories=tuple(c))
-        for i, (r, c) in enumerate(zip(rows, cats, strict=True))
-    ]
-    return docs, [set(c) for c in cats]
-
-
-def liked_queries(cats: list[set[str]], seed: int) -> list[tuple[str, list[int]]]:
-    rng = np.random.default_rng(seed)
-    counts = Counter(c for cs in cats for c in cs)
-    queries = []
-    for cat in sorted(c for c, n in counts.items() if n >= MIN_PAPERS):
-        members = [i for i, cs in enumerate(cats) if cat in cs]
-        for _ in range(DRAWS):
-            queries.append((cat, sorted(rng.choice(members, LIKED, replace=False).tolist())))
-    return queries
-
-
-def metrics(ranked: list[int], cat: str, cats: list[set[str]], n_relevant: int) -> tuple:
-    gains = np.array([cat in cats[i] for i in ranked[:K]] + [False] * (K - len(ranked[:K])))
-    discounts = 1 / np.log2(np.arange(2, K + 2))
-    ideal = discounts[: min(K, n_relevant)].sum()
-    return gains.mean(), float((gains * discounts).sum() / ideal)
-
-
-def top_k(scores: np.ndarray, exclude: list[int]) -> list[int]:
-    scores = scores.astype(float).copy()
-    scores[exclude] = -np.inf
-    return np.argsort(-scores, kind="stable")[:K].tolist()
-
-
-def sanity_lite(docs: list[PaperDoc]):
-    vectorizer = TfidfVectorizer(
-        input="content",
-        encoding="utf-8",
-        decode_error="replace",
-        strip_accents="unicode",
-        lowercase=True,
-        analyzer="word",
-        stop_words="english",
-        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-        ngram_range=(1, 2),
-        max_features=20000,
-        norm="l2",
-        use_idf=True,
-        smooth_idf=True,
-        sublinear_tf=True,
-        max_df=0.1,
-        min_df=5,
-    )
-    x = vectorizer.fit_transform([f"{d.title} {d.abstract}" for d in docs])
-
-    def scores(positives: list[int], text: sparse.csr_matrix | None = None) -> np.ndarray:
-        """The papers `positives` (and an interests `text`, embedded like a paper, as one
-        extra row) are the positives, every other paper a negative."""
-        y = np.isin(np.arange(x.shape[0]), positives).astype(int)
-        data = x
-        if text is not None:
-            data, y = sparse.vstack([x, text]).tocsr(), np.r_[y, 1]
-        clf = LinearSVC(C=0.01, class_weight="balanced", max_iter=10000, tol=1e-6)
-        clf.fit(data, y)
-        return clf.decision_function(x)
-
-    return vectorizer, scores
 
 
 def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tuple[float, int]:
@@ -155,11 +74,6 @@ def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tupl
     if not ranked:
         return 1.0, 0
     return float(np.mean([cat in cats[i] for i in ranked])), len(ranked)
-
-
-def fit(docs: list[PaperDoc]) -> tuple:
-    """Both recipes fitted once on the papers: every evaluation below reuses them."""
-    return sanity_lite(docs), Model.fit(docs)
 
 
 def evaluate(
@@ -360,64 +274,6 @@ def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dic
     return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
 
 
-ONE_VOTE, CLICKS, UNFILTERED = (
-    "Paperboy, one 'more' per edition",
-    "  ... + clicks, scanner filtered",
-    "  ... + clicks, scanner counted",
-)
-
-
-def opened_by_people(picks: list[int], hits: list[bool], settings: Settings) -> list[int]:
-    """One edition's clicks as the web sees them: a scanner opens every link 1-3 s after
-    delivery, the reader the relevant ones, minutes apart, half an hour later; the clicks
-    `models.clicks.scanned` keeps (judged against all the digest's other clicks)."""
-    sent = datetime(2026, 1, 1, tzinfo=UTC)
-    clicks = [(sent + timedelta(seconds=1 + i / 4), i) for i in picks]
-    clicks += [
-        (sent + timedelta(minutes=30 + 2 * n), i)
-        for n, i in enumerate(i for i, hit in zip(picks, hits, strict=True) if hit)
-    ]
-    return sorted(
-        {
-            i
-            for at, i in clicks
-            if not scanned(at, sent, [t for t, _ in clicks if t != at], settings)
-        }
-    )
-
-
-def sparse_voter_curves(
-    docs, cats, *, keyword_texts, model, shuffles: int = 3
-) -> dict[str, list[float]]:
-    """(c) continued: readers who vote "more like this" on one relevant pick per edition (the
-    first), alone, with their clicks on every relevant pick counted as soft likes through the
-    scanner filter, and with a scanner's clicks counted too (no filter)."""
-    settings = Settings()
-    params = RankParams(top_k=K, trending_weight=0.0, click_weight=settings.click_weight)
-    curves: dict[str, list[list[float]]] = {ONE_VOTE: [], CLICKS: [], UNFILTERED: []}
-    for shuffle in range(shuffles):
-        order = np.random.default_rng(100 + shuffle).permutation(len(docs))
-        editions = [sorted(e.tolist()) for e in np.array_split(order, EDITIONS)]
-        for (cat, text), name in product(keyword_texts.items(), curves):
-            liked: list[int] = []
-            clicked: list[int] = []
-            curve = []
-            for edition in editions:
-                prof = Profile(cat, text, tuple(map(str, liked)), clicked=tuple(map(str, clicked)))
-                today = [docs[i] for i in edition]
-                ranked = rank(today, [prof], params, model=model, corpus=docs)[cat]
-                picks = [int(p.paper_id) for p in ranked]
-                hits = [cat in cats[i] for i in picks]
-                curve.append(sum(hits) / K)
-                liked += [i for i, hit in zip(picks, hits, strict=True) if hit][:1]
-                if name == CLICKS:
-                    clicked += opened_by_people(picks, hits, settings)
-                elif name == UNFILTERED:
-                    clicked += picks  # the scanner's clicks on everything, the reader's too
-            curves[name].append(curve)
-    return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
-
-
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
 AS_SENT = "Paperboy as sent (P@k, mean k)"
@@ -427,6 +283,9 @@ PARTS = ("a", "b", "ab")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=9, help="extra seeds of (a) to report")
+    parser.add_argument(
+        "--sections", default="cdefg", help="which of (c)-(g) to run, e.g. 'fg' (default all)"
+    )
     args = parser.parse_args()
     docs, cats = load()
     queries = liked_queries(cats, seed=0)
@@ -449,15 +308,21 @@ def main() -> None:
     base, ours = result[SANITY], result["Paperboy"]
     ratios = ", ".join(f"({p}) {ours[p][0] / max(base[p][0], 1e-9):.2f}x" for p in PARTS)
     print(f"Paperboy / arxiv-sanity-lite P@10: {ratios}")
-    curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
-    curves |= sparse_voter_curves(docs, cats, keyword_texts=KEYWORDS, model=fitted[1])
-    print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
-    for name, curve in curves.items():
-        rise = curve[-1] - curve[0]
-        line = " ".join(f"{p:.3f}" for p in curve)
-        print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
-    print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
-    print_why_lines(docs, fitted[1])
+    if "c" in args.sections:
+        curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
+        print(f"(c) P@10 per edition, {len(KEYWORDS)} readers voting more/less like this:")
+        for name, curve in curves.items():
+            rise = curve[-1] - curve[0]
+            line = " ".join(f"{p:.3f}" for p in curve)
+            print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
+    if "d" in args.sections:
+        print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
+    if "e" in args.sections:
+        print_why_lines(docs, fitted[1])
+    if "f" in args.sections:
+        print_variants(docs, cats, fitted, range(args.seeds + 1))
+    if "g" in args.sections:
+        print_click_curves(docs, cats, fitted[1])
     pairs = [[(base[p][0], ours[p][0]) for p in ("a", "ab")]]
     for seed in range(1, args.seeds + 1):
         r = evaluate(

@@ -28,7 +28,7 @@ from statistics import median
 import numpy as np
 from sklearn.metrics.pairwise import cosine_similarity
 
-from bench.bench_quality import load
+from bench.quality_data import load
 from worker.ranking import Model, PaperDoc, Profile, RankParams
 from worker.ranking.scoring import rank_batches
 

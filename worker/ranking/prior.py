@@ -1,11 +1,12 @@
 """The liked-category prior: a paper filed in a category of the reader's liked papers gets a
 small boost (`RankParams.liked_category_boost`), times the largest share of the liked papers
 filed in one of its categories. Three liked papers say more about where a reader reads than
-their words alone, and the share keeps the category they have in common ahead of one a single
-paper was cross-listed to: boosting every liked category alike moved (a) P@10 from 0.402 to
-0.417 (seeds 0-9, boost 0.05), by the share to 0.484, as nearly every paper of the ML sample
-is in cs.LG or cs.CV. A "less like this" on a paper in a category takes that category's
-prior away: an explicit vote outweighs what the likes suggest.
+their words alone (and so, at `click_weight`, do the papers they opened), and the share keeps
+the category they have in common ahead of one a single paper was cross-listed to: boosting
+every liked category alike moved (a) P@10 from 0.402 to 0.417 (seeds 0-9, boost 0.05), by
+the share to 0.484, as nearly every paper of the ML sample is in cs.LG or cs.CV. A "less like
+this" on a paper in a category takes that category's prior away: an explicit vote outweighs
+what the likes suggest.
 
 Per chunk this is one sparse product (profiles x referenced papers x categories); the kernel
 spreads the shares over each category's candidates, adds the boost and says which picks it
@@ -46,30 +47,38 @@ def category_matrices(
 def liked_shares(
     b: int,
     liked: tuple[np.ndarray, np.ndarray],
+    clicked: tuple[np.ndarray, np.ndarray],
     disliked: tuple[np.ndarray, np.ndarray],
     ref_categories: sparse.csr_matrix,
+    click_weight: float,
 ) -> sparse.csr_matrix:
-    """B x C: the share of each profile's liked papers filed in each category, none in a
-    category one of its disliked papers is filed in. `liked`, `disliked`: (row, referenced
-    paper) pairs of the chunk's B profiles."""
+    """B x C: the share of each profile's liked papers filed in each category, an opened
+    (clicked) paper counting `click_weight` of a liked one, none in a category one of its
+    disliked papers is filed in. `liked`, `clicked`, `disliked`: (row, referenced paper) pairs
+    of the chunk's B profiles."""
 
-    def counts(pairs: tuple[np.ndarray, np.ndarray]) -> sparse.csr_matrix:
+    def counts(pairs: tuple[np.ndarray, np.ndarray], weight: float) -> sparse.csr_matrix:
         rows, cols = pairs
         votes = sparse.csr_matrix(
-            (np.ones(rows.size, np.float32), (rows, cols)), shape=(b, ref_categories.shape[0])
+            (np.full(rows.size, weight, np.float32), (rows, cols)),
+            shape=(b, ref_categories.shape[0]),
         )
         return (votes @ ref_categories).tocsr()
 
-    n_liked = np.bincount(liked[0], minlength=b).astype(np.float32)
-    shares = sparse.diags(1.0 / np.maximum(n_liked, 1.0)) @ counts(liked)
-    shares = (shares - shares.multiply(counts(disliked) > 0)).tocsr()
+    n_votes = np.bincount(liked[0], minlength=b) + click_weight * np.bincount(
+        clicked[0], minlength=b
+    )
+    filed = counts(liked, 1.0) + counts(clicked, click_weight)
+    shares = sparse.diags(1.0 / np.maximum(n_votes, 1e-9)) @ filed
+    shares = (shares - shares.multiply(counts(disliked, 1.0) > 0)).tocsr()
     shares.eliminate_zeros()
     return shares
 
 
 def liked_categories(prof: Profile, known: Mapping[str, PaperDoc]) -> dict[str, int]:
     """Category -> how many of the reader's liked papers are filed there (none where a
-    disliked paper is), as `liked_shares` counts them: to name the one that carried a pick."""
+    disliked paper is): to name the one that carried a pick. Opened papers are left out: a
+    click is never shown as a like, so a prior the clicks alone carried goes unnamed."""
     counts: dict[str, int] = {}
     for c in (c for i in prof.liked if i in known for c in set(known[i].categories)):
         counts[c] = counts.get(c, 0) + 1

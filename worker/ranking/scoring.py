@@ -382,8 +382,10 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         shares = liked_shares(
             b,
             _flat_index(chunk, ("liked",), ref_index),
+            _flat_index(chunk, ("clicked",), ref_index),
             _flat_index(chunk, ("disliked",), ref_index),
             ref_categories,
+            params.click_weight / params.liked_weight if params.liked_weight else 0.0,
         )
         top, score, slots, followed, liked, usable, carried = kernels.rank_chunk(
             _csr(interests[start : start + b]),
@@ -431,7 +433,8 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             if out.reasons[start + r, c, -4] is None:
                 counts = liked_categories(chunk[r], known)
                 code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
-                out.reasons[start + r, c, -4] = Reason.liked_category(code)
+                if counts.get(code):  # a prior the opened papers carried alone goes unnamed
+                    out.reasons[start + r, c, -4] = Reason.liked_category(code)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))
