@@ -3,17 +3,21 @@
 (a) liked-paper profiles: for every category with >= 15 papers, 5 random draws of 3 liked
     papers; relevant = the other papers of that category.
 (b) keyword profiles: one short interests text per category, as a researcher would type it.
-Category labels are only the answer key, never a feature. P@10 and nDCG@10, mean over
-profiles, of the ranking (the floors on, except the cut relative to the profile's best match:
-a profile that gets fewer than 10 papers counts the gaps as misses). "as sent": P@k for k = the
-number of papers the planner really sends that profile (every floor on), and the mean k.
-(c) learning from clicks: a reader starts from a (b) interests text; over five editions (each
+(ab) both: the (a) readers of the categories (b) has, each with that category's interests text.
+The papers carry their arXiv categories, as the ranking gets them in production: the
+liked-category prior (LIKED_CATEGORY_BOOST) boosts papers filed where the liked papers are.
+Relevance is defined by those same categories, so part of the prior's gain on (a) and (ab) is
+by construction; (b) has no liked papers and no prior. Followed categories are never set.
+P@10 and nDCG@10, mean over profiles, of the ranking (the floors on, except the cut relative
+to the profile's best match: a profile that gets fewer than 10 papers counts the gaps as
+misses). "as sent": P@k for k = the number of papers the planner really sends that profile
+(every floor on), and the mean k.
+(c) learning from votes: a reader starts from a (b) interests text; over five editions (each
     a new fifth of the papers, 3 shuffles) gets 10 papers and clicks "more like this" on the
     relevant picks and "less like this" on the others. P@10 per edition: Paperboy (Rocchio on
     the clicks) against arxiv-sanity-lite's SVM retrained on the same reader's clicks (its
     recipe has no "less": the interests text and the liked papers are the positives, every
     other paper a negative).
-
 (d) the cut (`RankParams.floor`, RELEVANCE_FLOOR): calibrated on these papers as the highest
     cosine under which fewer than CUT_TARGET of all candidates are relevant, per protocol; then,
     per digest of 10 from the whole sample and from one edition (a fifth of it, as a day's new
@@ -24,121 +28,45 @@ number of papers the planner really sends that profile (every floor on), and the
     the share of them with a flawed why-line: two phrase reasons that are pieces of one phrase
     (they share a word: "Graph Neural Networks" beside "Neural Networks"), or a lone word in
     over 3% of the papers ("image" beside "Medical Imaging"); and the share with no reason.
+(f) variants: every ranking variant tried, per protocol over the seeds (`quality_variants`).
+(g) learning from clicks, a link scanner in every inbox (`quality_clicks`).
 
 arxiv-sanity-lite's recipe: its TfidfVectorizer settings on title + abstract (the sample has no
 authors), one LinearSVC per profile over the whole corpus, liked papers (for (b): the
 interests text, embedded like a paper) as the positives, ranked by decision_function.
 
-    python -m bench.bench_quality [--seeds N]   # (a) also over seeds 1..N (default 9), and
-                                                # the mean over all: seed 0 alone is noisy
+    python -m bench.bench_quality [--seeds N]   # (a), (ab) and (f) also over seeds 1..N
+                                                # (default 9): seed 0 alone is noisy
+    python -m bench.bench_quality --sections fg # only (f) and (g) after the headline
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from itertools import product
-from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
-from config.settings import Settings
-from models.clicks import scanned
+from bench.quality_clicks import print_click_curves
+from bench.quality_data import (
+    EDITIONS,
+    KEYWORDS,
+    LIKED,
+    K,
+    fit,
+    liked_queries,
+    load,
+    metrics,
+    top_k,
+)
+from bench.quality_variants import print_variants
 from models.reasons import Kind
-from worker.ranking import Model, PaperDoc, Profile, RankParams, rank
+from worker.ranking import Model, Profile, RankParams, rank
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_ml_sample.csv"
-MIN_PAPERS, DRAWS, LIKED, K, EDITIONS = 15, 5, 3, 10, 5
 CUT_TARGET = 0.15  # the cut may only remove papers less likely than this to be relevant
 FLOORS = np.round(np.arange(0.0, 0.0801, 0.005), 3)  # thresholds the calibration tries
-KEYWORDS = {
-    "cs.AI": "artificial intelligence, reasoning and planning, knowledge graphs, agents",
-    "cs.CL": "natural language processing, language models, text classification, translation",
-    "cs.CV": "computer vision, image segmentation, object detection",
-    "cs.LG": "machine learning, deep neural network training, optimization",
-    "cs.NE": "evolutionary algorithms, neuroevolution, spiking neural networks",
-    "cs.RO": "robotics, robot manipulation, motion planning, autonomous driving",
-    "eess.IV": "medical image analysis, MRI reconstruction, image denoising",
-    "stat.ML": "statistical learning, Bayesian inference, Gaussian processes, kernel methods",
-}
-
-
-def load() -> tuple[list[PaperDoc], list[set[str]]]:
-    if not DATA.is_file():  # the one file bench/ reads from outside the repository
-        raise SystemExit(
-            f"bench quality needs the shared arXiv sample at {DATA} (the project's ../shared "
-            "beside this checkout); it is missing, so there is nothing to evaluate."
-        )
-    with DATA.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    docs = [PaperDoc(str(i), r["titles"], r["summaries"]) for i, r in enumerate(rows)]
-    return docs, [set(ast.literal_eval(r["terms"])) for r in rows]
-
-
-def liked_queries(cats: list[set[str]], seed: int) -> list[tuple[str, list[int]]]:
-    rng = np.random.default_rng(seed)
-    counts = Counter(c for cs in cats for c in cs)
-    queries = []
-    for cat in sorted(c for c, n in counts.items() if n >= MIN_PAPERS):
-        members = [i for i, cs in enumerate(cats) if cat in cs]
-        for _ in range(DRAWS):
-            queries.append((cat, sorted(rng.choice(members, LIKED, replace=False).tolist())))
-    return queries
-
-
-def metrics(ranked: list[int], cat: str, cats: list[set[str]], n_relevant: int) -> tuple:
-    gains = np.array([cat in cats[i] for i in ranked[:K]] + [False] * (K - len(ranked[:K])))
-    discounts = 1 / np.log2(np.arange(2, K + 2))
-    ideal = discounts[: min(K, n_relevant)].sum()
-    return gains.mean(), float((gains * discounts).sum() / ideal)
-
-
-def top_k(scores: np.ndarray, exclude: list[int]) -> list[int]:
-    scores = scores.astype(float).copy()
-    scores[exclude] = -np.inf
-    return np.argsort(-scores, kind="stable")[:K].tolist()
-
-
-def sanity_lite(docs: list[PaperDoc]):
-    vectorizer = TfidfVectorizer(
-        input="content",
-        encoding="utf-8",
-        decode_error="replace",
-        strip_accents="unicode",
-        lowercase=True,
-        analyzer="word",
-        stop_words="english",
-        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-        ngram_range=(1, 2),
-        max_features=20000,
-        norm="l2",
-        use_idf=True,
-        smooth_idf=True,
-        sublinear_tf=True,
-        max_df=0.1,
-        min_df=5,
-    )
-    x = vectorizer.fit_transform([f"{d.title} {d.abstract}" for d in docs])
-
-    def scores(positives: list[int], text: sparse.csr_matrix | None = None) -> np.ndarray:
-        """The papers `positives` (and an interests `text`, embedded like a paper, as one
-        extra row) are the positives, every other paper a negative."""
-        y = np.isin(np.arange(x.shape[0]), positives).astype(int)
-        data = x
-        if text is not None:
-            data, y = sparse.vstack([x, text]).tocsr(), np.r_[y, 1]
-        clf = LinearSVC(C=0.01, class_weight="balanced", max_iter=10000, tol=1e-6)
-        clf.fit(data, y)
-        return clf.decision_function(x)
-
-    return vectorizer, scores
 
 
 def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tuple[float, int]:
@@ -146,11 +74,6 @@ def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tupl
     if not ranked:
         return 1.0, 0
     return float(np.mean([cat in cats[i] for i in ranked])), len(ranked)
-
-
-def fit(docs: list[PaperDoc]) -> tuple:
-    """Both recipes fitted once on the papers: every evaluation below reuses them."""
-    return sanity_lite(docs), Model.fit(docs)
 
 
 def evaluate(
@@ -164,9 +87,18 @@ def evaluate(
     params = replace(sent, relative_floor=0.0)  # the ranking's first 10
     liked_profiles = [Profile(q, liked=tuple(map(str, ids))) for q, (_, ids) in enumerate(queries)]
     keyword_profiles = [Profile(cat, interests=text) for cat, text in keyword_texts.items()]
+    mixed = [
+        (q, cat, Profile(q, interests=keyword_texts[cat], liked=tuple(map(str, ids))))
+        for q, (cat, ids) in enumerate(queries)
+        if cat in keyword_texts
+    ]
     ours_a, sent_a = (rank(docs, liked_profiles, p, model=model) for p in (params, sent))
     ours_b, sent_b = (rank(docs, keyword_profiles, p, model=model) for p in (params, sent))
-    rows: dict[str, dict[str, list]] = {name: {"a": [], "b": []} for name in (*NAMES, AS_SENT)}
+    mixed_profiles = [prof for _, _, prof in mixed]
+    ours_ab, sent_ab = (rank(docs, mixed_profiles, p, model=model) for p in (params, sent))
+    rows: dict[str, dict[str, list]] = {
+        name: {"a": [], "b": [], "ab": []} for name in (*NAMES, AS_SENT)
+    }
     for q, (cat, liked) in enumerate(queries):
         rel = size[cat] - LIKED
         rows["random"]["a"].append(metrics(top_k(rng.random(n), liked), cat, cats, rel))
@@ -184,6 +116,16 @@ def evaluate(
         rows["Paperboy"]["b"].append(metrics(ours, cat, cats, rel))
         sent_ids = [int(p.paper_id) for p in sent_b[cat]]
         rows[AS_SENT]["b"].append(precision_at_sent(sent_ids, cat, cats))
+    for q, cat, prof in mixed:
+        liked = list(map(int, prof.liked))
+        rel = size[cat] - LIKED
+        rows["random"]["ab"].append(metrics(top_k(rng.random(n), liked), cat, cats, rel))
+        svm = svm_scores(liked, vectorizer.transform([prof.interests]))
+        rows[SANITY]["ab"].append(metrics(top_k(svm, liked), cat, cats, rel))
+        ours = [int(p.paper_id) for p in ours_ab[q]]
+        rows["Paperboy"]["ab"].append(metrics(ours, cat, cats, rel))
+        sent_ids = [int(p.paper_id) for p in sent_ab[q]]
+        rows[AS_SENT]["ab"].append(precision_at_sent(sent_ids, cat, cats))
     return {
         name: {part: tuple(np.mean(v, axis=0)) for part, v in parts.items() if v}
         for name, parts in rows.items()
@@ -202,7 +144,9 @@ def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
     the top 10) is relevant, and that hit rate per floor. Scores come from the ranking itself,
     every paper ranked with no floor."""
     profiles = [prof for _, prof in readers]
-    everything = RankParams(top_k=len(docs), trending_weight=0.0, floor=-1.0, relative_floor=0)
+    everything = RankParams(  # no boost: a pick's score is its cosine, what the floor cuts
+        top_k=len(docs), trending_weight=0.0, floor=-1.0, relative_floor=0, liked_category_boost=0
+    )
     ranked = rank(docs, profiles, everything, model=model)
     score = np.array([p.score for (_, prof) in readers for p in ranked[prof.id]])
     hit = np.array([c in cats[int(p.paper_id)] for (c, prof) in readers for p in ranked[prof.id]])
@@ -330,109 +274,72 @@ def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dic
     return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
 
 
-ONE_VOTE, CLICKS, UNFILTERED = (
-    "Paperboy, one 'more' per edition",
-    "  ... + clicks, scanner filtered",
-    "  ... + clicks, scanner counted",
-)
-
-
-def opened_by_people(picks: list[int], hits: list[bool], settings: Settings) -> list[int]:
-    """One edition's clicks as the web sees them: a scanner opens every link 1-3 s after
-    delivery, the reader the relevant ones, minutes apart, half an hour later; the clicks
-    `models.clicks.scanned` keeps (judged against all the digest's other clicks)."""
-    sent = datetime(2026, 1, 1, tzinfo=UTC)
-    clicks = [(sent + timedelta(seconds=1 + i / 4), i) for i in picks]
-    clicks += [
-        (sent + timedelta(minutes=30 + 2 * n), i)
-        for n, i in enumerate(i for i, hit in zip(picks, hits, strict=True) if hit)
-    ]
-    return sorted(
-        {
-            i
-            for at, i in clicks
-            if not scanned(at, sent, [t for t, _ in clicks if t != at], settings)
-        }
-    )
-
-
-def sparse_voter_curves(
-    docs, cats, *, keyword_texts, model, shuffles: int = 3
-) -> dict[str, list[float]]:
-    """(c) continued: readers who vote "more like this" on one relevant pick per edition (the
-    first), alone, with their clicks on every relevant pick counted as soft likes through the
-    scanner filter, and with a scanner's clicks counted too (no filter)."""
-    settings = Settings()
-    params = RankParams(top_k=K, trending_weight=0.0, click_weight=settings.click_weight)
-    curves: dict[str, list[list[float]]] = {ONE_VOTE: [], CLICKS: [], UNFILTERED: []}
-    for shuffle in range(shuffles):
-        order = np.random.default_rng(100 + shuffle).permutation(len(docs))
-        editions = [sorted(e.tolist()) for e in np.array_split(order, EDITIONS)]
-        for (cat, text), name in product(keyword_texts.items(), curves):
-            liked: list[int] = []
-            clicked: list[int] = []
-            curve = []
-            for edition in editions:
-                prof = Profile(cat, text, tuple(map(str, liked)), clicked=tuple(map(str, clicked)))
-                today = [docs[i] for i in edition]
-                ranked = rank(today, [prof], params, model=model, corpus=docs)[cat]
-                picks = [int(p.paper_id) for p in ranked]
-                hits = [cat in cats[i] for i in picks]
-                curve.append(sum(hits) / K)
-                liked += [i for i, hit in zip(picks, hits, strict=True) if hit][:1]
-                if name == CLICKS:
-                    clicked += opened_by_people(picks, hits, settings)
-                elif name == UNFILTERED:
-                    clicked += picks  # the scanner's clicks on everything, the reader's too
-            curves[name].append(curve)
-    return {name: np.mean(c, axis=0).tolist() for name, c in curves.items()}
-
-
 SANITY = "arxiv-sanity-lite (TF-IDF + SVM)"
 NAMES = ("random", SANITY, "Paperboy")
 AS_SENT = "Paperboy as sent (P@k, mean k)"
+PARTS = ("a", "b", "ab")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=9, help="extra seeds of (a) to report")
+    parser.add_argument(
+        "--sections", default="cdefg", help="which of (c)-(g) to run, e.g. 'fg' (default all)"
+    )
     args = parser.parse_args()
     docs, cats = load()
     queries = liked_queries(cats, seed=0)
     fitted = fit(docs)
     result = evaluate(docs, cats, queries=queries, keyword_texts=KEYWORDS, fitted=fitted)
-    print(f"{len(docs)} papers; (a) {len(queries)} liked-paper profiles; (b) {len(KEYWORDS)}")
-    print(f"{'':34} {'(a) P@10':>9} {'nDCG@10':>8} {'(b) P@10':>9} {'nDCG@10':>8}")
-    for name in NAMES:
-        (pa, na), (pb, nb) = result[name]["a"], result[name]["b"]
-        print(f"{name:34} {pa:9.3f} {na:8.3f} {pb:9.3f} {nb:8.3f}")
-    (pa, ka), (pb, kb) = result[AS_SENT]["a"], result[AS_SENT]["b"]
-    print(f"{AS_SENT:34} {pa:9.3f} {f'k={ka:.1f}':>8} {pb:9.3f} {f'k={kb:.1f}':>8}")
-    base, ours = result[SANITY], result["Paperboy"]
+    n_ab = sum(cat in KEYWORDS for cat, _ in queries)
     print(
-        f"Paperboy / arxiv-sanity-lite P@10: (a) {ours['a'][0] / base['a'][0]:.2f}x, "
-        f"(b) {ours['b'][0] / max(base['b'][0], 1e-9):.2f}x"
+        f"{len(docs)} papers; (a) {len(queries)} liked-paper profiles; (b) {len(KEYWORDS)}; "
+        f"(ab) {n_ab}, the (a) readers of (b)'s categories with its text"
     )
-    curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
-    curves |= sparse_voter_curves(docs, cats, keyword_texts=KEYWORDS, model=fitted[1])
-    print(f"(c) P@10 per edition, {len(KEYWORDS)} readers clicking more/less like this:")
-    for name, curve in curves.items():
-        rise = curve[-1] - curve[0]
-        line = " ".join(f"{p:.3f}" for p in curve)
-        print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
-    print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
-    print_why_lines(docs, fitted[1])
-    pairs = [(base["a"][0], ours["a"][0])]
+    head = "".join(f"{f'({p}) P@10':>10} {'nDCG@10':>8}" for p in PARTS)
+    print(f"{'':34}{head}")
+    for name in NAMES:
+        cells = "".join(f"{result[name][p][0]:10.3f} {result[name][p][1]:8.3f}" for p in PARTS)
+        print(f"{name:34}{cells}")
+    cells = "".join(
+        f"{result[AS_SENT][p][0]:10.3f} {f'k={result[AS_SENT][p][1]:.1f}':>8}" for p in PARTS
+    )
+    print(f"{AS_SENT:34}{cells}")
+    base, ours = result[SANITY], result["Paperboy"]
+    ratios = ", ".join(f"({p}) {ours[p][0] / max(base[p][0], 1e-9):.2f}x" for p in PARTS)
+    print(f"Paperboy / arxiv-sanity-lite P@10: {ratios}")
+    if "c" in args.sections:
+        curves = click_curves(docs, cats, keyword_texts=KEYWORDS, fitted=fitted)
+        print(f"(c) P@10 per edition, {len(KEYWORDS)} readers voting more/less like this:")
+        for name, curve in curves.items():
+            rise = curve[-1] - curve[0]
+            line = " ".join(f"{p:.3f}" for p in curve)
+            print(f"  {name:32} {line}  ({rise:+.3f} from edition 1 to {EDITIONS})")
+    if "d" in args.sections:
+        print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
+    if "e" in args.sections:
+        print_why_lines(docs, fitted[1])
+    if "f" in args.sections:
+        print_variants(docs, cats, fitted, range(args.seeds + 1))
+    if "g" in args.sections:
+        print_click_curves(docs, cats, fitted[1])
+    pairs = [[(base[p][0], ours[p][0]) for p in ("a", "ab")]]
     for seed in range(1, args.seeds + 1):
-        r = evaluate(docs, cats, queries=liked_queries(cats, seed), keyword_texts={}, fitted=fitted)
-        pairs.append((r[SANITY]["a"][0], r["Paperboy"]["a"][0]))
-        print(f"seed {seed}: (a) P@10 sanity {pairs[-1][0]:.3f}, Paperboy {pairs[-1][1]:.3f}")
-    if args.seeds:
-        sanity, paperboy = np.mean(pairs, axis=0)
-        print(
-            f"(a) over seeds 0-{args.seeds} ({len(pairs) * len(queries)} profiles): sanity "
-            f"{sanity:.3f}, Paperboy {paperboy:.3f}, {paperboy / sanity:.2f}x"
+        r = evaluate(
+            docs, cats, queries=liked_queries(cats, seed), keyword_texts=KEYWORDS, fitted=fitted
         )
+        pairs.append([(r[SANITY][p][0], r["Paperboy"][p][0]) for p in ("a", "ab")])
+        (sa, pa), (sab, pab) = pairs[-1]
+        print(
+            f"seed {seed}: P@10 (a) sanity {sa:.3f}, Paperboy {pa:.3f}; "
+            f"(ab) sanity {sab:.3f}, Paperboy {pab:.3f}"
+        )
+    if args.seeds:
+        for part, (sanity, paperboy) in zip(("a", "ab"), np.mean(pairs, axis=0), strict=True):
+            print(
+                f"({part}) over seeds 0-{args.seeds}: sanity {sanity:.3f}, Paperboy "
+                f"{paperboy:.3f}, {paperboy / sanity:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -12,26 +12,38 @@ Then 1M subscribers, generated and ranked 100k at a time (as the planner pages t
 
     python -m bench.bench_rank            # the full run reported in the issue
     python -m bench.bench_rank --quick    # 10k subscribers, 100k instead of 1M
+    python -m bench.bench_rank --baseline main        # this checkout against a git ref (or
+                                                      # a checkout's directory), interleaved
+
+With --baseline, each measurement runs the baseline's code and this checkout's in turn, in
+fresh processes on the same Python and packages, repeated, so both see the same machine
+(another job on a shared machine slows both alike); the 1-minute load average is printed with
+each pair.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from statistics import median
 
 import numpy as np
 from sklearn.metrics.pairwise import cosine_similarity
 
-from bench.bench_quality import load
+from bench.quality_data import load
 from worker.ranking import Model, PaperDoc, Profile, RankParams
 from worker.ranking.scoring import rank_batches
 
+ROOT = Path(__file__).resolve().parents[1]
 BATCH = 100_000
 NAIVE_SAMPLE = 2_000
 MUTED = ["survey", "quantum", "medical", "adversarial", "benchmark", "theory"]
@@ -130,15 +142,56 @@ def naive(n: int) -> dict:
     return {"seconds": time.perf_counter() - started, "ranked": n}
 
 
-def measure(kind: str, n: int) -> dict:
-    """One measurement in a fresh process, so its peak RSS is its own."""
+def measure(kind: str, n: int, root: Path = ROOT) -> dict:
+    """One measurement in a fresh process, so its peak RSS is its own; `root` is the checkout
+    whose code runs."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_rank", "--child", kind, str(n)],
         capture_output=True,
         text=True,
         check=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
     )
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def checkout(baseline: str) -> Iterator[Path]:
+    """A directory as it is, or a git ref exported to a temporary directory beside this
+    checkout (where its bench finds the shared sample, as this one does)."""
+    if Path(baseline).is_dir():
+        yield Path(baseline).resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix=".bench-baseline-", dir=ROOT.parent) as tmp:
+        archive = subprocess.run(
+            ["git", "archive", baseline], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        yield Path(tmp)
+
+
+def compare(baseline: str, sizes: tuple[int, ...], repeat: int) -> None:
+    """The baseline and this checkout, in turn, `repeat` times per size: medians, the ratio,
+    and the load average seen before each run."""
+    with checkout(baseline) as root:
+        for code in (root, ROOT):  # numba compiles (and caches) each kernel once, untimed
+            measure("fast", 1_000, code)
+        print(f"baseline {baseline} ({root}) vs this checkout, in turn, {repeat} runs each")
+        print(f"{'subscribers x 1,000 papers':28} {'baseline s':>11} {'this s':>8} {'ratio':>6}")
+        for n in sizes:
+            runs: dict[str, list[float]] = {"baseline": [], "this": []}
+            loads = []
+            for _ in range(repeat):
+                for name, code in (("baseline", root), ("this", ROOT)):
+                    loads.append(os.getloadavg()[0])
+                    runs[name].append(measure("fast", n, code)["seconds"])
+            base, this = median(runs["baseline"]), median(runs["this"])
+            spread = " ".join(f"{b:.2f}/{t:.2f}" for b, t in zip(*runs.values(), strict=True))
+            print(
+                f"{n:<28,} {base:11.2f} {this:8.2f} {this / base:6.2f}  runs {spread}; "
+                f"load {min(loads):.2f}-{max(loads):.2f}"
+            )
 
 
 def main() -> None:
@@ -146,6 +199,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10k and 100k subscribers")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline", metavar="REF_OR_DIR", help="time a git ref or checkout against this one"
+    )
     args = parser.parse_args()
     if args.child:
         kind, n = args.child[0], int(args.child[1])
@@ -154,6 +210,9 @@ def main() -> None:
         print(json.dumps(result))
         return
     small, big = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+    if args.baseline:
+        compare(args.baseline, (small, big), args.repeat)
+        return
     runs = [measure("fast", small) for _ in range(args.repeat)]
     picks_runs = [measure("picks", small) for _ in range(args.repeat)]
     naive_runs = [measure("naive", NAIVE_SAMPLE) for _ in range(args.repeat)]

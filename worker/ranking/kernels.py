@@ -84,7 +84,8 @@ def rank_chunk(
     trend: np.ndarray,  # J
     authors: Pairs,  # followed authors' papers: boost, and pass the floor
     categories: Pairs,  # papers in chosen categories: boost
-    liked_categories: Pairs,  # papers in a liked paper's category (not a disliked one's)
+    liked_shares: Csr,  # B x C: the share of the reader's liked papers in each category
+    members: Pairs,  # C -> the candidates filed in that category
     banned: Pairs,  # muted, sent, liked, disliked: never picked
     slots: Slots,  # for reasons
     is_phrase: np.ndarray,  # V
@@ -103,7 +104,8 @@ def rank_chunk(
     post_ptr, post_idx, post_val = postings
     author_ptr, author_col = authors
     cat_ptr, cat_col = categories
-    prior_ptr, prior_col = liked_categories
+    share_ptr, share_idx, share_val = liked_shares
+    member_ptr, member_col = members
     ban_ptr, ban_col = banned
     slot_vocab, slot_weights, slot_overlap, slot_ok = slots
     trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
@@ -117,7 +119,8 @@ def rank_chunk(
     followed = np.zeros((b, k), np.bool_)
     liked = np.full((b, k), -1, np.int64)
     carried = np.zeros((b, k), np.bool_)
-    prior = np.zeros(n_cand, np.bool_)  # the candidate is in a liked paper's category
+    prior = np.zeros(n_cand, np.float64)  # the candidate's best category share
+    boosted = np.empty(n_cand, np.int64)  # ...the candidates with one
     unboosted = np.empty(k, np.float64)  # the k best scores without the prior
     relevance = np.empty(n_cand, np.float64)
     usable = np.zeros(b, np.bool_)
@@ -228,9 +231,20 @@ def rank_chunk(
             eligible[author_col[p]] = True
         for p in range(cat_ptr[r], cat_ptr[r + 1]):
             score[cat_col[p]] += category_boost
-        for p in range(prior_ptr[r], prior_ptr[r + 1]):
-            prior[prior_col[p]] = True
-            score[prior_col[p]] += liked_category_boost
+        # the prior: the largest share of liked papers among the candidate's categories
+        n_boosted = 0
+        for p in range(share_ptr[r], share_ptr[r + 1]):
+            c, share = share_idx[p], share_val[p]
+            if share <= 0.0:
+                continue
+            for s in range(member_ptr[c], member_ptr[c + 1]):
+                j = member_col[s]
+                if prior[j] == 0.0:
+                    boosted[n_boosted] = j
+                    n_boosted += 1
+                prior[j] = max(prior[j], share)
+        for i in range(n_boosted):
+            score[boosted[i]] += liked_category_boost * prior[boosted[i]]
         for p in range(ban_ptr[r], ban_ptr[r + 1]):
             eligible[ban_col[p]] = False
 
@@ -249,10 +263,10 @@ def rank_chunk(
             n_top = min(n_top + 1, k)
 
         # the prior carried a pick that the k best without it would leave out
-        if prior_ptr[r + 1] > prior_ptr[r] and n_top == k:
+        if n_boosted and n_top == k:
             n_kept = 0
             for j in range(n_cand):
-                plain = score[j] - liked_category_boost if prior[j] else score[j]
+                plain = score[j] - liked_category_boost * prior[j]
                 if not eligible[j] or (n_kept == k and plain <= unboosted[k - 1]):
                     continue
                 i = min(n_kept, k - 1)
@@ -263,9 +277,10 @@ def rank_chunk(
                 n_kept = min(n_kept + 1, k)
             for i in range(n_top):
                 j = top[r, i]
-                carried[r, i] = prior[j] and score[j] - liked_category_boost < unboosted[k - 1]
-        for p in range(prior_ptr[r], prior_ptr[r + 1]):
-            prior[prior_col[p]] = False
+                plain = score[j] - liked_category_boost * prior[j]
+                carried[r, i] = prior[j] > 0.0 and plain < unboosted[k - 1]
+        for i in range(n_boosted):
+            prior[boosted[i]] = 0.0
 
         for i in range(n_top):
             j = top[r, i]

@@ -1,12 +1,16 @@
 """The liked-category prior: a paper filed in a category of the reader's liked papers gets a
-small boost (`RankParams.liked_category_boost`). Three liked papers say more about where a
-reader reads than their words alone: on `bench quality` (a) the prior lifts P@10 from level
-with arxiv-sanity-lite to above it. A "less like this" on a paper in a category takes that
-category's prior away: an explicit vote outweighs what the likes suggest.
+small boost (`RankParams.liked_category_boost`), times the largest share of the liked papers
+filed in one of its categories. Three liked papers say more about where a reader reads than
+their words alone (and so, at `click_weight`, do the papers they opened), and the share keeps
+the category they have in common ahead of one a single paper was cross-listed to: boosting
+every liked category alike moved (a) P@10 from 0.402 to 0.417 (seeds 0-9, boost 0.05), by
+the share to 0.484, as nearly every paper of the ML sample is in cs.LG or cs.CV. A "less like
+this" on a paper in a category takes that category's prior away: an explicit vote outweighs
+what the likes suggest.
 
-The pairs are worked out with two sparse products per chunk (profiles x referenced papers x
-categories x candidates), no Python loop over profiles; the kernel adds the boost and says
-which picks it carried, and only those get the `liked_category` reason.
+Per chunk this is one sparse product (profiles x referenced papers x categories); the kernel
+spreads the shares over each category's candidates, adds the boost and says which picks it
+carried, and only those get the `liked_category` reason.
 """
 
 from __future__ import annotations
@@ -40,32 +44,43 @@ def category_matrices(
     return ref_categories, in_category
 
 
-def prior_pairs(
+def liked_shares(
     b: int,
     liked: tuple[np.ndarray, np.ndarray],
+    clicked: tuple[np.ndarray, np.ndarray],
     disliked: tuple[np.ndarray, np.ndarray],
     ref_categories: sparse.csr_matrix,
-    in_category: sparse.csr_matrix,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(profile row, candidate) pairs: the candidate is in a category of one of the profile's
-    liked papers and of none of its disliked ones. `liked`, `disliked`: (row, referenced
-    paper) pairs of the chunk's B profiles."""
+    click_weight: float,
+) -> sparse.csr_matrix:
+    """B x C: the share of each profile's liked papers filed in each category, an opened
+    (clicked) paper counting `click_weight` of a liked one, none in a category one of its
+    disliked papers is filed in. `liked`, `clicked`, `disliked`: (row, referenced paper) pairs
+    of the chunk's B profiles."""
 
-    def categories(pairs: tuple[np.ndarray, np.ndarray]) -> sparse.csr_matrix:
+    def counts(pairs: tuple[np.ndarray, np.ndarray], weight: float) -> sparse.csr_matrix:
         rows, cols = pairs
         votes = sparse.csr_matrix(
-            (np.ones(rows.size, np.float32), (rows, cols)), shape=(b, ref_categories.shape[0])
+            (np.full(rows.size, weight, np.float32), (rows, cols)),
+            shape=(b, ref_categories.shape[0]),
         )
-        return ((votes @ ref_categories) > 0).astype(np.float32)
+        return (votes @ ref_categories).tocsr()
 
-    wanted = categories(liked)
-    wanted = wanted - wanted.multiply(categories(disliked))
-    wanted.eliminate_zeros()
-    hits = (wanted @ in_category).tocoo()
-    return hits.row.astype(np.int64), hits.col.astype(np.int64)
+    n_votes = np.bincount(liked[0], minlength=b) + click_weight * np.bincount(
+        clicked[0], minlength=b
+    )
+    filed = counts(liked, 1.0) + counts(clicked, click_weight)
+    shares = sparse.diags(1.0 / np.maximum(n_votes, 1e-9)) @ filed
+    shares = (shares - shares.multiply(counts(disliked, 1.0) > 0)).tocsr()
+    shares.eliminate_zeros()
+    return shares
 
 
-def liked_codes(prof: Profile, known: Mapping[str, PaperDoc]) -> set[str]:
-    """The categories the prior favours for this reader (as `prior_pairs`), to name one."""
-    liked = {c for i in prof.liked if i in known for c in known[i].categories}
-    return liked - {c for i in prof.disliked if i in known for c in known[i].categories}
+def liked_categories(prof: Profile, known: Mapping[str, PaperDoc]) -> dict[str, int]:
+    """Category -> how many of the reader's liked papers are filed there (none where a
+    disliked paper is): to name the one that carried a pick. Opened papers are left out: a
+    click is never shown as a like, so a prior the clicks alone carried goes unnamed."""
+    counts: dict[str, int] = {}
+    for c in (c for i in prof.liked if i in known for c in set(known[i].categories)):
+        counts[c] = counts.get(c, 0) + 1
+    disliked = {c for i in prof.disliked if i in known for c in known[i].categories}
+    return {c: n for c, n in counts.items() if c not in disliked}

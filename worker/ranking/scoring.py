@@ -9,7 +9,7 @@ the number of subscribers):
     every referenced paper (Rocchio).
   score = relevance + trending_weight * trending + author_boost * by_followed_author
           + category_boost * in_chosen_category
-          + liked_category_boost * in_a_liked_papers_category (`prior`)
+          + liked_category_boost * the largest share of liked papers in its categories (`prior`)
   eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
     author. Below the floor nothing is "filler": the subscriber gets fewer papers.
   A profile with no usable text (no interests words, no known liked papers) gets the trending
@@ -42,7 +42,7 @@ from scipy import sparse
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
 from worker.ranking.model import Model, preprocess
-from worker.ranking.prior import category_matrices, liked_codes, prior_pairs
+from worker.ranking.prior import category_matrices, liked_categories, liked_shares
 from worker.ranking.types import (
     PaperDoc,
     Pick,
@@ -340,6 +340,9 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     ref_categories, in_category = category_matrices(
         cand.category_index, [known[i] for i in ref_index], len(cand.papers)
     )
+    members = kernels.Pairs(
+        in_category.indptr.astype(np.int64), in_category.indices.astype(np.int64)
+    )
 
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
     knobs = kernels.Knobs(
@@ -376,12 +379,13 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             strict=True,
         )
         entries = slice(interests.indptr[start], interests.indptr[start + b])
-        favoured = prior_pairs(
+        shares = liked_shares(
             b,
             _flat_index(chunk, ("liked",), ref_index),
+            _flat_index(chunk, ("clicked",), ref_index),
             _flat_index(chunk, ("disliked",), ref_index),
             ref_categories,
-            in_category,
+            params.click_weight / params.liked_weight if params.liked_weight else 0.0,
         )
         top, score, slots, followed, liked, usable, carried = kernels.rank_chunk(
             _csr(interests[start : start + b]),
@@ -394,7 +398,8 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             cand.trend,
             _by_row(b, author_rows, author_cols),
             _by_row(b, *categories.pairs(chunk, "categories")),
-            _by_row(b, *favoured),
+            _csr(shares),
+            members,
             _by_row(b, *map(np.concatenate, banned)),
             cand.slots,
             model.is_phrase,
@@ -426,9 +431,10 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         )
         for r, c in zip(*np.nonzero(carried), strict=True):  # a followed category says more
             if out.reasons[start + r, c, -4] is None:
-                codes = liked_codes(chunk[r], known)
-                code = next(x for x in cand.papers[picked[r, c]].categories if x in codes)
-                out.reasons[start + r, c, -4] = Reason.liked_category(code)
+                counts = liked_categories(chunk[r], known)
+                code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
+                if counts.get(code):  # a prior the opened papers carried alone goes unnamed
+                    out.reasons[start + r, c, -4] = Reason.liked_category(code)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))

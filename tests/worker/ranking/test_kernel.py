@@ -15,8 +15,8 @@ def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: R
     cosine against every paper, a typed phrase's words in full only where two of its
     distinctive words are (else `lone_word_weight`, and never enough to pass the floor),
     sent papers out, the floors (absolute, and relative to the profile's best), then
-    `liked_category_boost` on papers in a liked paper's category that no disliked paper is
-    in, a stable sort."""
+    `liked_category_boost` times the largest share of the liked papers filed in one of the
+    paper's categories (none where a disliked paper is filed), a stable sort."""
     matrix = model.embed_papers(corpus).toarray()
     at = {p.id: j for j, p in enumerate(corpus)}
     rows, phrase, distinctive = model.embed_interests([prof.interests], params.generic_share)
@@ -41,9 +41,14 @@ def reference_top(corpus: list[PaperDoc], model: Model, prof: Profile, params: R
     relevance[[at[i] for i in (*prof.exclude, *prof.liked, *prof.disliked)]] = -np.inf
     cut = params.relative_floor * relevance[passes].max()
     by_id = {p.id: p for p in corpus}
-    liked = {c for i in prof.liked for c in by_id[i].categories}
-    favoured = liked - {c for i in prof.disliked for c in by_id[i].categories}
-    prior = np.array([bool(favoured & set(p.categories)) for p in corpus])
+    disliked = {c for i in prof.disliked for c in by_id[i].categories}
+    share = {
+        c: sum(c in by_id[i].categories for i in prof.liked) / len(prof.liked)
+        for i in prof.liked
+        for c in by_id[i].categories
+        if c not in disliked
+    }
+    prior = np.array([max([share.get(c, 0.0) for c in p.categories], default=0.0) for p in corpus])
     score = relevance + params.liked_category_boost * prior
     kept = passes & (relevance >= cut)
     order = np.argsort(-np.where(kept, score, -np.inf), kind="stable")[: params.top_k]

@@ -69,3 +69,17 @@ def test_a_followed_category_is_named_as_followed(corpus: list[PaperDoc], model:
     kinds = [[r.kind for r in p.reasons] for p in picks]
     assert any(Kind.CATEGORY in k for k in kinds)
     assert not any(Kind.LIKED_CATEGORY in k for k in kinds)
+
+
+def test_opened_papers_feed_the_prior_and_are_never_named(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    """Clicks count toward the category shares (below a like), yet a pick the prior carried
+    for a reader who only opened papers says nothing of likes."""
+    profiles = [Profile(p.id, clicked=p.liked) for p in readers(corpus, "cs.CV", 10)]
+    params = RankParams(top_k=10, trending_weight=0.0)
+    boosted = rank(corpus, profiles, params, model=model)
+    plain = rank(corpus, profiles, replace(params, liked_category_boost=0.0), model=model)
+    assert any(boosted[p.id] != plain[p.id] for p in profiles)
+    kinds = {r.kind for p in profiles for pick in boosted[p.id] for r in pick.reasons}
+    assert not kinds & {Kind.LIKED, Kind.LIKED_CATEGORY}
