@@ -1,27 +1,36 @@
-"""Sending: plan and send an edition of N readers end to end, by the Procfile's worker alone.
+"""Sending: plan and send an edition of N readers end to end, by the Procfile's worker alone,
+optionally against a baseline commit measured in the same session.
 
-Real parts on this machine: a throwaway PostgreSQL database, Redis (db 13, flushed;
+Real parts on this machine: a throwaway PostgreSQL database, Redis (db 6, flushed;
 PAPERBOY_BENCH_REDIS), the SendGrid stand-in in its own process answering after `--delay`
 (50 ms), 1,000 papers (the shared arXiv sample) and N subscribers. `paperboy.plan_due` goes to
 the worker (`celery -A worker.app worker`, prefork, `--workers` processes, no beat), which fits
 the model once, plans the edition in chunks of PLAN_CHUNK_SIZE and sends it in chunks of
-SEND_CHUNK_SIZE; the rate is first claim to last send. CPU per email is read from /proc for the
-worker's process group, this database's PostgreSQL backends, the Redis server and the stand-in
-(reported apart), and the worker's peak memory per process. Then, in this process and one
-thread, CPU per email by stage: half of `--profile` readers planned afresh and sent through
-the worker's own path to warm up as a worker is, the other half measured the same way
-(`plan_edition`, then `send_wave`: plan, claim+load, render, payload, HTTP, last word, rate
-limit, record, sessions); what the worker spent beyond the stages is Celery's and the rest.
-`--legacy` replays the per-digest path of the house commit on that many digests.
+SEND_CHUNK_SIZE; the rate is first claim to last send (`--rate` sets SEND_RATE_PER_SECOND, the
+global limit: 500 by default). CPU per email is read from /proc for the worker's process group,
+this database's PostgreSQL backends, the Redis server and the stand-in (reported apart); also
+the worker's peak memory per process, the database's size and, with `--timeline`, each worker
+process's CPU second by second next to the emails sent. Then, in one process and one thread,
+CPU per email by stage: half of `--profile` readers planned afresh and sent through the
+worker's own path to warm up as a worker is, the other half measured the same way (plan, then
+`send_wave`: claim+load, render, payload, HTTP, last word, rate limit, record, sessions); what
+the worker spent beyond the stages is Celery's and the rest.
 
-    uv run python -m bench.bench_send              # 10,000 readers
-    uv run python -m bench.bench_send --n 100000   # the issue's 100k
+`--baseline REF` checks REF out in a throwaway git worktree (its own environment, `uv sync`),
+puts this harness in it, and measures REF and this tree alternately (`--repeat` times each,
+same machine, same minutes), then prints each figure side by side with the ratio. Every
+measurement runs in its own process in its tree; `--json` prints them all as JSON.
+
+    uv run paperboy bench send                               # 10,000 readers
+    uv run paperboy bench send --baseline main --rate 1000   # against main, rate raised
+    uv run paperboy bench send --n 100000
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import itertools
+import json
 import os
 import subprocess
 import sys
@@ -34,7 +43,7 @@ from pathlib import Path
 ADMIN = os.environ.get(
     "PAPERBOY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS = os.environ.get("PAPERBOY_BENCH_REDIS", "redis://127.0.0.1:6379/13")
+REDIS = os.environ.get("PAPERBOY_BENCH_REDIS", "redis://127.0.0.1:6379/6")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -150,119 +159,57 @@ def server_cpu(db_name: str) -> dict[str, float]:
     }
 
 
-def wait_done(start: float, timeout: float) -> tuple[int, float]:
-    """The run plan_due started, and seconds from `start` until it is done (polled every
-    0.2 s)."""
+def wait_done(start: float, timeout: float, pgid: int) -> tuple[int, list[dict]]:
+    """The run plan_due started, once it is done (polled every 0.5 s), and the timeline: at
+    each poll, each worker process's CPU seconds so far and the digests sent so far."""
     from sqlmodel import func, select
 
-    from models import RunState, SendRun, session_scope
+    from models import Digest, DigestStatus, RunState, SendRun, session_scope
 
+    timeline = []
     while time.perf_counter() - start < timeout:
         with session_scope() as session:
             run = session.get(SendRun, session.exec(select(func.max(SendRun.id))).one() or 0)
-            if run is not None and run.state == RunState.done:
-                return run.id, time.perf_counter() - start
-        time.sleep(0.2)
+            sent = session.exec(
+                select(func.count()).select_from(Digest).where(Digest.status == DigestStatus.sent)
+            ).one()
+        timeline.append({"t": time.perf_counter() - start, "sent": sent, "cpu": process_cpu(pgid)})
+        if run is not None and run.state == RunState.done:
+            return run.id, timeline
+        time.sleep(0.5)
     raise SystemExit(f"the edition was not planned and sent within {timeout:.0f}s")
 
 
-# Today's per-digest path (the house commit), kept here only as the baseline.
-
-
-def legacy_payload(message, ref: str) -> dict:
-    from email.utils import parseaddr
-
-    from emails.providers.sendgrid import RESERVED
-
-    name, addr = parseaddr(str(message["From"]))
-    text, html = message.get_body(("plain",)), message.get_body(("html",))
-    return {
-        "personalizations": [
-            {
-                "to": [{"email": parseaddr(str(message["To"]))[1]}],
-                "custom_args": {"paperboy_ref": ref},
-            }
-        ],
-        "from": {"email": addr} | ({"name": name} if name else {}),
-        "subject": str(message["Subject"]),
-        "content": [
-            {"type": "text/plain", "value": text.get_content()},
-            {"type": "text/html", "value": html.get_content()},
-        ],
-        "headers": {k: str(v) for k, v in message.items() if k.lower() not in RESERVED},
-        "custom_args": {"paperboy_ref": ref},
-    }
-
-
-def legacy_send(digest_ids: list[int]) -> int:
-    import httpx
-    from sqlalchemy import update
-    from sqlmodel import col
-
-    from config import get_settings
-    from emails.message import build_message
-    from emails.render import build_digest
-    from models import Digest, DigestStatus, Subscriber, Suppression, get_engine, session_scope
-    from worker.delivery.send import digest_context
-
-    get_engine.cache_clear()  # a fresh pool in this forked process
-    settings = get_settings()
-    sent = 0
-    for digest_id in digest_ids:
-        now = datetime.now(UTC)
-        with session_scope() as session:
-            claimed = session.exec(
-                update(Digest)
-                .where(col(Digest.id) == digest_id, col(Digest.status) == DigestStatus.planned)
-                .values(status=DigestStatus.sending, claimed_at=now, attempts=Digest.attempts + 1)
-            ).rowcount
-        if not claimed:
+def process_cpu(pgid: int) -> dict[int, float]:
+    """CPU seconds so far of each process of a process group, by pid."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
             continue
-        with session_scope() as session:
-            digest = session.get(Digest, digest_id)
-            sub = session.get(Subscriber, digest.subscriber_id)
-            session.get(Suppression, sub.email)
-            ctx = digest_context(session, digest, sub, settings)
-        message = build_message(
-            build_digest(ctx),
-            to=ctx.to_email,
-            sender=settings.from_email,
-            message_id=f"<{ctx.digest_ref}@paperboy.example>",
-            when=now,
+        if int(fields[2]) == pgid:
+            out[int(proc.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def busy(timeline: list[dict]) -> list[dict]:
+    """The timeline as intervals: each worker process's share of a core in it (0-1), and
+    the emails sent per second."""
+    out = []
+    for before, after in itertools.pairwise(timeline):
+        span = after["t"] - before["t"]
+        out.append(
+            {
+                "t": round(after["t"], 1),
+                "per_s": round((after["sent"] - before["sent"]) / span),
+                "busy": [
+                    round((after["cpu"].get(pid, 0) - before["cpu"].get(pid, 0)) / span, 2)
+                    for pid in sorted(after["cpu"])
+                ],
+            }
         )
-        client = httpx.Client(  # as today: a new client per digest, never closed
-            base_url=settings.sendgrid_api_url,
-            timeout=20,
-            headers={"Authorization": f"Bearer {settings.sendgrid_api_key.get_secret_value()}"},
-        )
-        resp = client.post("/v3/mail/send", json=legacy_payload(message, ctx.digest_ref))
-        with session_scope() as session:
-            session.exec(
-                update(Digest)
-                .where(col(Digest.id) == digest_id)
-                .values(
-                    status=DigestStatus.sent,
-                    sent_at=datetime.now(UTC),
-                    provider_message_id=resp.headers.get("X-Message-Id"),
-                )
-            )
-        sent += 1
-    return sent
-
-
-def replan(ids: list[int]) -> None:
-    from sqlalchemy import update
-    from sqlmodel import col
-
-    from models import Digest, session_scope
-
-    with session_scope() as session:
-        for start in range(0, len(ids), 5000):
-            session.exec(
-                update(Digest)
-                .where(col(Digest.id).in_(ids[start : start + 5000]))
-                .values(status="planned", attempts=0, next_attempt_at=None, run_id=None)
-            )
+    return out
 
 
 def unplan(subscriber_ids: list[int]) -> None:
@@ -351,59 +298,8 @@ def cpu_split(subscriber_ids: list[int]) -> dict[str, float]:
     return stages | {k: v * 1000 / len(ids) for k, v in spent.items()}
 
 
-def clients(api_url: str, n: int) -> dict[str, tuple[float, float]]:
-    """(CPU ms, wall ms) per request, sequential, of a digest-sized body: the backend's kept-alive
-    http.client, httpx pooled (an earlier transport), and python-http-client (the library's)."""
-    import json
-
-    import httpx
-    import python_http_client
-
-    from emails.providers import keepalive
-
-    body = {
-        "personalizations": [{"to": [{"email": "a@example.org"}]}],
-        "from": {"email": "b@example.org"},
-        "subject": "s",
-        "content": [
-            {"type": "text/plain", "value": "x" * 3000},
-            {"type": "text/html", "value": "<p>" + "x" * 20000},
-        ],
-    }
-    url = f"{api_url}/v3/mail/send"
-    kept = keepalive.origin(api_url, {"Authorization": "Bearer SG.test"}, 20.0)
-    before = httpx.Client(headers={"Authorization": "Bearer SG.test"})
-    library = python_http_client.Client(
-        host=api_url, request_headers={"Authorization": "Bearer SG.test"}
-    )
-    out = {}
-    for name, post in (
-        (
-            "http.client kept alive (the backend's)",
-            lambda: keepalive.post(kept, "/v3/mail/send", json.dumps(body).encode()),
-        ),
-        ("httpx, pooled keep-alive", lambda: before.post(url, json=body)),
-        ("python-http-client (sendgrid's)", lambda: library.v3.mail.send.post(request_body=body)),
-    ):
-        cpu, wall = time.process_time(), time.perf_counter()
-        for _ in range(n):
-            post()
-        out[name] = (
-            (time.process_time() - cpu) * 1000 / n,
-            (time.perf_counter() - wall) * 1000 / n,
-        )
-    return out
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="chunked sending vs the per-digest path")
-    parser.add_argument("--n", type=int, default=10_000, help="readers planned and sent")
-    parser.add_argument("--legacy", type=int, default=0, help="digests through the old path")
-    parser.add_argument("--profile", type=int, default=1_000, help="digests for the CPU split")
-    parser.add_argument("--delay", type=float, default=0.05, help="stand-in answer time, s")
-    parser.add_argument("--workers", type=int, default=4, help="worker processes (both paths)")
-    args = parser.parse_args()
-
+def measure(args: argparse.Namespace) -> dict:
+    """One plan + send of `args.n` readers in this tree, its figures as a dict."""
     from sqlalchemy import create_engine, text
 
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
@@ -428,6 +324,8 @@ def main() -> None:
     try:
         api_url = standin.stdout.readline().strip()
         env = environment(ADMIN.rsplit("/", 1)[0] + f"/{name}", api_url, home)
+        if args.rate:
+            env["SEND_RATE_PER_SECOND"] = str(args.rate)
         os.environ.update(env)
         import redis
         from sqlmodel import func, select
@@ -444,11 +342,13 @@ def main() -> None:
             {"LOG_LEVEL": "INFO"}, home / "worker.log", f"--concurrency={args.workers}"
         )
         groups = {"worker": worker.pid, "stand-in": standin.pid}
+        load_before = os.getloadavg()
         before = {g: group_cpu(p) for g, p in groups.items()} | server_cpu(name)
         start = time.perf_counter()
         tasks.plan_due.delay(ignore_send_hour=True)
-        run_id, wall = wait_done(start, timeout=7200)
+        run_id, timeline = wait_done(start, 7200, worker.pid)
         after = {g: group_cpu(p) for g, p in groups.items()} | server_cpu(name)
+        load_after = os.getloadavg()
         cpu = {g: after[g] - before[g] for g in after}
         peak = peak_rss_mb(worker.pid)
         with session_scope() as session:
@@ -456,72 +356,161 @@ def main() -> None:
             counts = runs.counts(session, run)
             last = session.exec(select(func.max(Digest.sent_at)).where(Digest.run_id == run_id))
             first_to_last = (last.one() - run.created_at).total_seconds()
-            planned = list(session.exec(select(Digest.id).where(Digest.run_id == run_id)))
             readers = list(
                 session.exec(select(Subscriber.id).order_by(Subscriber.id).limit(args.profile))
             )
+        with admin.connect() as conn:
+            db_mb = conn.execute(text("SELECT pg_database_size(:n)"), {"n": name}).scalar_one()
         stop(worker)
         worker = None
-        sent = counts.sent  # printed now: a later phase failing loses nothing
-        print(
-            f"\n{args.n} readers x 1,000 papers, planned and sent end to end by the Procfile's "
-            f"worker alone ({args.workers} processes, no beat), stand-in answering in "
-            f"{args.delay * 1000:.0f} ms, {os.cpu_count()} CPUs (load average at the end "
-            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}: the machine is shared)"
-        )
-        print(
-            f"run {run_id}: sent {sent}, failed {counts.failed}, skipped {counts.skipped}; "
-            f"plan + send first to last {first_to_last:.1f} s = "
-            f"{sent / first_to_last:.0f} emails/s "
-            f"(done seen after {wall:.1f} s); peak memory of a worker process {peak:.0f} MB"
-        )
-        print("CPU per email during the run, by process (ms):")
-        for group, seconds in cpu.items():
-            print(f"  {group:<30}{seconds * 1000 / sent:6.2f}")
-        ours = sum(v for g, v in cpu.items() if g != "stand-in")
-        print(f"  {'all but the stand-in':<30}{ours * 1000 / sent:6.2f}")
-
-        legacy_sent, legacy_s = 0, 0.0
-        if args.legacy:
-            sample = planned[: args.legacy]
-            replan(sample)
-            shares = [sample[i :: args.workers] for i in range(args.workers)]
-            t = time.perf_counter()
-            with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-                legacy_sent = sum(pool.map(legacy_send, shares))
-            legacy_s = time.perf_counter() - t
-
+        sent = counts.sent
         cpu_split(readers[: len(readers) // 2])  # warm: caches and the model, as in a worker
-        readers = readers[len(readers) // 2 :]
-        split = cpu_split(readers)
-        http = clients(api_url, 200)
+        stages = cpu_split(readers[len(readers) // 2 :])
     finally:
         if worker is not None:
             stop(worker)
         standin.send_signal(2)
-        tail = standin.communicate(timeout=30)[0]
+        tail = standin.communicate(timeout=30)[0].strip()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    per_email = {g: v * 1000 / sent for g, v in cpu.items()}
+    per_email["all but the stand-in"] = sum(v for g, v in per_email.items() if g != "stand-in")
+    stages["Celery and the rest (worker)"] = per_email["worker"] - sum(stages.values())
+    return {
+        "readers": args.n,
+        "sent": sent,
+        "failed": counts.failed,
+        "skipped": counts.skipped,
+        "first_to_last_s": first_to_last,
+        "emails_per_s": sent / first_to_last,
+        "peak_rss_mb": peak,
+        "db_mb": db_mb / 2**20,
+        "load_average": [round(x, 2) for x in (*load_before, *load_after)],
+        "cpu_ms_per_email": per_email,
+        "stage_ms_per_email": stages,
+        "timeline": busy(timeline),
+        "stand_in": json.loads(tail.splitlines()[-1]) if tail else {},
+    }
 
-    if legacy_sent:
-        print(
-            f"per digest (house commit), replayed: {legacy_sent} in {legacy_s:.1f} s = "
-            f"{legacy_sent / legacy_s:.0f} emails/s"
-        )
-    print(f"\nCPU per email by stage, one thread, {len(readers)} readers (ms):")
-    for stage, ms in split.items():
-        print(f"  {stage:<30}{ms:6.2f}")
-    in_stages = sum(split.values())
-    print(f"  {'total':<30}{in_stages:6.2f}")
-    print(
-        f"  {'Celery and the rest (worker)':<30}{cpu['worker'] * 1000 / sent - in_stages:6.2f}"
-        "   (the worker's CPU per email in the run, less the stages above)"
+
+def checkout(ref: str) -> Path:
+    """REF in a throwaway git worktree with its own environment, this harness put in it;
+    beside this checkout, where the shared data is found."""
+    tree = Path(tempfile.mkdtemp(prefix="paperboy-baseline-", dir=ROOT.parent))
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), ref],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
-    print("\nHTTP client, sequential posts of a digest-sized body (ms per request):")
-    for name_, (c, w) in http.items():
-        print(f"  {name_:<34} CPU {c:5.2f}   wall {w:6.1f}")
-    total = tail.strip().splitlines()[-1] if tail.strip() else "?"
-    print(f"\nstand-in over all phases (the later ones resend digests on purpose): {total}")
+    subprocess.run(["uv", "sync", "--frozen", "--quiet"], cwd=tree, check=True)
+    (tree / "bench" / "bench_send.py").write_bytes(Path(__file__).read_bytes())
+    return tree
+
+
+def run_in(tree: Path, argv: list[str]) -> dict:
+    """One measurement in `tree`, in a process of its own (its code, its environment)."""
+    python = sys.executable if tree == ROOT else str(tree / ".venv" / "bin" / "python")
+    out = subprocess.run(
+        [python, "-m", "bench.bench_send", "--measure", *argv],
+        cwd=tree,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def summary(results: list[dict]) -> dict[str, float]:
+    """The figures compared, medians over the repeats."""
+    rows = {
+        "emails/s, first to last": [r["emails_per_s"] for r in results],
+        "peak RSS of a worker process (MB)": [r["peak_rss_mb"] for r in results],
+        "database size (MB)": [r["db_mb"] for r in results],
+    }
+    for key in results[0]["cpu_ms_per_email"]:
+        rows[f"CPU ms/email: {key}"] = [r["cpu_ms_per_email"][key] for r in results]
+    for key in results[0]["stage_ms_per_email"]:
+        rows[f"  stage: {key}"] = [r["stage_ms_per_email"].get(key, 0.0) for r in results]
+    return {k: median(v) for k, v in rows.items()}
+
+
+def report(measured: dict[str, list[dict]], timeline: bool) -> None:
+    names = list(measured)
+    tables = {name: summary(results) for name, results in measured.items()}
+    head = f"{'':<46}" + "".join(f"{n:>12}" for n in names)
+    print(head + ("       ratio" if len(names) == 2 else ""))
+    for key in tables[names[-1]]:
+        values = [tables[n].get(key, float("nan")) for n in names]
+        line = f"{key:<46}" + "".join(f"{v:12.2f}" for v in values)
+        if len(names) == 2:
+            line += f"{values[1] / values[0]:11.2f}x" if values[0] else f"{'-':>12}"
+        print(line)
+    for name, results in measured.items():
+        for r in results:
+            print(
+                f"{name}: sent {r['sent']} (failed {r['failed']}, skipped {r['skipped']}) in "
+                f"{r['first_to_last_s']:.1f} s; load average before "
+                f"{' '.join(map(str, r['load_average'][:3]))}, after "
+                f"{' '.join(map(str, r['load_average'][3:]))}; stand-in {r['stand_in']}"
+            )
+            if timeline:
+                print("  t (s)  emails/s  worker processes' share of a core")
+                for row in r["timeline"]:
+                    print(f"  {row['t']:5.1f}  {row['per_s']:8d}  {row['busy']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="plan + send end to end, against a baseline")
+    parser.add_argument("--n", type=int, default=10_000, help="readers planned and sent")
+    parser.add_argument("--profile", type=int, default=1_000, help="digests for the CPU split")
+    parser.add_argument("--delay", type=float, default=0.05, help="stand-in answer time, s")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument("--rate", type=float, default=0, help="SEND_RATE_PER_SECOND (0: default)")
+    parser.add_argument("--baseline", metavar="REF", help="also measure this commit, alternately")
+    parser.add_argument("--repeat", type=int, default=1, help="measurements of each tree")
+    parser.add_argument("--json", action="store_true", help="print every measurement as JSON")
+    parser.add_argument("--timeline", action="store_true", help="print when each process works")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args)))
+        return
+    argv = [
+        f"--n={args.n}",
+        f"--profile={args.profile}",
+        f"--delay={args.delay}",
+        f"--workers={args.workers}",
+        f"--rate={args.rate}",
+    ]
+    trees = {"this tree": ROOT}
+    if args.baseline:
+        trees = {args.baseline: checkout(args.baseline)} | trees
+    measured: dict[str, list[dict]] = {name: [] for name in trees}
+    try:
+        for _ in range(args.repeat):
+            for name, tree in trees.items():  # alternately: both see the same machine
+                measured[name].append(run_in(tree, argv))
+    finally:
+        for tree in trees.values():
+            if tree != ROOT:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+    if args.json:
+        print(json.dumps(measured, indent=1))
+        return
+    print(
+        f"{args.n} readers x 1,000 papers, planned and sent end to end by the Procfile's worker "
+        f"alone ({args.workers} processes, no beat), stand-in answering in "
+        f"{args.delay * 1000:.0f} ms, rate limit {args.rate or 'default'}/s, {os.cpu_count()} "
+        f"CPUs (shared), medians of {args.repeat}"
+    )
+    report(measured, args.timeline)
 
 
 if __name__ == "__main__":

@@ -65,11 +65,15 @@ def start_worker(env: dict[str, str], log: Path, *extra: str) -> subprocess.Pope
             start_new_session=True,
         )
     start = log.stat().st_size if log.exists() else 0
-    wait_for(
-        lambda: proc.poll() is not None or b"ready." in log.read_bytes()[start:],
-        "the celery worker to start",
-        log=log,
-    )
+    try:
+        wait_for(
+            lambda: proc.poll() is not None or b"ready." in log.read_bytes()[start:],
+            "the celery worker to start",
+            log=log,
+        )
+    except BaseException:  # never leave a worker behind to take another run's tasks
+        stop(proc)
+        raise
     if proc.poll() is not None:
         pytest.fail(f"celery worker exited:\n{log.read_text()[-3000:]}")
     return proc
