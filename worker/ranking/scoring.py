@@ -57,6 +57,9 @@ SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phra
 # splits with punctuation ("classification, and graph") is dropped once its text is looked up
 
 
+_category_reason = lru_cache(maxsize=4096)(Reason.category)  # one Reason per code, shared
+
+
 @lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """Author names compare case-, accent- and spacing-insensitively."""
@@ -121,6 +124,14 @@ class Candidates:
             author_index=authors,
             category_index=categories,
         )
+
+    def category_reasons(self, codes: tuple[str, ...]) -> np.ndarray:
+        """J, object: each candidate's category Reason for a reader who chose `codes` (the
+        first of them the paper is in), None for a paper in none of them."""
+        out = np.full(len(self.papers), None, dtype=object)
+        for code in reversed(codes):  # the first chosen code is written last: it wins
+            out[self.category_index.get(code, [])] = _category_reason(code)
+        return out
 
     def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """The slots' terms as written in the papers, as phrase Reasons made once per paper
@@ -369,9 +380,10 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
 
     def one(start: int) -> None:
         chunk = profiles[start : start + params.chunk_size]
-        weights = _rocchio_weights(chunk, params, ref_index)
-        muted, authors, categories = keys
         b = len(chunk)
+        votes = {a: _flat_index(chunk, (a,), ref_index) for a in ("liked", "clicked", "disliked")}
+        weights = _rocchio_weights(b, votes, params, len(ref_index))
+        muted, authors, categories = keys
         author_rows, author_cols = authors.pairs(chunk, "authors")
         banned = zip(
             muted.pairs(chunk, "muted"),
@@ -381,9 +393,9 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         entries = slice(interests.indptr[start], interests.indptr[start + b])
         shares = liked_shares(
             b,
-            _flat_index(chunk, ("liked",), ref_index),
-            _flat_index(chunk, ("clicked",), ref_index),
-            _flat_index(chunk, ("disliked",), ref_index),
+            votes["liked"],
+            votes["clicked"],
+            votes["disliked"],
             ref_categories,
             params.click_weight / params.liked_weight if params.liked_weight else 0.0,
         )
@@ -467,21 +479,21 @@ def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
     return rows[keep], flat[keep]
 
 
-def _rocchio_weights(chunk, params: RankParams, ref_index: dict[str, int]) -> sparse.csr_matrix:
+def _rocchio_weights(b: int, votes: dict[str, tuple], params: RankParams, n_refs: int):
     """B x U: +liked_weight / n_liked on each liked paper, +click_weight / n_clicked on each
-    opened one, -disliked_weight / n_disliked on each disliked one."""
-    b = len(chunk)
+    opened one, -disliked_weight / n_disliked on each disliked one (`votes`: the chunk's
+    (row, referenced paper) pairs of each)."""
     parts = []
     for attr, weight in (
         ("liked", params.liked_weight),
         ("clicked", params.click_weight),
         ("disliked", -params.disliked_weight),
     ):
-        rows, cols = _flat_index(chunk, (attr,), ref_index)
+        rows, cols = votes[attr]
         counts = np.bincount(rows, minlength=b)
         parts.append((rows, cols, (weight / counts[rows]).astype(np.float32)))
     rows, cols, vals = (np.concatenate(x) for x in zip(*parts, strict=True))
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(b, len(ref_index)))
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(b, n_refs))
 
 
 def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidates) -> None:
@@ -502,11 +514,13 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
     if not usable.all():
         fallback = ~usable[:, None] & ~followed
         reasons[:, :, 0] = np.where(fallback, POPULAR, reasons[:, :, 0])
+    named: dict[tuple[str, ...], np.ndarray] = {}  # a few category choices per chunk
     for r, prof in enumerate(chunk):
         if prof.categories:
-            for c, j in enumerate(picked[r].tolist()):
-                code = next((x for x in prof.categories if x in cand.papers[j].categories), None)
-                reasons[r, c, -4] = code and Reason.category(code)
+            column = named.get(prof.categories)
+            if column is None:
+                column = named[prof.categories] = cand.category_reasons(prof.categories)
+            reasons[r, :, -4] = column[picked[r]]
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
