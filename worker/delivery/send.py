@@ -131,10 +131,13 @@ CARD_COLUMNS = (
     DigestItem.reasons,
     Paper.id,
     Paper.updated_at,
+    Paper.abs_url,
+)
+FACE_COLUMNS = (
+    Paper.id,
     Paper.title,
     Paper.abstract,
     Paper.authors,
-    Paper.abs_url,
     Paper.pdf_url,
     Paper.ai_summary,
     Paper.first_seen_by,
@@ -145,53 +148,62 @@ CARD_COLUMNS = (
     Paper.categories,
 )
 # What this process has rendered of each paper (`paper_face`), by (paper id, updated_at): an
-# edition's thousands of readers share a few hundred papers; a changed paper is a new key.
+# edition's thousands of readers share a few hundred papers, whose text is read and rendered
+# once; a changed paper is a new key.
 FACES: dict[tuple[str, datetime], PaperCard] = {}
 FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candidates fit)
 
 
 def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
-    """Each digest's papers in rank order, as plain rows of what a card shows (no ORM objects:
-    a wave reads hundreds)."""
-    out: dict[int, list] = defaultdict(list)
-    for row in session.exec(
+    """Each digest's papers in rank order: (row, face) pairs, the row plain and only what
+    differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part."""
+    rows = session.exec(
         select(*CARD_COLUMNS)
         .join(Paper, col(Paper.id) == DigestItem.paper_id)
         .where(col(DigestItem.digest_id).in_(digest_ids))
         .order_by(DigestItem.digest_id, DigestItem.rank)
-    ):
-        out[row.digest_id].append(row)
+    ).all()
+    faces = {(r.id, r.updated_at): FACES.get((r.id, r.updated_at)) for r in rows}
+    missing = {key for key, face in faces.items() if face is None}
+    if missing:
+        faces |= load_faces(session, missing)
+    out: dict[int, list] = defaultdict(list)
+    for row in rows:
+        out[row.digest_id].append((row, faces[row.id, row.updated_at]))
     return out
 
 
-def face(row) -> PaperCard:
-    """The paper's part of its card, rendered once per version of the paper in this process."""
-    key = (row.id, row.updated_at)
-    if (known := FACES.get(key)) is not None:
-        return known
-    source, pages = registry.provenance(row.id, row.first_seen_by)
-    if len(FACES) >= FACES_KEPT:
+def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
+    """Read and render these papers (one query), each under the version asked for (a paper
+    updated since is rendered as it is now), and keep them in FACES."""
+    if len(FACES) + len(keys) > FACES_KEPT:
         FACES.clear()
-    made = FACES[key] = paper_face(
-        title=row.title,
-        abstract=row.abstract,
-        authors=row.authors,
-        ai_summary=row.ai_summary,
-        key=row.id,
-        pdf_url=row.pdf_url,
-        source=source,
-        pages=pages,
-        upvotes=row.upvotes,
-        comments=row.num_comments,
-        github_repo=row.github_repo,
-        github_stars=row.github_stars,
-        categories=row.categories,
-    )
-    return made
+    made = {}
+    for row in session.exec(select(*FACE_COLUMNS).where(col(Paper.id).in_({k for k, _ in keys}))):
+        source, pages = registry.provenance(row.id, row.first_seen_by)
+        made[row.id] = paper_face(
+            title=row.title,
+            abstract=row.abstract,
+            authors=row.authors,
+            ai_summary=row.ai_summary,
+            key=row.id,
+            pdf_url=row.pdf_url,
+            source=source,
+            pages=pages,
+            upvotes=row.upvotes,
+            comments=row.num_comments,
+            github_repo=row.github_repo,
+            github_stars=row.github_stars,
+            categories=row.categories,
+        )
+    loaded = {key: made[key[0]] for key in keys}
+    FACES.update(loaded)
+    return loaded
 
 
 def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) -> DigestContext:
-    """`digest` and `sub`: rows or records with the columns `load` reads."""
+    """`digest` and `sub`: rows or records with the columns `load` reads; `rows`: the
+    digest's `card_rows`."""
     base = settings.base_url
 
     def vote(paper_id: str, value: int) -> str:
@@ -218,13 +230,13 @@ def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) ->
 
     cards = {
         (row.section, row.rank): for_reader(
-            face(row),
+            face,
             reasons=[Reason.from_json(r) for r in row.reasons],
             more_url=vote(row.id, 1),
             less_url=vote(row.id, -1),
             abs_url=opened(row.id) if web_url(row.abs_url) else None,  # counted, then opened
         )
-        for row in rows
+        for row, face in rows
     }
     archive = link(
         base, secret, "digest", subscriber_id=sub.id, version=sub.token_version, digest_id=digest.id

@@ -12,11 +12,13 @@ bound parameters than a database accepts, and 100k subscribers are a few bulk st
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -48,6 +50,7 @@ from worker.ranking import (
     trending_score,
 )
 from worker.ranking.scoring import mentions_muted
+from worker.ranking.types import Ranking
 
 # Statuses whose papers count as "already given to this subscriber".
 HOLDS_PAPERS = (DigestStatus.planned, DigestStatus.sending, DigestStatus.sent)
@@ -295,7 +298,6 @@ def choose_papers(
         return outside[chosen]
 
     choice.notes = _quiet_notes(subs, papers=papers, since=last_edition or {}, now=now)
-    model, corpus = edition.model, edition.corpus
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
     params = rank_params(settings, max(limits.values()))
     hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
@@ -312,7 +314,7 @@ def choose_papers(
             yield [profile_for(s, page_sent[s.id], feedback[s.id], opened[s.id]) for s in page]
 
     by_sub = {s.id: s for s in subs}
-    for part in rank_batches(docs, profiles(), params, model=model, corpus=corpus):
+    for part in map(partial(edition.rank, params), profiles()):
         for sid, ranked in part.items():
             quiet = sid in choice.notes
             picks = choice.picks[sid] = [] if quiet else ranked[: limits[sid]]
@@ -330,7 +332,7 @@ def choose_papers(
 @dataclass(frozen=True)
 class Edition:
     """What every planning chunk of one edition ranks against: the candidates (with their
-    sources and documents), the model and its corpus."""
+    sources and documents), the model and its corpus, and the rankers over them."""
 
     key: tuple
     papers: list[Paper]
@@ -338,6 +340,44 @@ class Edition:
     docs: list[PaperDoc]
     model: Model
     corpus: list[PaperDoc]
+    rankers: dict[RankParams, tuple[Feed, Iterator[Ranking]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rank(self, params: RankParams, profiles: list[Profile]) -> Ranking:
+        """One page of profiles ranked. `rank_batches` prepares the candidates (their
+        matrices, slots and phrases: a good part of a second) once per generator, so each
+        edition keeps one generator per `params` and feeds it page after page, chunk after
+        chunk, instead of preparing them again for every chunk."""
+        with self.lock:
+            if params not in self.rankers:
+                feed = Feed()
+                ranker = rank_batches(self.docs, feed, params, model=self.model, corpus=self.corpus)
+                self.rankers[params] = (feed, ranker)
+            feed, ranker = self.rankers[params]
+            feed.page = profiles
+            try:
+                return next(ranker)
+            except BaseException as e:  # a generator that raised is done: start afresh
+                del self.rankers[params]
+                if isinstance(e, StopIteration):  # never let it end a caller's loop silently
+                    raise RuntimeError("the ranker ended early") from e
+                raise
+
+
+class Feed:
+    """The pages `rank_batches` ranks, handed in one at a time (never an empty one: the
+    generator would take the next and find none)."""
+
+    page: list[Profile] | None = None
+
+    def __iter__(self) -> Feed:
+        return self
+
+    def __next__(self) -> list[Profile]:
+        page, self.page = self.page, None
+        if not page:
+            raise StopIteration
+        return page
 
 
 _LAST: list[Edition] = []  # this process's latest edition: its chunks share it
@@ -388,15 +428,15 @@ def _nothing(sub: Subscriber) -> str:
 
 def due_readers(
     session: Session, now: datetime, ignore_send_hour: bool, subscriber_ids: list[int]
-) -> tuple[list[Subscriber], dict[int, str], int]:
+) -> tuple[list[Row], dict[int, str], int]:
     """Of these readers, the due, unsuppressed ones with no digest yet for their edition, in
-    id order; each one's edition; how many already have theirs."""
+    id order (plain rows with every column, read-only: no ORM objects for a planner that
+    reads a million); each one's edition; how many already have theirs."""
+    columns = Subscriber.__table__.c
     everyone = [
         s
         for page in pages(sorted(subscriber_ids))
-        for s in session.exec(
-            select(Subscriber).where(col(Subscriber.id).in_(page)).order_by(Subscriber.id)
-        )
+        for s in session.exec(select(*columns).where(columns.id.in_(page)).order_by(columns.id))
     ]
     suppressed = {
         email
@@ -431,7 +471,6 @@ def due_ids(
         subs, _, n = due_readers(session, now, ignore_send_hour, page)
         todo += [s.id for s in subs]
         already += n
-        session.expunge_all()
     return todo, already
 
 

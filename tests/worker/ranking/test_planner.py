@@ -50,7 +50,7 @@ def test_plan_fits_the_model_once_and_reuses_it(paperboy_home: Path) -> None:
     assert path.stat().st_mtime_ns != stamp
 
 
-def test_an_editions_chunks_read_the_candidates_and_load_the_model_once_per_process(
+def test_an_editions_chunks_read_load_and_prepare_the_candidates_once_per_process(
     paperboy_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upgrade()
@@ -63,18 +63,21 @@ def test_an_editions_chunks_read_the_candidates_and_load_the_model_once_per_proc
             for i in range(3)
         ]
     reads = []
-    for name in ("candidate_papers", "shared_model"):
+    for name in ("candidate_papers", "shared_model", "rank_batches"):
         real = getattr(planning, name)
-        monkeypatch.setattr(planning, name, lambda *a, _r=real, _n=name: reads.append(_n) or _r(*a))
+        monkeypatch.setattr(
+            planning, name, lambda *a, _r=real, _n=name, **kw: reads.append(_n) or _r(*a, **kw)
+        )
     now = utcnow()
     for sid in ids:  # three chunks of one edition, as plan_chunk plans them
         with session_scope() as session:
             planned = plan_edition(session, get_settings(), now, True, subscriber_ids=[sid]).planned
         assert len(planned) == 1
-    assert reads == ["candidate_papers", "shared_model"]
+    # and one ranker prepared the candidates for all three
+    assert reads == ["candidate_papers", "shared_model", "rank_batches"]
     with session_scope() as session:  # the next edition reads afresh
         plan_edition(session, get_settings(), now + timedelta(days=1), True, subscriber_ids=ids)
-    assert reads == ["candidate_papers", "shared_model"] * 2
+    assert reads == ["candidate_papers", "shared_model", "rank_batches"] * 2
 
 
 def test_plan_uses_liked_papers_and_never_repeats_them(paperboy_home: Path) -> None:
