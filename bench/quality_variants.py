@@ -6,8 +6,8 @@ readers (the same each seed), and x arxiv-sanity-lite on the same readers. Three
 - the ranking itself (`rank`, the compiled loop) with one knob changed: the liked-category
   prior, the weight of the liked papers' centroid beside the interests text (Rocchio), the
   fit (max_df, how many papers a phrase must be in, words only, the title's weight, a corpus
-  of half the papers), and pseudo-relevance feedback (the first ranking's top 5 fed back as
-  soft likes, through the clicks' path);
+  of half the papers), and pseudo-relevance feedback (the first ranking's top 3, 5 or 10
+  fed back as soft likes, through the clicks' path);
 - a dense scorer on the same TF-IDF vectors, for the ideas the kernel has no knob for: raw
   tf, BM25 document weights, LSA 128, a per-reader linear SVM (arxiv-sanity-lite's model on
   Paperboy's features) alone and blended with the Rocchio cosine. Their reference row is the
@@ -33,7 +33,7 @@ from bench.quality_data import KEYWORDS, K, liked_queries, metrics, top_k
 from worker.ranking import FitParams, Model, PaperDoc, Profile, RankParams, rank
 
 SHIPPED = RankParams(top_k=K, trending_weight=0.0)
-PRF_DEPTH = 5  # pseudo-relevance feedback: this many of the first ranking fed back
+PRF_DEPTHS = (3, 5, 10)  # pseudo-relevance feedback: this many of the first ranking fed back
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,11 @@ def ranked_row(setup: Setup, params: RankParams = SHIPPED, model: Model | None =
     )
 
 
-def feedback_row(setup: Setup) -> dict:
-    """Pseudo-relevance feedback: the first ranking's top PRF_DEPTH as soft likes (clicks)."""
+def feedback_row(setup: Setup, depth: int) -> dict:
+    """Pseudo-relevance feedback: the first ranking's top `depth` as soft likes (clicks)."""
     profiles = [r.profile for r in setup.readers]
     first = rank(setup.docs, profiles, SHIPPED, model=setup.model)
-    again = [
-        replace(p, clicked=tuple(x.paper_id for x in first[p.id][:PRF_DEPTH])) for p in profiles
-    ]
+    again = [replace(p, clicked=tuple(x.paper_id for x in first[p.id][:depth])) for p in profiles]
     ranked = rank(setup.docs, again, SHIPPED, model=setup.model)
     return _row(setup, {p.id: [int(x.paper_id) for x in ranked[p.id]] for p in again})
 
@@ -217,12 +215,15 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
         ("title weight 1", {"title_weight": 1.0}),
     ):
         out.append((name, lambda kw=kw: ranked_row(setup, model=fitted(**kw))))
+    half_corpus = [setup.docs[i] for i in sorted(half)]
+    out.append(
+        ("corpus window: half the papers", lambda: ranked_row(setup, model=Model.fit(half_corpus)))
+    )
     out += [
-        (
-            "corpus window: half the papers",
-            lambda: ranked_row(setup, model=Model.fit([setup.docs[i] for i in sorted(half)])),
-        ),
-        (f"pseudo-relevance feedback (top {PRF_DEPTH})", lambda: feedback_row(setup)),
+        (f"pseudo-relevance feedback (top {d})", lambda d=d: feedback_row(setup, d))
+        for d in PRF_DEPTHS
+    ]
+    out += [
         ("dense Rocchio cosine (reference)", lambda: dense_row(setup, cosine)),
         ("  raw tf", lambda: dense_row(setup, raw_tf)),
         ("  BM25 (k1 1.2, b 0.75)", lambda: dense_row(setup, bm25)),
