@@ -108,7 +108,7 @@ def guarded(
     paperboy_home: Path, postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[dict[str, str], StandIn]]:
     """PostgreSQL, Redis, a Celery worker's environment and the web app taking the stand-in's
-    signed events; sends held to 300/s so the events can come back while the run is going."""
+    signed events; sends held to 100/s so the events can come back while the run is going."""
     standin = StandIn().start()
     signer = SendGridSigner()
     env = {
@@ -120,7 +120,7 @@ def guarded(
         "SENDGRID_API_KEY": API_KEY,
         "SENDGRID_API_URL": standin.url,
         "SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key,
-        "SEND_RATE_PER_SECOND": "300",
+        "SEND_RATE_PER_SECOND": "100",
         "SEND_CHUNK_SIZE": "100",
         "SEND_CONCURRENCY": "8",
         "GUARD_MIN_SENDS": "200",
