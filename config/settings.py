@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     rank_chunk_size: int = 1000  # subscribers per call of the compiled ranking loop
     rank_threads: int = 2  # chunks ranked at once (the compiled loop releases the GIL)
     plan_page_size: int = 5000  # subscribers per query and ranking batch (< any bind limit)
-    plan_chunk_size: int = 2000  # readers per planning task: every worker process plans some
+    # readers per planning task: every worker process plans some, and sending starts after the
+    # first chunk (its candidates and model are the process's once per edition, however small)
+    plan_chunk_size: int = 500
     # Delivery
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0
