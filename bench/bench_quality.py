@@ -13,9 +13,9 @@ to the profile's best match: a profile that gets fewer than 10 papers counts the
 misses). "as sent": P@k for k = the number of papers the planner really sends that profile
 (every floor on), and the mean k.
 (c) learning from votes: a reader starts from a (b) interests text; over five editions (each
-    a new fifth of the papers, 3 shuffles) gets 10 papers and clicks "more like this" on the
+    a new fifth of the papers, 3 shuffles) gets 10 papers and votes "more like this" on the
     relevant picks and "less like this" on the others. P@10 per edition: Paperboy (Rocchio on
-    the clicks) against arxiv-sanity-lite's SVM retrained on the same reader's clicks (its
+    the votes) against arxiv-sanity-lite's SVM retrained on the same reader's votes (its
     recipe has no "less": the interests text and the liked papers are the positives, every
     other paper a negative).
 (d) the cut (`RankParams.floor`, RELEVANCE_FLOOR): calibrated on these papers as the highest
