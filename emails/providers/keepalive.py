@@ -85,11 +85,12 @@ def hung_up(conn: http.client.HTTPConnection) -> bool:
     either way not a connection to send on."""
     if conn.sock is None:
         return True
+    poller = select.poll()  # poll, not select: any descriptor number
     try:
-        readable, _, _ = select.select([conn.sock], [], [], 0)
+        poller.register(conn.sock, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 def post(origin: Origin, path: str, body: bytes) -> Answer:
