@@ -85,7 +85,7 @@ def rank_chunk(
     authors: Pairs,  # followed authors' papers: boost, and pass the floor
     categories: Pairs,  # papers in chosen categories: boost
     liked_shares: Csr,  # B x C: the share of the reader's liked papers in each category
-    members: Pairs,  # C -> the candidates filed in that category
+    filed: Pairs,  # J -> the categories the candidate is filed in
     banned: Pairs,  # muted, sent, liked, disliked: never picked
     slots: Slots,  # for reasons
     is_phrase: np.ndarray,  # V
@@ -105,7 +105,7 @@ def rank_chunk(
     author_ptr, author_col = authors
     cat_ptr, cat_col = categories
     share_ptr, share_idx, share_val = liked_shares
-    member_ptr, member_col = members
+    filed_ptr, filed_col = filed
     ban_ptr, ban_col = banned
     slot_vocab, slot_weights, slot_overlap, slot_ok = slots
     trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
@@ -119,9 +119,12 @@ def rank_chunk(
     followed = np.zeros((b, k), np.bool_)
     liked = np.full((b, k), -1, np.int64)
     carried = np.zeros((b, k), np.bool_)
-    prior = np.zeros(n_cand, np.float64)  # the candidate's best category share
-    boosted = np.empty(n_cand, np.int64)  # ...the candidates with one
-    unboosted = np.empty(k, np.float64)  # the k best scores without the prior
+    n_categories = 1
+    for q in range(filed_col.size):
+        n_categories = max(n_categories, filed_col[q] + 1)
+    share_of = np.zeros(n_categories, np.float64)  # this profile's share per category
+    top_plain = np.zeros(k, np.float64)  # each pick's score without the prior
+    plain_top = np.empty(k, np.float64)  # the k best scores without the prior
     relevance = np.empty(n_cand, np.float64)
     usable = np.zeros(b, np.bool_)
     query = np.zeros(n_terms, np.float64)
@@ -231,56 +234,54 @@ def rank_chunk(
             eligible[author_col[p]] = True
         for p in range(cat_ptr[r], cat_ptr[r + 1]):
             score[cat_col[p]] += category_boost
-        # the prior: the largest share of liked papers among the candidate's categories
-        n_boosted = 0
-        for p in range(share_ptr[r], share_ptr[r + 1]):
-            c, share = share_idx[p], share_val[p]
-            if share <= 0.0:
-                continue
-            for s in range(member_ptr[c], member_ptr[c + 1]):
-                j = member_col[s]
-                if prior[j] == 0.0:
-                    boosted[n_boosted] = j
-                    n_boosted += 1
-                prior[j] = max(prior[j], share)
-        for i in range(n_boosted):
-            score[boosted[i]] += liked_category_boost * prior[boosted[i]]
         for p in range(ban_ptr[r], ban_ptr[r + 1]):
             eligible[ban_col[p]] = False
+        # the prior: the largest share of liked papers among a candidate's categories, worked
+        # out only for a candidate it could lift into the top k (`lift` at most)
+        lift = 0.0
+        for p in range(share_ptr[r], share_ptr[r + 1]):
+            share_of[share_idx[p]] = share_val[p]
+            lift = max(lift, liked_category_boost * share_val[p])
 
-        # top k, best first; among equal scores the earlier candidate
+        # top k, best first; among equal scores the earlier candidate. Beside it, where the
+        # prior may lift, the k best scores without it: a pick under those it carried
         n_top = 0
+        n_plain = 0
         for j in range(n_cand):
-            if not eligible[j] or (n_top == k and score[j] <= top_score[r, k - 1]):
+            if not eligible[j]:
+                continue
+            plain = score[j]
+            if lift > 0.0 and not (n_plain == k and plain <= plain_top[k - 1]):
+                i = min(n_plain, k - 1)
+                while i > 0 and plain_top[i - 1] < plain:
+                    plain_top[i] = plain_top[i - 1]
+                    i -= 1
+                plain_top[i] = plain
+                n_plain = min(n_plain + 1, k)
+            if n_top == k and plain + lift <= top_score[r, k - 1]:
+                continue
+            best_share = 0.0
+            if lift > 0.0:
+                for q in range(filed_ptr[j], filed_ptr[j + 1]):
+                    best_share = max(best_share, share_of[filed_col[q]])
+            boosted = plain + liked_category_boost * best_share
+            if n_top == k and boosted <= top_score[r, k - 1]:
                 continue
             i = min(n_top, k - 1)
-            while i > 0 and top_score[r, i - 1] < score[j]:
+            while i > 0 and top_score[r, i - 1] < boosted:
                 top[r, i] = top[r, i - 1]
                 top_score[r, i] = top_score[r, i - 1]
+                top_plain[i] = top_plain[i - 1]
                 i -= 1
             top[r, i] = j
-            top_score[r, i] = score[j]
+            top_score[r, i] = boosted
+            top_plain[i] = plain
             n_top = min(n_top + 1, k)
-
-        # the prior carried a pick that the k best without it would leave out
-        if n_boosted and n_top == k:
-            n_kept = 0
-            for j in range(n_cand):
-                plain = score[j] - liked_category_boost * prior[j]
-                if not eligible[j] or (n_kept == k and plain <= unboosted[k - 1]):
-                    continue
-                i = min(n_kept, k - 1)
-                while i > 0 and unboosted[i - 1] < plain:
-                    unboosted[i] = unboosted[i - 1]
-                    i -= 1
-                unboosted[i] = plain
-                n_kept = min(n_kept + 1, k)
-            for i in range(n_top):
-                j = top[r, i]
-                plain = score[j] - liked_category_boost * prior[j]
-                carried[r, i] = prior[j] > 0.0 and plain < unboosted[k - 1]
-        for i in range(n_boosted):
-            prior[boosted[i]] = 0.0
+        for i in range(n_top):  # lifted by the prior, and under the k best without it
+            lifted = top_plain[i] < top_score[r, i]
+            carried[r, i] = lifted and n_plain == k and top_plain[i] < plain_top[k - 1]
+        for p in range(share_ptr[r], share_ptr[r + 1]):
+            share_of[share_idx[p]] = 0.0
 
         for i in range(n_top):
             j = top[r, i]

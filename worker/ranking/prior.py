@@ -9,8 +9,8 @@ this" on a paper in a category takes that category's prior away: an explicit vot
 what the likes suggest.
 
 Per chunk this is one sparse product (profiles x referenced papers x categories); the kernel
-spreads the shares over each category's candidates, adds the boost and says which picks it
-carried, and only those get the `liked_category` reason.
+works a candidate's prior out from its categories only where it could lift the candidate into
+the top k, says which picks it carried, and only those get the `liked_category` reason.
 """
 
 from __future__ import annotations

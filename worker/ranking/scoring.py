@@ -351,9 +351,8 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     ref_categories, in_category = category_matrices(
         cand.category_index, [known[i] for i in ref_index], len(cand.papers)
     )
-    members = kernels.Pairs(
-        in_category.indptr.astype(np.int64), in_category.indices.astype(np.int64)
-    )
+    filed = in_category.T.tocsr()  # J x C
+    filed = kernels.Pairs(filed.indptr.astype(np.int64), filed.indices.astype(np.int64))
 
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
     knobs = kernels.Knobs(
@@ -411,7 +410,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             _by_row(b, author_rows, author_cols),
             _by_row(b, *categories.pairs(chunk, "categories")),
             _csr(shares),
-            members,
+            filed,
             _by_row(b, *map(np.concatenate, banned)),
             cand.slots,
             model.is_phrase,
