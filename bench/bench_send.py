@@ -32,6 +32,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -376,6 +377,7 @@ def measure(args: argparse.Namespace) -> dict:
         tail = standin.communicate(timeout=30)[0].strip()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        shutil.rmtree(home, ignore_errors=True)
     per_email = {g: v * 1000 / sent for g, v in cpu.items()}
     per_email["all but the stand-in"] = sum(v for g, v in per_email.items() if g != "stand-in")
     stages["Celery and the rest (worker)"] = per_email["worker"] - sum(stages.values())
