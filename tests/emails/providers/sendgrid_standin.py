@@ -84,6 +84,13 @@ class Behaviour:
     idle_timeout: float | None = None  # hang up (a reset) a connection idle this long
 
 
+class Server(ThreadingHTTPServer):
+    """Room for every connection a busy worker opens at once, as the real API has: with the
+    default backlog of 5, a burst of new connections is reset and comes back as retries."""
+
+    request_queue_size = 1024
+
+
 class StandIn:
     def __init__(self, delay: float = 0.0, port: int = 0, keep_payloads: bool = True) -> None:
         self.behaviour = Behaviour(delay=delay)
@@ -94,7 +101,7 @@ class StandIn:
         self.signer: SendGridSigner | None = None
         self.pending_events: list[dict] = []
         self.events_posted = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server = Server(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self._stop = threading.Event()
