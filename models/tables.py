@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, Enum, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Enum, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -172,7 +172,12 @@ class Click(SQLModel, table=True):
 
 
 class Digest(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("subscriber_id", "edition"),)
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "edition"),
+        # "is anything of this run still to send?" after every wave: one index probe, not a
+        # walk over the run's rows (its leading column serves the by-run lookups too)
+        Index("ix_digest_run_id_status", "run_id", "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
     edition: str = Field(max_length=32, index=True)  # e.g. "2026-11-22"
@@ -183,7 +188,7 @@ class Digest(SQLModel, table=True):
     planned_at: datetime = _ts(nullable=False, default_factory=utcnow)
     claimed_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
-    run_id: int | None = Field(default=None, foreign_key="send_run.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="send_run.id")
     fail_reason: str | None = Field(default=None, max_length=32)  # short code: why failed/skipped
     next_attempt_at: datetime | None = _ts()  # a retry is not claimed before this
     queued_at: datetime | None = _ts()  # handed to the broker; None = nobody has it queued
