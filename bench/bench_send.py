@@ -471,7 +471,9 @@ def report(measured: dict[str, list[dict]], timeline: bool) -> None:
                 f"{name}: sent {r['sent']} (failed {r['failed']}, skipped {r['skipped']}) in "
                 f"{r['first_to_last_s']:.1f} s; load average before "
                 f"{' '.join(map(str, r['load_average'][:3]))}, after "
-                f"{' '.join(map(str, r['load_average'][3:]))}; stand-in {r['stand_in']}"
+                f"{' '.join(map(str, r['load_average'][3:]))}; stand-in {r['stand_in']} "
+                "(its duplicates: the stage split's second edition to --profile of the "
+                "same readers)"
             )
             if timeline:
                 print("  t (s)  emails/s  worker processes' share of a core")
