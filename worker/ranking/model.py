@@ -196,6 +196,17 @@ class Model:
                 group[at], need[at] = zip(*pairs, strict=True)
         return group, need
 
+    def typed_parts(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """The interests text's typed phrases as the reader wrote them, each with its known
+        terms (its words and the 2-word phrases inside it, none spanning two phrases)."""
+        get = self.vectorizer.vocabulary_.get if self.vectorizer else {}.get
+        parts = (" ".join(part.split()) for part in _PHRASES.split(text))
+        return [
+            (part, np.array([i for i in map(get, analyze(part)) if i is not None], np.int64))
+            for part in parts
+            if part
+        ]
+
     def _groups(self, text: str, common: np.ndarray) -> dict[int, tuple[int, bool]]:
         """Word id -> (phrase, distinctive) for the words of the text's typed phrases that
         have two distinctive words; a word also typed on its own is no phrase's."""

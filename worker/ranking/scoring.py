@@ -371,6 +371,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     )
     interests *= params.interests_weight
 
+    common = model.generic(params.generic_share)
     k = min(params.top_k, len(cand.papers))
     out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 4)
     like_text = np.array(  # -1: none
@@ -446,6 +447,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
                 code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
                 if counts.get(code):  # a prior the opened papers carried alone goes unnamed
                     out.reasons[start + r, c, -4] = Reason.liked_category(code)
+        _close_reasons(out, chunk, start, interests, common, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))
@@ -524,3 +526,26 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
         reasons[r, c, -2] = Reason.author(name)
+
+
+def _close_reasons(out: Ranking, chunk, start: int, interests, common, cand: Candidates) -> None:
+    """A pick left with no reason was matched by the typed words without one whole phrase
+    of them passing as a reason ("segmentation" and "object" of "image segmentation, object
+    detection"): it is named by the typed phrase whose words give it the most, as the reader
+    wrote it, unless that phrase is one word too common to explain anything."""
+    for r, prof in enumerate(chunk):
+        row = start + r
+        bare = [c for c in range(out.counts[row]) if not any(out.reasons[row, c])]
+        if not bare or not prof.interests:
+            continue
+        query = interests[row]
+        parts = [
+            (text, ids)
+            for text, ids in cand.model.typed_parts(prof.interests)
+            if ids.size > 1 or (ids.size == 1 and not common[ids[0]])
+        ]
+        for c in bare:
+            paper = cand.matrix[cand.index[out.paper_ids[row, c]]]
+            gains = [float(query[0, ids].multiply(paper[0, ids]).sum()) for _, ids in parts]
+            if gains and max(gains) > 0.0:
+                out.reasons[row, c, 0] = Reason.close(parts[int(np.argmax(gains))][0])
