@@ -7,7 +7,7 @@ import pytest
 from models.reasons import Kind, Reason
 from tests.worker.ranking.conftest import phrases, texts
 from worker.ranking import Model, PaperDoc, Pick, Profile, RankParams, rank
-from worker.ranking.model import analyze
+from worker.ranking.model import SPANNING, analyze
 from worker.ranking.types import why
 
 GNN = "message passing, node classification, graph neural networks"
@@ -194,3 +194,16 @@ def test_a_close_interest_keeps_its_kind_in_the_readers_one_casing() -> None:
     casing = {"medical imaging": "Medical Imaging"}
     shown = why([Reason.close("medical imaging"), None, None, None, None], casing)
     assert shown == (Reason(Kind.CLOSE, "Medical Imaging"),)
+
+
+def test_a_term_across_two_typed_phrases_is_counted_but_never_a_reason(model: Model, picks) -> None:
+    """ "classification graph" spans "node classification, graph neural networks": it still
+    scores, but as a reason it hid the phrases the reader typed (it overlaps both) and the
+    paper never writes it as one, so the pick was left with none."""
+    rows, phrase, _ = model.embed_interests([GNN], RankParams().generic_share)
+    spanning = model.vectorizer.vocabulary_["classification graph"]
+    assert phrase[list(rows.indices).index(spanning)] == SPANNING
+    for pick in picks[GNN].values():
+        assert "classification graph" not in {" ".join(analyze(t)) for t in phrases(pick)}, (
+            pick.reasons
+        )
