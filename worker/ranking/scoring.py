@@ -533,19 +533,31 @@ def _close_reasons(out: Ranking, chunk, start: int, interests, common, cand: Can
     of them passing as a reason ("segmentation" and "object" of "image segmentation, object
     detection"): it is named by the typed phrase whose words give it the most, as the reader
     wrote it, unless that phrase is one word too common to explain anything."""
-    for r, prof in enumerate(chunk):
-        row = start + r
-        bare = [c for c in range(out.counts[row]) if not any(out.reasons[row, c])]
-        if not bare or not prof.interests:
-            continue
-        query = interests[row]
-        parts = [
-            (text, ids)
-            for text, ids in cand.model.typed_parts(prof.interests)
-            if ids.size > 1 or (ids.size == 1 and not common[ids[0]])
-        ]
-        for c in bare:
-            paper = cand.matrix[cand.index[out.paper_ids[row, c]]]
-            gains = [float(query[0, ids].multiply(paper[0, ids]).sum()) for _, ids in parts]
-            if gains and max(gains) > 0.0:
-                out.reasons[row, c, 0] = Reason.close(parts[int(np.argmax(gains))][0])
+    rows = slice(start, start + len(chunk))
+    shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
+    bare = shown & ~np.not_equal(out.reasons[rows], None).any(axis=2)
+    for r, c in zip(*np.nonzero(bare), strict=True):
+        if chunk[r].interests:
+            row, j = start + r, cand.index[out.paper_ids[start + r, c]]
+            gains = _gains(interests, row, cand.matrix, j)
+            parts = _parts(cand.model, chunk[r].interests, common)
+            best = max(parts, key=lambda p: gains(p[1]), default=None)
+            if best and gains(best[1]) > 0.0:
+                out.reasons[row, c, 0] = Reason.close(best[0])
+
+
+def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The typed phrases that may name a pick: not one word too common to explain it."""
+    parts = model.typed_parts(text)
+    return [(t, ids) for t, ids in parts if ids.size > 1 or (ids.size and not common[ids[0]])]
+
+
+def _gains(query: sparse.csr_matrix, row: int, papers: sparse.csr_matrix, j: int):
+    """A function of term ids: what they give q[row] . paper[j], from the two CSR rows."""
+    q_at = slice(query.indptr[row], query.indptr[row + 1])
+    c_at = slice(papers.indptr[j], papers.indptr[j + 1])
+    both, qi, ci = np.intersect1d(
+        query.indices[q_at], papers.indices[c_at], assume_unique=True, return_indices=True
+    )
+    products = query.data[q_at][qi] * papers.data[c_at][ci]
+    return lambda ids: float(products[np.isin(both, ids)].sum())

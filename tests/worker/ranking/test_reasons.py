@@ -207,3 +207,8 @@ def test_a_term_across_two_typed_phrases_is_counted_but_never_a_reason(model: Mo
         assert "classification graph" not in {" ".join(analyze(t)) for t in phrases(pick)}, (
             pick.reasons
         )
+
+
+def test_a_common_lone_typed_word_names_no_pick(corpus: list[PaperDoc], model: Model) -> None:
+    got = rank(corpus, [Profile("s", interests="learning")], RankParams(), model=model)["s"]
+    assert not [r for p in got for r in p.reasons if r.kind is Kind.CLOSE]
