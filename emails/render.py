@@ -399,13 +399,17 @@ def build_digest(ctx: DigestContext) -> RenderedEmail:
 
 
 def why_line(reasons: Sequence[Reason], terms: Sequence[str] | None = None) -> str:
-    """Turn the ranking's reasons into one readable line, worded by kind: the phrases, then
-    the liked papers, the followed authors and trending signals, then "popular today" (`terms`:
-    the reasons' `term_reasons`, when the caller has them already)."""
+    """Turn the ranking's reasons into one readable line, worded by kind: the phrases, the
+    typed interest the paper is close to, then the liked papers, the followed authors and
+    trending signals, then "popular today" (`terms`: the reasons' `term_reasons`, when the
+    caller has them already)."""
     terms = term_reasons(reasons) if terms is None else terms
     parts = []
     if terms:
         parts.append("matches " + ", ".join(f"“{t}”" for t in terms))
+    for r in reasons:
+        if r.kind is Kind.CLOSE:
+            parts.append(f"close to your interest “{r.text}”")
     for r in reasons:
         if r.kind is Kind.LIKED:
             parts.append(f"like “{clip(readable(r.text), LIKE_LIMIT)}”, which you liked")

@@ -11,6 +11,7 @@ from models.arxiv import NAMES
 
 class Kind(StrEnum):
     PHRASE = "phrase"  # a term of both the profile and the paper, as the paper writes it
+    CLOSE = "close"  # a typed interest the paper shares words with, not one whole phrase
     AUTHOR = "author"  # by a followed author
     LIKED = "liked"  # like a paper the reader liked
     CATEGORY = "category"  # in a category the reader follows, by its taxonomy name
@@ -32,6 +33,11 @@ class Reason:
     @classmethod
     def phrase(cls, text: str) -> Reason:
         return cls(Kind.PHRASE, text)
+
+    @classmethod
+    def close(cls, typed: str) -> Reason:
+        """`typed` as the reader wrote it: the interest the paper's words are nearest to."""
+        return cls(Kind.CLOSE, typed)
 
     @classmethod
     def author(cls, name: str) -> Reason:

@@ -224,6 +224,9 @@ def test_why_line_reads_every_kind_of_reason() -> None:
     line = why_line([P("diffusion"), P("LoRA"), Reason.author("Ada Lovelace"), Reason.trending(42)])
     assert line == "matches “diffusion”, “LoRA”; by Ada Lovelace; trending: 42 upvotes"
     assert why_line([POPULAR]) == "popular today"
+    assert why_line([Reason.close("image segmentation")]) == (
+        "close to your interest “image segmentation”"
+    )
     assert why_line([]) == ""
 
 

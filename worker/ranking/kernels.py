@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from worker.ranking.model import MAX_GROUPS
+from worker.ranking.model import MAX_GROUPS, SPANNING
 
 
 def _compiled(fn: Callable) -> Callable:
@@ -75,7 +75,8 @@ class Knobs(NamedTuple):
 @_compiled
 def rank_chunk(
     interests: Csr,  # B x V interests rows (already weighted)
-    phrase: np.ndarray,  # per interests entry: its typed phrase (0..), -1 = counts alone
+    phrase: np.ndarray,  # per interests entry: its typed phrase (0..), -1 = counts alone,
+    # SPANNING = counts alone, never a reason (a 2-word term across two typed phrases)
     distinctive: np.ndarray,  # per interests entry: one of the phrase's distinctive words
     weights: Csr,  # B x U Rocchio weights of referenced papers
     refs: Csr,  # U x V referenced papers' vectors
@@ -172,7 +173,7 @@ def rank_chunk(
         n_phrases = 0
         for p in range(q_ptr[r], q_ptr[r + 1]):
             t, v = q_idx[p], q_val[p]
-            typed[t] = True
+            typed[t] = phrase[p] != SPANNING
             if phrase[p] >= 0:
                 in_phrase[t] = phrase[p]
                 n_phrases = max(n_phrases, phrase[p] + 1)

@@ -38,6 +38,7 @@ _JOINED = re.compile(r"\s*-?\s*")
 MAX_PHRASE_WORDS = 4  # a reason phrase runs on to at most this many words
 COHESION = 0.3  # a set phrase is in this share of the papers with its rarer word, at least
 MAX_GROUPS = 8  # typed phrases per interests text that are matched whole (more: word by word)
+SPANNING = -2  # the group of a 2-word term across two typed phrases ("classification, graph")
 _PHRASES = re.compile(r"[,;/\n]|\band\b|\bor\b")  # a typed interests text: one phrase each
 
 
@@ -166,20 +167,21 @@ class Model:
         rows = self._weigh(self._counts(list(unique)))
         group, need = self._phrase_groups(list(unique), rows, generic_share)
         tags = sparse.csr_matrix(
-            ((group + 2) * 2 + need, rows.indices, rows.indptr), shape=rows.shape, dtype=np.int64
+            ((group + 3) * 2 + need, rows.indices, rows.indptr), shape=rows.shape, dtype=np.int64
         )
         rows, tags = rows[doc].tocsr(), tags[doc].tocsr()
-        return rows, tags.data // 2 - 2, (tags.data % 2).astype(np.bool_)
+        return rows, tags.data // 2 - 3, (tags.data % 2).astype(np.bool_)
 
     def _phrase_groups(
         self, texts: Sequence[str], rows: sparse.csr_matrix, generic_share: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """For each entry of `rows` (`embed_texts(texts)`): the typed phrase its word belongs
         to (0.. MAX_GROUPS - 1; -1 for a 2-word phrase term, a one-word interest, or a phrase
-        with fewer than two distinctive words) and whether the word is distinctive (in at most
-        `generic_share` of the corpus). The ranking counts a phrase's words in full only in a
-        paper that has two of its distinctive words ("quantum" and "correction"), so one
-        word ("Motion Correction") does not pass for the phrase."""
+        with fewer than two distinctive words; SPANNING for a 2-word term across two typed
+        phrases) and whether the word is distinctive (in at most `generic_share` of the
+        corpus). The ranking counts a phrase's words in full only in a paper that has two of
+        its distinctive words ("quantum" and "correction"), so one word ("Motion Correction")
+        does not pass for the phrase."""
         group = np.full(rows.nnz, -1, np.int64)
         need = np.zeros(rows.nnz, np.bool_)
         if not self.vectorizer:
@@ -196,10 +198,23 @@ class Model:
                 group[at], need[at] = zip(*pairs, strict=True)
         return group, need
 
+    def typed_parts(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """The interests text's typed phrases as the reader wrote them, each with its known
+        terms (its words and the 2-word phrases inside it, none spanning two phrases)."""
+        get = self.vectorizer.vocabulary_.get if self.vectorizer else {}.get
+        parts = (" ".join(part.split()) for part in _PHRASES.split(text))
+        return [
+            (part, np.array([i for i in map(get, analyze(part)) if i is not None], np.int64))
+            for part in parts
+            if part
+        ]
+
     def _groups(self, text: str, common: np.ndarray) -> dict[int, tuple[int, bool]]:
         """Word id -> (phrase, distinctive) for the words of the text's typed phrases that
-        have two distinctive words; a word also typed on its own is no phrase's."""
+        have two distinctive words; a word also typed on its own is no phrase's. A 2-word term
+        across two typed phrases is SPANNING: the reader never wrote it as one."""
         get = self.vectorizer.vocabulary_.get
+        within = {i for _, ids in self.typed_parts(text) for i in ids.tolist()}
         found: dict[int, tuple[int, bool]] = {}
         alone: set[int] = set()
         n_groups = 0
@@ -211,7 +226,9 @@ class Model:
                 continue
             found.update({i: (n_groups, i in distinctive) for i in ids if i not in found})
             n_groups += 1
-        return {i: v for i, v in found.items() if i not in alone}
+        spanning = {i: (SPANNING, False) for i in map(get, analyze(text)) if i not in within}
+        spanning.pop(None, None)
+        return {i: v for i, v in found.items() if i not in alone} | spanning
 
     def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
         return self.embed_counts(self.paper_counts(papers))

@@ -371,6 +371,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
     )
     interests *= params.interests_weight
 
+    common = model.generic(params.generic_share)
     k = min(params.top_k, len(cand.papers))
     out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 4)
     like_text = np.array(  # -1: none
@@ -446,6 +447,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
                 code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
                 if counts.get(code):  # a prior the opened papers carried alone goes unnamed
                     out.reasons[start + r, c, -4] = Reason.liked_category(code)
+        _close_reasons(out, chunk, start, interests, common, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))
@@ -524,3 +526,38 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
         reasons[r, c, -2] = Reason.author(name)
+
+
+def _close_reasons(out: Ranking, chunk, start: int, interests, common, cand: Candidates) -> None:
+    """A pick left with no reason was matched by the typed words without one whole phrase
+    of them passing as a reason ("segmentation" and "object" of "image segmentation, object
+    detection"): it is named by the typed phrase whose words give it the most, as the reader
+    wrote it, unless that phrase is one word too common to explain anything."""
+    rows = slice(start, start + len(chunk))
+    shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
+    bare = shown & ~np.not_equal(out.reasons[rows], None).any(axis=2)
+    for r, c in zip(*np.nonzero(bare), strict=True):
+        if chunk[r].interests:
+            row, j = start + r, cand.index[out.paper_ids[start + r, c]]
+            gains = _gains(interests, row, cand.matrix, j)
+            parts = _parts(cand.model, chunk[r].interests, common)
+            best = max(parts, key=lambda p: gains(p[1]), default=None)
+            if best and gains(best[1]) > 0.0:
+                out.reasons[row, c, 0] = Reason.close(best[0])
+
+
+def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The typed phrases that may name a pick: not one word too common to explain it."""
+    parts = model.typed_parts(text)
+    return [(t, ids) for t, ids in parts if ids.size > 1 or (ids.size and not common[ids[0]])]
+
+
+def _gains(query: sparse.csr_matrix, row: int, papers: sparse.csr_matrix, j: int):
+    """A function of term ids: what they give q[row] . paper[j], from the two CSR rows."""
+    q_at = slice(query.indptr[row], query.indptr[row + 1])
+    c_at = slice(papers.indptr[j], papers.indptr[j + 1])
+    both, qi, ci = np.intersect1d(
+        query.indices[q_at], papers.indices[c_at], assume_unique=True, return_indices=True
+    )
+    products = query.data[q_at][qi] * papers.data[c_at][ci]
+    return lambda ids: float(products[np.isin(both, ids)].sum())

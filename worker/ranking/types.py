@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -115,15 +115,15 @@ def why(row: list, casing: dict[str, str]) -> tuple[Reason, ...]:
     """One pick's reasons as shown, at most MAX_REASONS, best first: a followed author, the
     phrases (fewer when other signals are there, one at least), the liked paper, the
     category, trending. `row` is the Ranking's columns (phrases, category, liked, author,
-    trending); `casing` holds the first casing of each phrase in this reader's picks, so one
-    email writes "node classification" one way."""
+    trending); `casing` holds the first casing of each phrase (or typed interest) in this
+    reader's picks, so one email writes "node classification" one way."""
     *phrases, category, liked, author, trending = row
     others = [x for x in (liked, category, trending) if x is not None]
     room = max(1, MAX_REASONS - len(others) - (author is not None))
     shown = []
     for reason in filter(None, phrases[:room]):
         text = casing.setdefault(reason.text.casefold(), reason.text)
-        shown.append(reason if text == reason.text else Reason.phrase(text))
+        shown.append(reason if text == reason.text else replace(reason, text=text))
     return tuple(filter(None, [author, *shown, *others]))[:MAX_REASONS]
 
 

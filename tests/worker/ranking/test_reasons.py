@@ -7,7 +7,8 @@ import pytest
 from models.reasons import Kind, Reason
 from tests.worker.ranking.conftest import phrases, texts
 from worker.ranking import Model, PaperDoc, Pick, Profile, RankParams, rank
-from worker.ranking.model import analyze
+from worker.ranking.model import SPANNING, analyze
+from worker.ranking.types import why
 
 GNN = "message passing, node classification, graph neural networks"
 LLM = "large language model reasoning, chain of thought"
@@ -153,3 +154,61 @@ def test_the_liked_paper_named_is_the_one_most_like_the_pick(
     named = {r.paper_id for p in got for r in p.reasons if r.kind is Kind.LIKED}
     assert named == set(liked)
     assert all(len(p.reasons) <= 3 and not phrases(p) for p in got)  # no typed words
+
+
+CV = "computer vision, image segmentation, object detection"
+EVO = "evolutionary algorithms, neuroevolution, spiking neural networks"
+TRAINING = "machine learning, deep neural network training, optimization"
+
+
+def test_a_match_by_several_typed_words_names_the_interest_it_is_close_to(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    """sample-0034 (coffee-leaf infection, image processing) shares the reader's words, but
+    its typed phrases are outside the 64 strongest terms reasons are looked for among and its
+    lone words ("image", "detection") are too common: it had no reason. It is close to the
+    typed phrase its words give the most, named as the reader wrote it."""
+    got = rank(corpus, [Profile("s", interests=CV)], RankParams(), model=model)["s"]
+    pick = next(p for p in got if p.paper_id == "sample-0034")
+    assert pick.reasons == (Reason.close("image segmentation"),)
+
+
+def test_every_pick_of_a_typed_reader_has_a_reason_never_a_generic_lone_word(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    readers = [Profile(t, interests=t) for t in (CV, EVO, TRAINING, GNN, LLM, RL)]
+    ranked = rank(corpus, readers, RankParams(), model=model)
+    common = model.generic(RankParams().generic_share)
+    vocabulary = model.vectorizer.vocabulary_
+    for prof in readers:
+        typed = {part for part, _ in model.typed_parts(prof.interests)}
+        for pick in ranked[prof.id]:
+            assert pick.reasons, pick
+            for r in (r for r in pick.reasons if r.kind is Kind.CLOSE):
+                assert r.text.casefold() in {t.casefold() for t in typed}, r
+                words = analyze(r.text)
+                assert len(words) > 1 or not common[vocabulary[words[0]]], r
+
+
+def test_a_close_interest_keeps_its_kind_in_the_readers_one_casing() -> None:
+    casing = {"medical imaging": "Medical Imaging"}
+    shown = why([Reason.close("medical imaging"), None, None, None, None], casing)
+    assert shown == (Reason(Kind.CLOSE, "Medical Imaging"),)
+
+
+def test_a_term_across_two_typed_phrases_is_counted_but_never_a_reason(model: Model, picks) -> None:
+    """ "classification graph" spans "node classification, graph neural networks": it still
+    scores, but as a reason it hid the phrases the reader typed (it overlaps both) and the
+    paper never writes it as one, so the pick was left with none."""
+    rows, phrase, _ = model.embed_interests([GNN], RankParams().generic_share)
+    spanning = model.vectorizer.vocabulary_["classification graph"]
+    assert phrase[list(rows.indices).index(spanning)] == SPANNING
+    for pick in picks[GNN].values():
+        assert "classification graph" not in {" ".join(analyze(t)) for t in phrases(pick)}, (
+            pick.reasons
+        )
+
+
+def test_a_common_lone_typed_word_names_no_pick(corpus: list[PaperDoc], model: Model) -> None:
+    got = rank(corpus, [Profile("s", interests="learning")], RankParams(), model=model)["s"]
+    assert not [r for p in got for r in p.reasons if r.kind is Kind.CLOSE]
