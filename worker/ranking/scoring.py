@@ -529,27 +529,31 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
 
 
 def _close_reasons(out: Ranking, chunk, start: int, interests, common, cand: Candidates) -> None:
-    """A pick left with no reason was matched by the typed words without one whole phrase
-    of them passing as a reason ("segmentation" and "object" of "image segmentation, object
-    detection"): it is named by the typed phrase whose words give it the most, as the reader
+    """A pick left with no reason was matched by typed words none of which passes as one (its
+    typed phrases beyond the slots reasons are looked for in, its lone words too common or
+    said once): it is named by the typed phrase whose words give it the most, as the reader
     wrote it, unless that phrase is one word too common to explain anything."""
     rows = slice(start, start + len(chunk))
     shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
     bare = shown & ~np.not_equal(out.reasons[rows], None).any(axis=2)
+    typed: dict[str, list[tuple[str, list[int]]]] = {}  # a reader's picks share their text
     for r, c in zip(*np.nonzero(bare), strict=True):
-        if chunk[r].interests:
+        text = chunk[r].interests
+        if text:
             row, j = start + r, cand.index[out.paper_ids[start + r, c]]
             gains = _gains(interests, row, cand.matrix, j)
-            parts = _parts(cand.model, chunk[r].interests, common)
+            parts = typed.get(text) or typed.setdefault(text, _parts(cand.model, text, common))
             best = max(parts, key=lambda p: gains(p[1]), default=None)
             if best and gains(best[1]) > 0.0:
                 out.reasons[row, c, 0] = Reason.close(best[0])
 
 
-def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, np.ndarray]]:
+def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, list[int]]]:
     """The typed phrases that may name a pick: not one word too common to explain it."""
     parts = model.typed_parts(text)
-    return [(t, ids) for t, ids in parts if ids.size > 1 or (ids.size and not common[ids[0]])]
+    return [
+        (t, ids.tolist()) for t, ids in parts if ids.size > 1 or (ids.size and not common[ids[0]])
+    ]
 
 
 def _gains(query: sparse.csr_matrix, row: int, papers: sparse.csr_matrix, j: int):
@@ -559,5 +563,6 @@ def _gains(query: sparse.csr_matrix, row: int, papers: sparse.csr_matrix, j: int
     both, qi, ci = np.intersect1d(
         query.indices[q_at], papers.indices[c_at], assume_unique=True, return_indices=True
     )
-    products = query.data[q_at][qi] * papers.data[c_at][ci]
-    return lambda ids: float(products[np.isin(both, ids)].sum())
+    values = query.data[q_at][qi] * papers.data[c_at][ci]
+    products = dict(zip(both.tolist(), values.tolist(), strict=True))
+    return lambda ids: sum(products.get(t, 0.0) for t in ids)
