@@ -447,7 +447,9 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
                 code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
                 if counts.get(code):  # a prior the opened papers carried alone goes unnamed
                     out.reasons[start + r, c, -4] = Reason.liked_category(code)
-        _close_reasons(out, chunk, start, interests, common, cand)
+        bare = _bare(out, start, len(chunk))
+        _close_reasons(out, chunk, start, bare, interests, common, cand)
+        _nearest_liked(out, chunk, start, bare, ref_scores, ref_index, like_text, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
         list(pool.map(one, range(0, len(profiles), params.chunk_size)))
@@ -528,16 +530,22 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
         reasons[r, c, -2] = Reason.author(name)
 
 
-def _close_reasons(out: Ranking, chunk, start: int, interests, common, cand: Candidates) -> None:
+def _bare(out: Ranking, start: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row within the chunk, slot) of each pick shown with no reason at all."""
+    rows = slice(start, start + b)
+    shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
+    return np.nonzero(shown & ~np.not_equal(out.reasons[rows], None).any(axis=2))
+
+
+def _close_reasons(
+    out: Ranking, chunk, start: int, bare, interests, common, cand: Candidates
+) -> None:
     """A pick left with no reason was matched by typed words none of which passes as one (its
     typed phrases beyond the slots reasons are looked for in, its lone words too common or
     said once): it is named by the typed phrase whose words give it the most, as the reader
     wrote it, unless that phrase is one word too common to explain anything."""
-    rows = slice(start, start + len(chunk))
-    shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
-    bare = shown & ~np.not_equal(out.reasons[rows], None).any(axis=2)
     typed: dict[str, list[tuple[str, list[int]]]] = {}  # a reader's picks share their text
-    for r, c in zip(*np.nonzero(bare), strict=True):
+    for r, c in zip(*bare, strict=True):
         text = chunk[r].interests
         if text:
             row, j = start + r, cand.index[out.paper_ids[start + r, c]]
@@ -546,6 +554,20 @@ def _close_reasons(out: Ranking, chunk, start: int, interests, common, cand: Can
             best = max(parts, key=lambda p: gains(p[1]), default=None)
             if best and gains(best[1]) > 0.0:
                 out.reasons[row, c, 0] = Reason.close(best[0])
+
+
+def _nearest_liked(
+    out: Ranking, chunk, start: int, bare, ref_scores: np.ndarray, ref_index, like_text, cand
+) -> None:
+    """A pick still without a reason, for a reader with liked papers, was carried by them
+    together, none alone: it names the liked paper most like it (never an opened one, which
+    is no like), so the line differs from pick to pick."""
+    for r, c in zip(*bare, strict=True):
+        liked = [ref_index[i] for i in chunk[r].liked if i in ref_index]
+        if liked and out.reasons[start + r, c, 0] is None:  # not named `close` meanwhile
+            sims = ref_scores[liked, cand.index[out.paper_ids[start + r, c]]]
+            if sims.max() > 0.0:
+                out.reasons[start + r, c, -3] = like_text[liked[int(sims.argmax())]]
 
 
 def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, list[int]]]:

@@ -156,6 +156,24 @@ def test_the_liked_paper_named_is_the_one_most_like_the_pick(
     assert all(len(p.reasons) <= 3 and not phrases(p) for p in got)  # no typed words
 
 
+def test_a_pick_the_liked_papers_carry_together_names_the_one_most_like_it(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    """Three cs.LG papers liked: sample-0055 was carried by the three together, none alone
+    with the share a liked reason needs, and had no reason. It names the liked paper it is
+    most like, and no pick is left without a line."""
+    liked = tuple(sorted(p.id for p in corpus if p.categories[:1] == ("cs.LG",))[:3])
+    got = rank(corpus, [Profile("s", liked=liked)], RankParams(top_k=10), model=model)["s"]
+    assert all(p.reasons for p in got), [p.paper_id for p in got if not p.reasons]
+    pick = next(p for p in got if p.paper_id == "sample-0055")
+    (named,) = (r.paper_id for r in pick.reasons if r.kind is Kind.LIKED)
+    target = model.embed_papers([next(p for p in corpus if p.id == pick.paper_id)])
+    sims = {
+        i: (model.embed_papers([p]) @ target.T).sum() for i in liked for p in corpus if p.id == i
+    }
+    assert named == max(sims, key=sims.get), sims
+
+
 CV = "computer vision, image segmentation, object detection"
 EVO = "evolutionary algorithms, neuroevolution, spiking neural networks"
 TRAINING = "machine learning, deep neural network training, optimization"
