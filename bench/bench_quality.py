@@ -24,10 +24,11 @@ misses). "as sent": P@k for k = the number of papers the planner really sends th
     papers), the relevant papers with and without the cut, the papers cut and their hit rate,
     and P@10 with the slots the cut leaves empty as misses; beside it the cut relative to the
     reader's best match (RELATIVE_FLOOR 0.5) that this floor replaced.
-(e) why-lines: the picks as sent for READER_TEXTS (the (b) texts and the issue's own), and
-    the share of them with a flawed why-line: two phrase reasons that are pieces of one phrase
-    (they share a word: "Graph Neural Networks" beside "Neural Networks"), or a lone word in
-    over 3% of the papers ("image" beside "Medical Imaging"); and the share with no reason.
+(e) why-lines: the picks as sent for READER_TEXTS (the (b) texts and the issue's own) and
+    for (a)'s liked-paper readers, and the share of them with a flawed why-line: two phrase
+    reasons that are pieces of one phrase (they share a word: "Graph Neural Networks" beside
+    "Neural Networks"), or a lone word in over 3% of the papers ("image" beside "Medical
+    Imaging"); and the share with no reason.
 (f) variants: every ranking variant tried, per protocol over the seeds (`quality_variants`).
 (g) learning from clicks, a link scanner in every inbox (`quality_clicks`).
 
@@ -230,17 +231,26 @@ def flawed(reasons, model: Model) -> bool:
     return any(len(t.split()) == 1 and common[vocabulary.get(t, -1)] for t in terms)
 
 
-def print_why_lines(docs, model: Model) -> None:
-    """(e): flawed and unexplained picks, as sent, for the READER_TEXTS readers."""
-    readers = [Profile(i, interests=text) for i, text in enumerate(READER_TEXTS)]
-    ranked = rank(docs, readers, RankParams(top_k=K, trending_weight=0.0), model=model)
-    picks = [p for prof in readers for p in ranked[prof.id]]
-    bad = sum(flawed(p.reasons, model) for p in picks)
-    bare = sum(not p.reasons for p in picks)
-    print(
-        f"(e) why-lines, {len(readers)} typed interests, {len(picks)} picks as sent: "
-        f"{bad / len(picks):.1%} flawed, {bare / len(picks):.1%} with no reason"
-    )
+def print_why_lines(docs, model: Model, queries) -> None:
+    """(e): flawed and unexplained picks, as sent, for the READER_TEXTS readers and for (a)'s
+    liked-paper readers."""
+    groups = {
+        f"{len(READER_TEXTS)} typed interests": [
+            Profile(i, interests=text) for i, text in enumerate(READER_TEXTS)
+        ],
+        f"{len(queries)} liked-paper readers of (a)": [
+            Profile(q, liked=tuple(map(str, ids))) for q, (_, ids) in enumerate(queries)
+        ],
+    }
+    for name, readers in groups.items():
+        ranked = rank(docs, readers, RankParams(top_k=K, trending_weight=0.0), model=model)
+        picks = [p for prof in readers for p in ranked[prof.id]]
+        bad = sum(flawed(p.reasons, model) for p in picks)
+        bare = sum(not p.reasons for p in picks)
+        print(
+            f"(e) why-lines, {name}, {len(picks)} picks as sent: "
+            f"{bad / len(picks):.1%} flawed, {bare / len(picks):.1%} with no reason"
+        )
 
 
 def click_curves(docs, cats, *, keyword_texts, fitted, shuffles: int = 3) -> dict[str, list[float]]:
@@ -318,7 +328,7 @@ def main() -> None:
     if "d" in args.sections:
         print_cut(docs, cats, protocols(cats, queries, KEYWORDS), fitted[1])
     if "e" in args.sections:
-        print_why_lines(docs, fitted[1])
+        print_why_lines(docs, fitted[1], queries)
     if "f" in args.sections:
         print_variants(docs, cats, fitted, range(args.seeds + 1))
     if "g" in args.sections:
