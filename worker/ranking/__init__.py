@@ -7,7 +7,7 @@ only part that touches the disk (the shared fitted model).
 
 from worker.ranking import artifact
 from worker.ranking.model import FitParams, Model
-from worker.ranking.scoring import rank, rank_batches
+from worker.ranking.scoring import rank, rank_batches, ranker
 from worker.ranking.types import (
     PaperDoc,
     Pick,
@@ -30,5 +30,6 @@ __all__ = [
     "profile_from_json",
     "rank",
     "rank_batches",
+    "ranker",
     "trending_score",
 ]

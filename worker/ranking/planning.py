@@ -13,7 +13,7 @@ bound parameters than a database accepts, and 100k subscribers are a few bulk st
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,7 +46,7 @@ from worker.ranking import (
     Profile,
     RankParams,
     artifact,
-    rank_batches,
+    ranker,
     trending_score,
 )
 from worker.ranking.scoring import mentions_muted
@@ -340,44 +340,18 @@ class Edition:
     docs: list[PaperDoc]
     model: Model
     corpus: list[PaperDoc]
-    rankers: dict[RankParams, tuple[Feed, Iterator[Ranking]]] = field(default_factory=dict)
+    rankers: dict[RankParams, Callable[[list[Profile]], Ranking]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rank(self, params: RankParams, profiles: list[Profile]) -> Ranking:
-        """One page of profiles ranked. `rank_batches` prepares the candidates (their
-        matrices, slots and phrases: a good part of a second) once per generator, so each
-        edition keeps one generator per `params` and feeds it page after page, chunk after
-        chunk, instead of preparing them again for every chunk."""
+        """One page of profiles ranked by this edition's `ranker` for `params`, prepared once
+        for every page and chunk instead of once per chunk."""
         with self.lock:
             if params not in self.rankers:
-                feed = Feed()
-                ranker = rank_batches(self.docs, feed, params, model=self.model, corpus=self.corpus)
-                self.rankers[params] = (feed, ranker)
-            feed, ranker = self.rankers[params]
-            feed.page = profiles
-            try:
-                return next(ranker)
-            except BaseException as e:  # a generator that raised is done: start afresh
-                del self.rankers[params]
-                if isinstance(e, StopIteration):  # never let it end a caller's loop silently
-                    raise RuntimeError("the ranker ended early") from e
-                raise
-
-
-class Feed:
-    """The pages `rank_batches` ranks, handed in one at a time (never an empty one: the
-    generator would take the next and find none)."""
-
-    page: list[Profile] | None = None
-
-    def __iter__(self) -> Feed:
-        return self
-
-    def __next__(self) -> list[Profile]:
-        page, self.page = self.page, None
-        if not page:
-            raise StopIteration
-        return page
+                self.rankers[params] = ranker(
+                    self.docs, params, model=self.model, corpus=self.corpus
+                )
+            return self.rankers[params](profiles)
 
 
 _LAST: list[Edition] = []  # this process's latest edition: its chunks share it

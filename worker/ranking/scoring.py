@@ -29,7 +29,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -290,6 +290,35 @@ def rank(
     return results
 
 
+def ranker(
+    papers: Sequence[PaperDoc],
+    params: RankParams | None = None,
+    *,
+    model: Model | None = None,
+    corpus: Sequence[PaperDoc] = (),
+) -> Callable[[Sequence[Profile]], Ranking]:
+    """`rank` with the candidates prepared once (their matrices, slots and phrases: a good
+    part of a second): the function returned ranks one batch of profiles a call, as a columnar
+    `Ranking` (a mapping of profile id to picks, built on access)."""
+    params = params or RankParams()
+    known = {p.id: p for p in corpus} | {p.id: p for p in papers}
+    if not papers:
+        return lambda profiles: Ranking.allocate([p.id for p in profiles], 0, 0)
+    model = model or Model.fit(list(known.values()))
+    cand = Candidates.build(papers, model, params)
+    keys = (
+        _Incidence(len(papers), _muted_lookup(cand.texts), _muted_key),
+        _Incidence(len(papers), lambda k: cand.author_index.get(k, []), name_key),
+        _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
+    )
+
+    def rank_one(profiles: Sequence[Profile]) -> Ranking:
+        with _gc_paused():
+            return _rank_batch(cand, profiles, params, model=model, known=known, keys=keys)
+
+    return rank_one
+
+
 def rank_batches(
     papers: Sequence[PaperDoc],
     batches: Iterable[Sequence[Profile]],
@@ -299,26 +328,11 @@ def rank_batches(
     corpus: Sequence[PaperDoc] = (),
 ) -> Iterator[Ranking]:
     """`rank` over batches of profiles (e.g. pages of subscribers), preparing the candidates
-    once: memory stays that of one batch however many subscribers there are. Each batch's
-    result is a columnar `Ranking` (a mapping of profile id to picks, built on access)."""
-    params = params or RankParams()
-    known = {p.id: p for p in corpus} | {p.id: p for p in papers}
-    if not papers:
-        for profiles in batches:
-            yield Ranking.allocate([p.id for p in profiles], 0, 0)
-        return
-    model = model or Model.fit(list(known.values()))
-    cand = Candidates.build(papers, model, params)
-    keys = (
-        _Incidence(len(papers), _muted_lookup(cand.texts), _muted_key),
-        _Incidence(len(papers), lambda k: cand.author_index.get(k, []), name_key),
-        _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
-    )
+    once (`ranker`): memory stays that of one batch however many subscribers there are."""
+    ranked = ranker(papers, params, model=model, corpus=corpus)
     for profiles in batches:
-        if profiles:
-            with _gc_paused():
-                result = _rank_batch(cand, profiles, params, model=model, known=known, keys=keys)
-            yield result
+        if profiles or not papers:
+            yield ranked(profiles)
 
 
 @contextmanager

@@ -63,7 +63,7 @@ def test_an_editions_chunks_read_load_and_prepare_the_candidates_once_per_proces
             for i in range(3)
         ]
     reads = []
-    for name in ("candidate_papers", "shared_model", "rank_batches"):
+    for name in ("candidate_papers", "shared_model", "ranker"):
         real = getattr(planning, name)
         monkeypatch.setattr(
             planning, name, lambda *a, _r=real, _n=name, **kw: reads.append(_n) or _r(*a, **kw)
@@ -74,10 +74,10 @@ def test_an_editions_chunks_read_load_and_prepare_the_candidates_once_per_proces
             planned = plan_edition(session, get_settings(), now, True, subscriber_ids=[sid]).planned
         assert len(planned) == 1
     # and one ranker prepared the candidates for all three
-    assert reads == ["candidate_papers", "shared_model", "rank_batches"]
+    assert reads == ["candidate_papers", "shared_model", "ranker"]
     with session_scope() as session:  # the next edition reads afresh
         plan_edition(session, get_settings(), now + timedelta(days=1), True, subscriber_ids=ids)
-    assert reads == ["candidate_papers", "shared_model", "rank_batches"] * 2
+    assert reads == ["candidate_papers", "shared_model", "ranker"] * 2
 
 
 def test_plan_uses_liked_papers_and_never_repeats_them(paperboy_home: Path) -> None:
