@@ -11,8 +11,8 @@ from datetime import datetime
 from config import get_settings
 from config.celery import RETRY_MAX_SECONDS, backoff_seconds
 from emails.providers import MailError, is_retryable
-from models import RunState, SendRun, session_scope, utcnow
-from models.db import pages
+from models import Digest, DigestItem, RunState, SendRun, session_scope, utcnow
+from models.db import pages, refresh_statistics
 from worker.app import app
 from worker.delivery import chunks, liveness, policy, reaper, runs, send
 from worker.ingest.fetch import run_source
@@ -73,7 +73,7 @@ def plan_chunk(chunk_id: int) -> dict:
         if chunk is None:
             return {"chunk": chunk_id, "planned": 0, "empty": 0, "already": 0}
         run_id, readers = chunk.run_id, list(chunk.subscriber_ids)
-        result = PlanResult()
+        result, analyse = PlanResult(), False
         if chunk.done_at is None:
             result = plan_edition(
                 session,
@@ -83,7 +83,11 @@ def plan_chunk(chunk_id: int) -> dict:
                 subscriber_ids=readers,
                 run_id=run_id,
             )
-            chunks.finish(session, chunk, len(result.planned), utcnow())
+            done = chunks.finish(session, chunk, len(result.planned), utcnow())
+            analyse = chunks.doubled(done)
+    if analyse:  # after the commit, so the statistics count this chunk's digests
+        with session_scope() as session:
+            refresh_statistics(session, Digest.__table__, DigestItem.__table__)
     with session_scope() as session:
         ids = runs.unqueued(session, run_id, readers)
     if ids:

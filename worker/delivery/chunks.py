@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models import PlanChunk, RunState, SendRun
 from models.db import pages
@@ -46,8 +46,9 @@ def take(session: Session, chunk_id: int) -> PlanChunk | None:
     ).one_or_none()
 
 
-def finish(session: Session, chunk: PlanChunk, planned: int, now: datetime) -> None:
-    """Done, in the transaction that wrote its digests; its run counts them and shows life."""
+def finish(session: Session, chunk: PlanChunk, planned: int, now: datetime) -> int:
+    """Done, in the transaction that wrote its digests; its run counts them and shows life.
+    Returns how many of the run's chunks are done now, this one included."""
     chunk.done_at = now
     session.add(chunk)
     session.exec(
@@ -55,6 +56,17 @@ def finish(session: Session, chunk: PlanChunk, planned: int, now: datetime) -> N
         .where(col(SendRun.id) == chunk.run_id)
         .values(planned=SendRun.planned + planned, heartbeat_at=now)
     )
+    session.flush()
+    return session.exec(
+        select(func.count(col(PlanChunk.done_at))).where(PlanChunk.run_id == chunk.run_id)
+    ).one()
+
+
+def doubled(done: int) -> bool:
+    """The run's planned digests have doubled since the last time this said so (chunks are of
+    one size): when the planner's statistics are worth refreshing, about 11 times in an
+    edition of 2,000 chunks."""
+    return done > 0 and done & (done - 1) == 0
 
 
 def lost(session: Session, idle_since: datetime) -> list[int]:

@@ -8,9 +8,11 @@ import signal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from models import Digest, PlanChunk, SendRun, session_scope
+from tests.conftest import reset_caches
 from tests.worker.processes import start_worker, stop, wait_for
 from tests.worker.sending import each_sent_once, readers, run_done
 from worker import tasks
@@ -92,3 +94,25 @@ def test_two_named_worker_nodes_share_one_run_without_duplicates(
         assert session.exec(select(func.count(SendRun.id))).one() == 1
     _one_digest_each(n)
     each_sent_once(run_id, standin.delivered_to(), n)
+
+
+def test_planning_refreshes_the_statistics_each_time_the_edition_doubles(
+    production: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without it the planner keeps the statistics of an empty table while an edition grows to
+    a million digests, and every 1,000-reader lookup walks the whole edition."""
+    monkeypatch.setenv("PLAN_CHUNK_SIZE", "5")
+    reset_caches()
+    readers(20)
+    tasks.plan_due(ignore_send_hour=True)  # four chunk tasks, queued; run here one by one
+    with session_scope() as session:
+        chunk_ids = session.exec(select(PlanChunk.id).order_by(PlanChunk.id)).all()
+    assert len(chunk_ids) == 4
+    for chunk_id in chunk_ids:  # analysed after the first, the second and the fourth
+        tasks.plan_chunk(chunk_id)
+    with session_scope() as session:
+        digests = session.exec(select(func.count(Digest.id))).one()
+        estimate = session.exec(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'digest'")
+        ).one()[0]
+    assert digests == 20 and estimate == digests
