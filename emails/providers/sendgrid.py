@@ -4,7 +4,7 @@ the mapping of its events into our TrackingEvent.
 Sending: `POST /v3/mail/send` with the v3 body built as a plain dict straight from the
 rendered email (no MIME round trip; the shape `sendgrid.helpers.mail` gives, which the tests
 hold it to), our digest ref in custom_args. Transport: the process's kept-alive connections
-(`keepalive`, plain `http.client`), not the library's own client, which opens a new connection
+(`keepalive`, plain sockets), not the library's own client, which opens a new connection
 (TCP, and TLS in production) for every request; a pooled client library costs more CPU than
 the request (`paperboy bench send` measures them). A request is never sent twice by the
 transport once written; any failure or non-2xx becomes a MailError carrying status, the
