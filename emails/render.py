@@ -199,8 +199,13 @@ def term_reasons(reasons: Sequence[Reason]) -> tuple[str, ...]:
 
 def _inside(words: Sequence[str], longer: Sequence[str]) -> bool:
     """`words` appear in `longer` as a run, whatever the case."""
-    a, b = [w.casefold() for w in words], [w.casefold() for w in longer]
-    return any(b[i : i + len(a)] == a for i in range(len(b) - len(a) + 1))
+    return _run([w.casefold() for w in words], [w.casefold() for w in longer])
+
+
+def _run(a: Sequence[str], b: Sequence[str]) -> bool:
+    """`a` appears in `b` as a run, word for word."""
+    n = len(a)
+    return n <= len(b) and any(b[i : i + n] == a for i in range(len(b) - n + 1))
 
 
 def natural_case(topic: str) -> str:
@@ -311,8 +316,9 @@ def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
             key = topic.casefold()
             counts[key] = counts.get(key, 0) + 1
             shown.setdefault(key, topic)
+    words = {key: key.split() for key in counts}  # keys are casefolded: split once
     for key in sorted(counts, key=len):
-        longer = [k for k in counts if k != key and _inside(key.split(), k.split())]
+        longer = [k for k in counts if k != key and _run(words[key], words[k])]
         if longer:  # never name a cut phrase: fold it into the phrase it is part of
             counts[max(longer, key=lambda k: counts[k])] += counts.pop(key)
     get = counts.get
