@@ -317,8 +317,13 @@ def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
             counts[key] = counts.get(key, 0) + 1
             shown.setdefault(key, topic)
     words = {key: key.split() for key in counts}  # keys are casefolded: split once
+    spaced = {key: " ".join(w) for key, w in words.items()}  # a run is a substring of these
     for key in sorted(counts, key=len):
-        longer = [k for k in counts if k != key and _run(words[key], words[k])]
+        longer = [
+            k
+            for k in counts
+            if k != key and spaced[key] in spaced[k] and _run(words[key], words[k])
+        ]
         if longer:  # never name a cut phrase: fold it into the phrase it is part of
             counts[max(longer, key=lambda k: counts[k])] += counts.pop(key)
     get = counts.get
