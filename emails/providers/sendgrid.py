@@ -79,7 +79,7 @@ RESERVED = {
 def payload(envelope: Envelope) -> dict:
     """The v3 Mail Send body: text/plain before text/html (SendGrid's rule), every header we
     render (List-Unsubscribe, its one-click POST, List-Id), our ref as a custom arg."""
-    name, addr = parseaddr(envelope.sender)
+    name, addr = sender(envelope.sender)
     rendered = envelope.rendered
     body: dict = {
         "from": {"name": name, "email": addr} if name else {"email": addr},
@@ -97,6 +97,9 @@ def payload(envelope: Envelope) -> dict:
         body["categories"] = [envelope.category]
     body["custom_args"] = {REF_ARG: envelope.ref}
     return body
+
+
+sender = lru_cache(maxsize=16)(parseaddr)  # (name, address) of FROM_EMAIL: one per process
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
