@@ -176,24 +176,27 @@ def term_reasons(reasons: Sequence[Reason]) -> tuple[str, ...]:
     another join ("Graph Neural" + "Neural Networks" -> "Graph Neural Networks"), and one
     inside another goes."""
     out: list[str] = []
+    folded: list[list[str]] = []  # each of `out`'s words, casefolded once
     for term in (r.text for r in reasons if r.kind is Kind.PHRASE):
         words = term.split()
+        fw = [w.casefold() for w in words]
         for i, prev in enumerate(out):
-            before = prev.split()
-            if _inside(words, before):
+            before, fb = prev.split(), folded[i]
+            if _run(fw, fb):
                 break
-            if _inside(before, words):
-                out[i] = term
+            if _run(fb, fw):
+                out[i], folded[i] = term, fw
                 break
             if len(words) > 1 and len(before) > 1:
-                if before[-1].casefold() == words[0].casefold():
-                    out[i] = " ".join(before + words[1:])
+                if fb[-1] == fw[0]:
+                    out[i], folded[i] = " ".join(before + words[1:]), fb + fw[1:]
                     break
-                if words[-1].casefold() == before[0].casefold():
-                    out[i] = " ".join(words + before[1:])
+                if fw[-1] == fb[0]:
+                    out[i], folded[i] = " ".join(words + before[1:]), fw + fb[1:]
                     break
         else:
             out.append(term)
+            folded.append(fw)
     return tuple(out)
 
 
