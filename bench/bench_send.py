@@ -2,19 +2,20 @@
 optionally against a baseline commit measured in the same session.
 
 Real parts on this machine: a throwaway PostgreSQL database, Redis (db 6, flushed;
-PAPERBOY_BENCH_REDIS), the SendGrid stand-in in its own process answering after `--delay`
-(50 ms), 1,000 papers (the shared arXiv sample) and N subscribers. `paperboy.plan_due` goes to
-the worker (`celery -A worker.app worker`, prefork, `--workers` processes, no beat), which fits
-the model once, plans the edition in chunks of PLAN_CHUNK_SIZE and sends it in chunks of
-SEND_CHUNK_SIZE; the rate is first claim to last send (`--rate` sets SEND_RATE_PER_SECOND, the
-global limit: 500 by default). CPU per email is read from /proc for the worker's process group,
-this database's PostgreSQL backends, the Redis server and the stand-in (reported apart); also
-the worker's peak memory per process, the database's size and, with `--timeline`, each worker
-process's CPU second by second next to the emails sent. Then, in one process and one thread,
-CPU per email by stage: half of `--profile` readers planned afresh and sent through the
-worker's own path to warm up as a worker is, the other half measured the same way (plan, then
-`send_wave`: claim+load, render, payload, HTTP, last word, rate limit, record, sessions); what
-the worker spent beyond the stages is Celery's and the rest.
+PAPERBOY_BENCH_REDIS; refused while another client is on it), the SendGrid stand-in in its own
+process answering after `--delay` (50 ms), 1,000 papers (the shared arXiv sample) and N
+subscribers. `paperboy.plan_due` goes to the worker (`celery -A worker.app worker`, prefork,
+`--workers` processes, no beat), which fits the model once, plans the edition in chunks of
+PLAN_CHUNK_SIZE and sends it in chunks of SEND_CHUNK_SIZE; the rate is first claim to last send
+(`--rate` sets SEND_RATE_PER_SECOND, the global limit: 500 by default). CPU per email is read
+from /proc for the worker's process group, this database's PostgreSQL backends, the Redis
+server and the stand-in (reported apart); also the worker's peak memory per process, the
+database's size and, with `--timeline`, each worker process's CPU second by second next to the
+emails sent. Then, in one process and one thread, CPU per email by stage: half of `--profile`
+readers planned afresh and sent through the worker's own path to warm up as a worker is, the
+other half measured the same way (plan, then `send_wave`: claim+load, render, payload, HTTP,
+last word, rate limit, record, sessions); what the worker spent beyond the stages is Celery's
+and the rest.
 
 `--baseline REF` checks REF out in a throwaway git worktree (its own environment, `uv sync`),
 puts this harness in it, and measures REF and this tree alternately (`--repeat` times each,
@@ -115,6 +116,22 @@ def seed(n: int) -> None:
             session.connection().execute(
                 insert(Subscriber.__table__), subscribers[start : start + 5000]
             )
+
+
+def claim_redis(url: str) -> None:
+    """Flush the Redis database this run's broker uses, refusing one another client is on:
+    two runs on one database take each other's tasks and flush each other's queues."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    db, me = client.connection_pool.connection_kwargs.get("db", 0), client.client_id()
+    others = [c for c in client.client_list() if int(c["db"]) == db and int(c["id"]) != me]
+    if others:
+        raise SystemExit(
+            f"{len(others)} other Redis clients are on {url} (another bench send?): set "
+            "PAPERBOY_BENCH_REDIS to a database nothing else uses"
+        )
+    client.flushdb()
 
 
 def cpu_of(match) -> float:
@@ -331,10 +348,9 @@ def measure(args: argparse.Namespace) -> dict:
         if args.rate:
             env["SEND_RATE_PER_SECOND"] = str(args.rate)
         os.environ.update(env)
-        import redis
         from sqlmodel import func, select
 
-        redis.Redis.from_url(REDIS).flushdb()
+        claim_redis(REDIS)
         from models import Digest, SendRun, Subscriber, session_scope, upgrade
         from tests.worker.processes import start_worker, stop
         from worker import tasks

@@ -176,31 +176,39 @@ def term_reasons(reasons: Sequence[Reason]) -> tuple[str, ...]:
     another join ("Graph Neural" + "Neural Networks" -> "Graph Neural Networks"), and one
     inside another goes."""
     out: list[str] = []
+    folded: list[list[str]] = []  # each of `out`'s words, casefolded once
     for term in (r.text for r in reasons if r.kind is Kind.PHRASE):
         words = term.split()
+        fw = [w.casefold() for w in words]
         for i, prev in enumerate(out):
-            before = prev.split()
-            if _inside(words, before):
+            before, fb = prev.split(), folded[i]
+            if _run(fw, fb):
                 break
-            if _inside(before, words):
-                out[i] = term
+            if _run(fb, fw):
+                out[i], folded[i] = term, fw
                 break
             if len(words) > 1 and len(before) > 1:
-                if before[-1].casefold() == words[0].casefold():
-                    out[i] = " ".join(before + words[1:])
+                if fb[-1] == fw[0]:
+                    out[i], folded[i] = " ".join(before + words[1:]), fb + fw[1:]
                     break
-                if words[-1].casefold() == before[0].casefold():
-                    out[i] = " ".join(words + before[1:])
+                if fw[-1] == fb[0]:
+                    out[i], folded[i] = " ".join(words + before[1:]), fw + fb[1:]
                     break
         else:
             out.append(term)
+            folded.append(fw)
     return tuple(out)
 
 
 def _inside(words: Sequence[str], longer: Sequence[str]) -> bool:
     """`words` appear in `longer` as a run, whatever the case."""
-    a, b = [w.casefold() for w in words], [w.casefold() for w in longer]
-    return any(b[i : i + len(a)] == a for i in range(len(b) - len(a) + 1))
+    return _run([w.casefold() for w in words], [w.casefold() for w in longer])
+
+
+def _run(a: Sequence[str], b: Sequence[str]) -> bool:
+    """`a` appears in `b` as a run, word for word."""
+    n = len(a)
+    return n <= len(b) and any(b[i : i + n] == a for i in range(len(b) - n + 1))
 
 
 def natural_case(topic: str) -> str:
@@ -311,8 +319,14 @@ def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
             key = topic.casefold()
             counts[key] = counts.get(key, 0) + 1
             shown.setdefault(key, topic)
+    words = {key: key.split() for key in counts}  # keys are casefolded: split once
+    spaced = {key: " ".join(w) for key, w in words.items()}  # a run is a substring of these
     for key in sorted(counts, key=len):
-        longer = [k for k in counts if k != key and _inside(key.split(), k.split())]
+        longer = [
+            k
+            for k in counts
+            if k != key and spaced[key] in spaced[k] and _run(words[key], words[k])
+        ]
         if longer:  # never name a cut phrase: fold it into the phrase it is part of
             counts[max(longer, key=lambda k: counts[k])] += counts.pop(key)
     get = counts.get

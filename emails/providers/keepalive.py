@@ -1,8 +1,11 @@
-"""Kept-alive HTTP/1.1 connections to one origin, with nothing but `http.client`.
+"""Kept-alive HTTP/1.1 connections to one origin, over plain sockets.
 
 A provider's API is one host answering small JSON posts, thousands a minute: a pooled client
-library costs more CPU per request than the request itself. Here each thread takes an idle
-connection (or opens one), posts, reads the whole answer and puts the connection back.
+library costs more CPU per request than the request itself, and so does `http.client` (its
+headers go through the `email` package's parser, and a request is written in two sends). Here
+each thread takes an idle connection (or opens one), writes the request in one send, reads
+the whole answer (status line, headers, a Content-Length or chunked body) and puts the
+connection back.
 
 What a lost connection means is the caller's question, so the answer is exact:
 - a connection the server hung up while it sat idle is noticed before it is used (the socket
@@ -14,13 +17,15 @@ What a lost connection means is the caller's question, so the answer is exact:
 
 from __future__ import annotations
 
-import http.client
 import os
 import select
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+MAX_HEAD = 65536  # bytes of status line and headers an answer may have
 
 
 class Unanswered(OSError):
@@ -31,93 +36,206 @@ class Unanswered(OSError):
         self.written = written
 
 
+class BadAnswer(OSError):
+    """What came back is not an HTTP/1.x answer we can read."""
+
+
+class Headers(dict):
+    """An answer's headers by lower-cased name, looked up whatever the case (the first of a
+    repeated header)."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return super().get(name.lower(), default)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
-    headers: http.client.HTTPMessage
+    headers: Headers
     body: bytes
 
 
 @dataclass
 class Origin:
-    """One scheme://host:port, its idle connections and the headers every request carries."""
+    """One scheme://host:port, its idle connections and the head every request carries."""
 
     url: str
     headers: dict[str, str]
     timeout: float
-    idle: list[http.client.HTTPConnection] = field(default_factory=list)
+    idle: list[socket.socket] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     opened: int = 0  # connections opened so far: what keep-alive saves is visible
 
-    def connect(self) -> http.client.HTTPConnection:
+    def connect(self) -> socket.socket:
         parts = urlsplit(self.url)
+        tls = parts.scheme == "https"
         self.opened += 1
-        if parts.scheme == "https":
-            return http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=self.timeout, context=_tls()
-            )
-        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        sock = socket.create_connection(
+            (parts.hostname, parts.port or (443 if tls else 80)), timeout=self.timeout
+        )
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            try:
+                return _tls().wrap_socket(sock, server_hostname=parts.hostname)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
 
-    def take(self) -> tuple[http.client.HTTPConnection, bool]:
+    def take(self) -> tuple[socket.socket, bool]:
         """An idle connection still open (and True), or a new one (and False)."""
         while True:
             with self.lock:
-                conn = self.idle.pop() if self.idle else None
-            if conn is None:
+                sock = self.idle.pop() if self.idle else None
+            if sock is None:
                 return self.connect(), False
-            if not hung_up(conn):
-                return conn, True
-            conn.close()
+            if not hung_up(sock):
+                return sock, True
+            sock.close()
 
-    def give_back(self, conn: http.client.HTTPConnection) -> None:
+    def give_back(self, sock: socket.socket) -> None:
         with self.lock:
-            self.idle.append(conn)
+            self.idle.append(sock)
 
     def close(self) -> None:
         with self.lock:
             idle, self.idle = self.idle, []
-        for conn in idle:
-            conn.close()
+        for sock in idle:
+            sock.close()
 
 
-def hung_up(conn: http.client.HTTPConnection) -> bool:
+def hung_up(sock: socket.socket) -> bool:
     """Whether an idle connection's socket reads: EOF (the server closed it) or stray bytes,
     either way not a connection to send on."""
-    if conn.sock is None:
+    if sock.fileno() < 0:
         return True
     poller = select.poll()  # poll, not select: any descriptor number
     try:
-        poller.register(conn.sock, select.POLLIN)
+        poller.register(sock, select.POLLIN)
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
 
 
+def request_head(origin: Origin, path: str, length: int) -> bytes:
+    """The request line and headers of a POST of `length` bytes."""
+    netloc = urlsplit(origin.url).netloc
+    lines = [f"POST {path} HTTP/1.1", f"Host: {netloc}", "Accept-Encoding: identity"]
+    lines += [f"{k}: {v}" for k, v in origin.headers.items()]
+    lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
 def post(origin: Origin, path: str, body: bytes) -> Answer:
     """POST `body` and read the whole answer. Raises `Unanswered`; retries only a request
     that was never written whole (once, on a fresh connection)."""
-    headers = origin.headers | {"Content-Length": str(len(body))}
+    data = request_head(origin, path, len(body)) + body
     for attempt in range(2):
-        conn, reused = origin.take()
         try:
-            conn.request("POST", path, body, headers)
-        except OSError as e:  # refused, reset or timed out while connecting or writing
-            conn.close()
+            sock, reused = origin.take()
+        except OSError as e:  # refused or timed out while connecting
+            raise Unanswered(f"could not send: {e!r}", written=False) from e
+        try:
+            sock.sendall(data)
+        except OSError as e:  # reset or timed out while writing
+            sock.close()
             if attempt == 0 and reused:
                 continue  # the server had let it go: nothing of this request was acted on
             raise Unanswered(f"could not send: {e!r}", written=False) from e
         try:
-            resp = conn.getresponse()
-            answer = Answer(resp.status, resp.headers, resp.read())
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
+            answer, keep = read_answer(sock)
+        except OSError as e:
+            sock.close()
             raise Unanswered(f"no answer: {e!r}", written=True) from e
-        if resp.will_close:
-            conn.close()
+        if keep:
+            origin.give_back(sock)
         else:
-            origin.give_back(conn)
+            sock.close()
         return answer
     raise AssertionError("unreachable")
+
+
+def read_answer(sock: socket.socket) -> tuple[Answer, bool]:
+    """The answer to the request just written, and whether the connection may be kept.
+    Raises OSError (a reset, a timeout, a hang-up, or `BadAnswer`)."""
+    buf = bytearray()
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        while end < 0:
+            if len(buf) > MAX_HEAD:
+                raise BadAnswer("the answer's headers are too long")
+            _recv(sock, buf)
+            end = buf.find(b"\r\n\r\n")
+        head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+        del buf[: end + 4]
+        version, _, rest = head[0].partition(" ")
+        code = rest[:3]
+        if not version.startswith("HTTP/1.") or not code.isdigit():
+            raise BadAnswer(f"not an HTTP/1.x status line: {head[0][:80]!r}")
+        status = int(code)
+        headers = Headers()
+        for line in head[1:]:
+            name, colon, value = line.partition(":")
+            if colon:
+                headers.setdefault(name.strip().lower(), value.strip())
+        if status >= 200:
+            break  # an interim answer (100 Continue) is followed by the real one
+    connection = (headers.get("connection") or "").lower()
+    keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
+    if status in (204, 304):
+        return Answer(status, headers, b""), keep
+    if "chunked" in (headers.get("transfer-encoding") or "").lower():
+        return Answer(status, headers, _chunked(sock, buf)), keep
+    if headers.get("content-length") is not None:
+        length = int(headers["content-length"]) if headers["content-length"].isdigit() else -1
+        if length < 0:
+            raise BadAnswer(f"a bad Content-Length: {headers['content-length']!r}")
+        while len(buf) < length:
+            _recv(sock, buf)
+        return Answer(status, headers, bytes(buf[:length])), keep and len(buf) == length
+    while _recv(sock, buf, eof_ok=True):  # no length: the body ends with the connection
+        pass
+    return Answer(status, headers, bytes(buf)), False
+
+
+def _chunked(sock: socket.socket, buf: bytearray) -> bytes:
+    body = bytearray()
+    while True:
+        while (end := buf.find(b"\r\n")) < 0:
+            _recv(sock, buf)
+        try:
+            size = int(bytes(buf[:end]).split(b";")[0], 16)
+        except ValueError:
+            raise BadAnswer(f"a bad chunk size: {bytes(buf[:end])[:40]!r}") from None
+        del buf[: end + 2]
+        if size == 0:  # the last chunk, then trailers up to an empty line
+            while (end := buf.find(b"\r\n")) != 0:
+                if end > 0:
+                    del buf[: end + 2]
+                else:
+                    _recv(sock, buf)
+            return bytes(body)
+        while len(buf) < size + 2:
+            _recv(sock, buf)
+        body += buf[:size]
+        del buf[: size + 2]
+
+
+def _recv(sock: socket.socket, buf: bytearray, eof_ok: bool = False) -> bool:
+    """More of the answer into `buf`; False at the end of the connection (if `eof_ok`)."""
+    data = sock.recv(65536)
+    if not data:
+        if eof_ok:
+            return False
+        raise ConnectionResetError("the server closed the connection mid-answer")
+    buf += data
+    return True
 
 
 _ORIGINS: dict[tuple, Origin] = {}

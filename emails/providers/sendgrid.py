@@ -4,7 +4,7 @@ the mapping of its events into our TrackingEvent.
 Sending: `POST /v3/mail/send` with the v3 body built as a plain dict straight from the
 rendered email (no MIME round trip; the shape `sendgrid.helpers.mail` gives, which the tests
 hold it to), our digest ref in custom_args. Transport: the process's kept-alive connections
-(`keepalive`, plain `http.client`), not the library's own client, which opens a new connection
+(`keepalive`, plain sockets), not the library's own client, which opens a new connection
 (TCP, and TLS in production) for every request; a pooled client library costs more CPU than
 the request (`paperboy bench send` measures them). A request is never sent twice by the
 transport once written; any failure or non-2xx becomes a MailError carrying status, the
@@ -79,7 +79,7 @@ RESERVED = {
 def payload(envelope: Envelope) -> dict:
     """The v3 Mail Send body: text/plain before text/html (SendGrid's rule), every header we
     render (List-Unsubscribe, its one-click POST, List-Id), our ref as a custom arg."""
-    name, addr = parseaddr(envelope.sender)
+    name, addr = sender(envelope.sender)
     rendered = envelope.rendered
     body: dict = {
         "from": {"name": name, "email": addr} if name else {"email": addr},
@@ -97,6 +97,9 @@ def payload(envelope: Envelope) -> dict:
         body["categories"] = [envelope.category]
     body["custom_args"] = {REF_ARG: envelope.ref}
     return body
+
+
+sender = lru_cache(maxsize=16)(parseaddr)  # (name, address) of FROM_EMAIL: one per process
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

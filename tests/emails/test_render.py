@@ -439,3 +439,11 @@ def test_plain_text_prose_wraps_at_78_columns_and_keeps_links_whole(worst: bool)
                 assert " " not in line.strip().split(": ", 1)[-1], line
     for href, _ in Links(email.html).links:
         assert href.startswith("#") or href in email.text
+
+
+def test_a_name_a_card_does_not_have_fails_the_render() -> None:
+    """Templates look attributes up with the builtin getattr: a typo still fails loudly."""
+    card = sample_digest(1).papers[0]
+    assert compiled.html_environment().from_string("{{p.title}}").render(p=card)
+    with pytest.raises(AttributeError):
+        compiled.html_environment().from_string("{{p.titel}}").render(p=card)

@@ -4,6 +4,7 @@ v3 body as a plain dict, the shape SendGrid's own helpers give."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -126,3 +127,49 @@ def test_a_refused_connection_is_unanswered_and_unwritten() -> None:
     with pytest.raises(keepalive.Unanswered) as caught:
         keepalive.post(origin, "/v3/mail/send", b"{}")
     assert not caught.value.written
+
+
+@pytest.mark.parametrize(
+    ("answer", "body", "kept"),
+    [
+        (b"HTTP/1.1 429 Too Many\r\nretry-after: 7\r\nContent-Length: 2\r\n\r\nno", b"no", True),
+        (  # a chunked body with an extension and a trailer
+            b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n"
+            b"3;x=1\r\nab \r\n2\r\ncd\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            b"ab cd",
+            True,
+        ),
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 202 OK\r\nRetry-after: 7\r\n\r\nrest",
+            b"rest",
+            False,
+        ),
+        (
+            b"HTTP/1.1 202 OK\r\nConnection: close\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n",
+            b"",
+            False,
+        ),
+    ],
+)
+def test_an_answer_is_read_whole_whatever_its_framing(
+    answer: bytes, body: bytes, kept: bool
+) -> None:
+    ours, theirs = socket.socketpair()
+    theirs.sendall(answer[:9])  # in two pieces: the reader waits for the rest
+    theirs.sendall(answer[9:])
+    if not kept:
+        theirs.shutdown(socket.SHUT_WR)
+    read, keep = keepalive.read_answer(ours)
+    assert (read.body, keep) == (body, kept)
+    assert read.headers["RETRY-AFTER"] == "7" and "retry-after" in read.headers
+    ours.close()
+    theirs.close()
+
+
+def test_an_answer_cut_short_is_unanswered() -> None:
+    ours, theirs = socket.socketpair()
+    theirs.sendall(b"HTTP/1.1 202 OK\r\nContent-Length: 10\r\n\r\nabc")
+    theirs.close()
+    with pytest.raises(ConnectionResetError):
+        keepalive.read_answer(ours)
+    ours.close()
