@@ -74,6 +74,7 @@ class Candidates:
     index: dict[str, int]
     matrix: sparse.csr_matrix  # J x V
     matrix_t: sparse.csr_matrix  # V x J
+    vectors: kernels.Csr  # `matrix`, as the kernels take it
     trend: np.ndarray  # J
     slots: kernels.Slots  # J x W: each paper's strongest terms, for reasons
     slot_text: np.ndarray  # J x W, object: the term's phrase Reason, as the paper writes it
@@ -104,6 +105,7 @@ class Candidates:
             index={p.id: j for j, p in enumerate(papers)},
             matrix=matrix,
             matrix_t=matrix.T.tocsr(),
+            vectors=_csr(matrix),
             trend=trend,
             slots=slots,
             slot_text=np.full(slots.vocab.shape, None, dtype=object),
@@ -384,6 +386,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         [p.interests for p in profiles], params.generic_share
     )
     interests *= params.interests_weight
+    query = _csr(interests)
 
     common = model.generic(params.generic_share)
     k = min(params.top_k, len(cand.papers))
@@ -462,7 +465,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
                 if counts.get(code):  # a prior the opened papers carried alone goes unnamed
                     out.reasons[start + r, c, -4] = Reason.liked_category(code)
         bare = _bare(out, start, len(chunk))
-        _close_reasons(out, chunk, start, bare, interests, common, cand)
+        _close_reasons(out, chunk, start, bare, query, common, cand)
         _nearest_liked(out, chunk, start, bare, ref_scores, ref_index, like_text, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
@@ -552,22 +555,43 @@ def _bare(out: Ranking, start: int, b: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _close_reasons(
-    out: Ranking, chunk, start: int, bare, interests, common, cand: Candidates
+    out: Ranking, chunk, start: int, bare, query: kernels.Csr, common, cand: Candidates
 ) -> None:
     """A pick left with no reason was matched by typed words none of which passes as one (its
     typed phrases beyond the slots reasons are looked for in, its lone words too common or
     said once): it is named by the typed phrase whose words give it the most, as the reader
-    wrote it, unless that phrase is one word too common to explain anything."""
-    typed: dict[str, list[tuple[str, list[int]]]] = {}  # a reader's picks share their text
-    for r, c in zip(*bare, strict=True):
+    wrote it, unless that phrase is one word too common to explain anything. A reader's
+    typed phrases are worked out once per chunk, every pick's gains in one compiled call."""
+    picks = [(r, c) for r, c in zip(*bare, strict=True) if chunk[r].interests]
+    if not picks:
+        return
+    spans: dict[str, tuple[int, int]] = {}  # text -> (its first typed phrase, how many)
+    names: list[str] = []
+    terms: list[np.ndarray] = []
+    for r, _ in picks:
         text = chunk[r].interests
-        if text:
-            row, j = start + r, cand.index[out.paper_ids[start + r, c]]
-            gains = _gains(interests, row, cand.matrix, j)
-            parts = typed.get(text) or typed.setdefault(text, _parts(cand.model, text, common))
-            best = max(parts, key=lambda p: gains(p[1]), default=None)
-            if best and gains(best[1]) > 0.0:
-                out.reasons[row, c, 0] = Reason.close(best[0])
+        if text not in spans:
+            parts = _parts(cand.model, text, common)
+            spans[text] = (len(names), len(parts))
+            names.extend(name for name, _ in parts)
+            terms.extend(ids for _, ids in parts)
+    first, n_parts = np.array([spans[chunk[r].interests] for r, _ in picks], np.int64).T
+    best = kernels.closest_parts(
+        query,
+        np.array([start + r for r, _ in picks], np.int64),
+        cand.vectors,
+        np.array([cand.index[out.paper_ids[start + r, c]] for r, c in picks], np.int64),
+        first,
+        n_parts,
+        kernels.Pairs(
+            np.r_[0, np.cumsum([ids.size for ids in terms], dtype=np.int64)],
+            np.concatenate(terms) if terms else np.empty(0, np.int64),
+        ),
+        cand.model.n_terms,
+    )
+    for (r, c), g in zip(picks, best.tolist(), strict=True):
+        if g >= 0:
+            out.reasons[start + r, c, 0] = Reason.close(names[g])
 
 
 def _nearest_liked(
@@ -584,21 +608,7 @@ def _nearest_liked(
                 out.reasons[start + r, c, -3] = like_text[liked[int(sims.argmax())]]
 
 
-def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, list[int]]]:
+def _parts(model: Model, text: str, common: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """The typed phrases that may name a pick: not one word too common to explain it."""
     parts = model.typed_parts(text)
-    return [
-        (t, ids.tolist()) for t, ids in parts if ids.size > 1 or (ids.size and not common[ids[0]])
-    ]
-
-
-def _gains(query: sparse.csr_matrix, row: int, papers: sparse.csr_matrix, j: int):
-    """A function of term ids: what they give q[row] . paper[j], from the two CSR rows."""
-    q_at = slice(query.indptr[row], query.indptr[row + 1])
-    c_at = slice(papers.indptr[j], papers.indptr[j + 1])
-    both, qi, ci = np.intersect1d(
-        query.indices[q_at], papers.indices[c_at], assume_unique=True, return_indices=True
-    )
-    values = query.data[q_at][qi] * papers.data[c_at][ci]
-    products = dict(zip(both.tolist(), values.tolist(), strict=True))
-    return lambda ids: sum(products.get(t, 0.0) for t in ids)
+    return [(t, ids) for t, ids in parts if ids.size > 1 or (ids.size and not common[ids[0]])]
