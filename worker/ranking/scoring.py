@@ -41,6 +41,7 @@ from scipy import sparse
 
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
+from worker.ranking.interests import InterestsCache
 from worker.ranking.model import Model, preprocess
 from worker.ranking.prior import category_matrices, liked_categories, liked_shares
 from worker.ranking.types import (
@@ -58,6 +59,7 @@ SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phra
 
 
 _category_reason = lru_cache(maxsize=4096)(Reason.category)  # one Reason per code, shared
+_liked_category_reason = lru_cache(maxsize=4096)(Reason.liked_category)
 
 
 @lru_cache(maxsize=65536)
@@ -313,10 +315,13 @@ def ranker(
         _Incidence(len(papers), lambda k: cand.author_index.get(k, []), name_key),
         _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
     )
+    typed = InterestsCache(model, params.generic_share)  # kept for the pages that follow
 
     def rank_one(profiles: Sequence[Profile]) -> Ranking:
         with _gc_paused():
-            return _rank_batch(cand, profiles, params, model=model, known=known, keys=keys)
+            return _rank_batch(
+                cand, profiles, params, model=model, known=known, keys=keys, typed=typed
+            )
 
     return rank_one
 
@@ -350,7 +355,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
+def _rank_batch(cand, profiles, params, *, model, known, keys, typed) -> Ranking:
     """Per batch: the referenced papers' similarities to every candidate and the interests'
     vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
     compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
@@ -382,9 +387,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
         params.lone_word_weight,
         params.liked_category_boost,
     )
-    interests, phrase, distinctive = model.embed_interests(
-        [p.interests for p in profiles], params.generic_share
-    )
+    interests, phrase, distinctive = typed.embed([p.interests for p in profiles])
     interests *= params.interests_weight
     query = _csr(interests)
 
@@ -458,12 +461,15 @@ def _rank_batch(cand, profiles, params, *, model, known, keys) -> Ranking:
             usable=usable,
             cand=cand,
         )
+        liked_in: dict[int, dict[str, int]] = {}  # per reader, for all of its carried picks
         for r, c in zip(*np.nonzero(carried), strict=True):  # a followed category says more
             if out.reasons[start + r, c, -4] is None:
-                counts = liked_categories(chunk[r], known)
+                counts = liked_in.get(r)
+                if counts is None:
+                    counts = liked_in[r] = liked_categories(chunk[r], known)
                 code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
                 if counts.get(code):  # a prior the opened papers carried alone goes unnamed
-                    out.reasons[start + r, c, -4] = Reason.liked_category(code)
+                    out.reasons[start + r, c, -4] = _liked_category_reason(code)
         bare = _bare(out, start, len(chunk))
         _close_reasons(out, chunk, start, bare, query, common, cand)
         _nearest_liked(out, chunk, start, bare, ref_scores, ref_index, like_text, cand)
@@ -526,7 +532,7 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
     papers = np.broadcast_to(picked[:, :, None], slots.shape)
     words = np.full(slots.shape, None, dtype=object)
     words[found] = cand.words(papers[found], slots[found])
-    shown = np.not_equal(words, None)
+    shown = _given(words)
     first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 4]
     terms = np.take_along_axis(words, first, axis=2)
     reasons[:, :, :-4] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
@@ -551,7 +557,16 @@ def _bare(out: Ranking, start: int, b: int) -> tuple[np.ndarray, np.ndarray]:
     """(row within the chunk, slot) of each pick shown with no reason at all."""
     rows = slice(start, start + b)
     shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
-    return np.nonzero(shown & ~np.not_equal(out.reasons[rows], None).any(axis=2))
+    return np.nonzero(shown & ~_given(out.reasons[rows]).any(axis=2))
+
+
+def _given(reasons: np.ndarray) -> np.ndarray:
+    """Where an array of Reason | None holds a Reason. `!= None` runs the dataclass's
+    `__eq__` per Reason and a cast to bool goes through Python objects; `flatnonzero` tests
+    each element's truth in C (a Reason is always true): 2-4x faster."""
+    given = np.zeros(reasons.size, np.bool_)
+    given[np.flatnonzero(reasons)] = True
+    return given.reshape(reasons.shape)
 
 
 def _close_reasons(
