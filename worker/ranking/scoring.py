@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain, repeat
 
 import numpy as np
@@ -41,7 +41,7 @@ from scipy import sparse
 
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
-from worker.ranking.interests import InterestsCache
+from worker.ranking.interests import KEPT_TEXTS, InterestsCache
 from worker.ranking.model import Model, preprocess
 from worker.ranking.prior import category_matrices, liked_categories, liked_shares
 from worker.ranking.types import (
@@ -60,6 +60,7 @@ SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phra
 
 _category_reason = lru_cache(maxsize=4096)(Reason.category)  # one Reason per code, shared
 _liked_category_reason = lru_cache(maxsize=4096)(Reason.liked_category)
+_author_reason = lru_cache(maxsize=65536)(Reason.author)
 
 
 @lru_cache(maxsize=65536)
@@ -80,6 +81,7 @@ class Candidates:
     trend: np.ndarray  # J
     slots: kernels.Slots  # J x W: each paper's strongest terms, for reasons
     slot_text: np.ndarray  # J x W, object: the term's phrase Reason, as the paper writes it
+    slot_shown: np.ndarray  # J x W, bool: slot_text holds a Reason there
     has_text: np.ndarray  # J, bool: slot_text filled in
     text_lock: threading.Lock
     model: Model
@@ -111,6 +113,7 @@ class Candidates:
             trend=trend,
             slots=slots,
             slot_text=np.full(slots.vocab.shape, None, dtype=object),
+            slot_shown=np.zeros(slots.vocab.shape, dtype=bool),
             has_text=np.zeros(len(papers), dtype=bool),
             text_lock=threading.Lock(),
             model=model,
@@ -137,11 +140,12 @@ class Candidates:
             out[self.category_index.get(code, [])] = _category_reason(code)
         return out
 
-    def words(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """The slots' terms as written in the papers, as phrase Reasons made once per paper
-        (None for a phrase the paper never writes as one: split by punctuation or a stop word);
-        a paper's words are looked up the first time one of its slots is asked for (a planning
-        run seldom picks every candidate)."""
+    def words(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(`slot_text`, `slot_shown`) with the `rows` papers' slots filled in: their terms as
+        written in the papers, as phrase Reasons made once per paper (None for a phrase the
+        paper never writes as one: split by punctuation or a stop word); a paper's words are
+        looked up the first time it is asked for (a planning run seldom picks every
+        candidate)."""
         if not self.has_text[rows].all():
             with self.text_lock:  # the other thread would otherwise scan the same papers
                 for j in np.unique(rows[~self.has_text[rows]]).tolist():
@@ -150,8 +154,9 @@ class Candidates:
                     self.slot_text[j] = [
                         Reason.phrase(surfaces[t]) if surfaces.get(t) else None for t in terms
                     ]
+                    self.slot_shown[j] = [bool(surfaces.get(t)) for t in terms]
                     self.has_text[j] = True
-        return self.slot_text[rows, slots]
+        return self.slot_text, self.slot_shown
 
 
 def _slots(
@@ -316,11 +321,21 @@ def ranker(
         _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
     )
     typed = InterestsCache(model, params.generic_share)  # kept for the pages that follow
+    typed_parts = lru_cache(maxsize=KEPT_TEXTS)(
+        partial(_parts, model, common=model.generic(params.generic_share))
+    )
 
     def rank_one(profiles: Sequence[Profile]) -> Ranking:
         with _gc_paused():
             return _rank_batch(
-                cand, profiles, params, model=model, known=known, keys=keys, typed=typed
+                cand,
+                profiles,
+                params,
+                model=model,
+                known=known,
+                keys=keys,
+                typed=typed,
+                typed_parts=typed_parts,
             )
 
     return rank_one
@@ -355,7 +370,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rank_batch(cand, profiles, params, *, model, known, keys, typed) -> Ranking:
+def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_parts) -> Ranking:
     """Per batch: the referenced papers' similarities to every candidate and the interests'
     vectors; then chunks of `chunk_size` profiles, prepared as flat arrays, through the
     compiled loop on `threads` threads, each chunk filling its own rows of one Ranking."""
@@ -391,7 +406,6 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed) -> Ranking
     interests *= params.interests_weight
     query = _csr(interests)
 
-    common = model.generic(params.generic_share)
     k = min(params.top_k, len(cand.papers))
     out = Ranking.allocate([p.id for p in profiles], k, params.n_reasons + 4)
     like_text = np.array(  # -1: none
@@ -471,7 +485,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed) -> Ranking
                 if counts.get(code):  # a prior the opened papers carried alone goes unnamed
                     out.reasons[start + r, c, -4] = _liked_category_reason(code)
         bare = _bare(out, start, len(chunk))
-        _close_reasons(out, chunk, start, bare, query, common, cand)
+        _close_reasons(out, chunk, start, bare, query, typed_parts, cand)
         _nearest_liked(out, chunk, start, bare, ref_scores, ref_index, like_text, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
@@ -529,12 +543,11 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
     or POPULAR for a pick made without a usable profile. Column -3 (the liked paper) is the
     caller's, as is column -4 where the liked-category prior carried the pick."""
     found = slots >= 0
-    papers = np.broadcast_to(picked[:, :, None], slots.shape)
-    words = np.full(slots.shape, None, dtype=object)
-    words[found] = cand.words(papers[found], slots[found])
-    shown = _given(words)
+    text, written = cand.words(picked[found.any(axis=2)])
+    at = np.maximum(slots, 0)
+    shown = found & written[picked[:, :, None], at]
     first = np.argsort(~shown, axis=2, kind="stable")[:, :, : reasons.shape[2] - 4]
-    terms = np.take_along_axis(words, first, axis=2)
+    terms = text[picked[:, :, None], np.take_along_axis(at, first, axis=2)]
     reasons[:, :, :-4] = np.where(np.take_along_axis(shown, first, axis=2), terms, None)
     reasons[:, :, -1] = cand.trending_text[picked]
     if not usable.all():
@@ -550,7 +563,7 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
-        reasons[r, c, -2] = Reason.author(name)
+        reasons[r, c, -2] = _author_reason(name)
 
 
 def _bare(out: Ranking, start: int, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -570,13 +583,14 @@ def _given(reasons: np.ndarray) -> np.ndarray:
 
 
 def _close_reasons(
-    out: Ranking, chunk, start: int, bare, query: kernels.Csr, common, cand: Candidates
+    out: Ranking, chunk, start: int, bare, query: kernels.Csr, typed_parts, cand: Candidates
 ) -> None:
     """A pick left with no reason was matched by typed words none of which passes as one (its
     typed phrases beyond the slots reasons are looked for in, its lone words too common or
     said once): it is named by the typed phrase whose words give it the most, as the reader
     wrote it, unless that phrase is one word too common to explain anything. A reader's
-    typed phrases are worked out once per chunk, every pick's gains in one compiled call."""
+    typed phrases (`typed_parts`, kept per ranker) are gathered once per chunk, every
+    pick's gains summed in one compiled call."""
     picks = [(r, c) for r, c in zip(*bare, strict=True) if chunk[r].interests]
     if not picks:
         return
@@ -586,7 +600,7 @@ def _close_reasons(
     for r, _ in picks:
         text = chunk[r].interests
         if text not in spans:
-            parts = _parts(cand.model, text, common)
+            parts = typed_parts(text)
             spans[text] = (len(names), len(parts))
             names.extend(name for name, _ in parts)
             terms.extend(ids for _, ids in parts)
