@@ -345,3 +345,45 @@ def rank_chunk(
         if n_phrases:
             whole[:, :n_phrases] = False
     return top, top_score, reasons, followed, liked, usable, carried
+
+
+@_compiled
+def closest_parts(
+    interests: Csr,  # the batch's interests rows
+    rows: np.ndarray,  # per pick: its reader's row of `interests`
+    papers: Csr,  # J x V candidate vectors
+    cols: np.ndarray,  # per pick: its candidate
+    first_part: np.ndarray,  # per pick: the start of its reader's typed phrases in `parts`
+    n_parts: np.ndarray,  # per pick: how many there are
+    parts: Pairs,  # per typed phrase: its term ids (repeats count again)
+    n_terms: int,
+) -> np.ndarray:
+    """Per pick: the typed phrase (an index of `parts`) whose terms give q . c the most, the
+    first of equals, -1 where none gives anything. A term gives the float32 product of its
+    two entries, summed in float64 in the phrase's order (the Python loop this replaced)."""
+    q_ptr, q_idx, q_val = interests
+    c_ptr, c_idx, c_val = papers
+    part_ptr, part_col = parts
+    q = np.zeros(n_terms, np.float32)
+    c = np.zeros(n_terms, np.float32)
+    best = np.full(rows.size, -1, np.int64)
+    for i in range(rows.size):
+        r, j = rows[i], cols[i]
+        for p in range(q_ptr[r], q_ptr[r + 1]):
+            q[q_idx[p]] = q_val[p]
+        for p in range(c_ptr[j], c_ptr[j + 1]):
+            c[c_idx[p]] = c_val[p]
+        top = 0.0
+        for g in range(first_part[i], first_part[i] + n_parts[i]):
+            gain = 0.0
+            for s in range(part_ptr[g], part_ptr[g + 1]):
+                t = part_col[s]
+                gain += np.float64(q[t] * c[t])
+            if gain > top:  # a gain of 0.0 names nothing; equals keep the first
+                top = gain
+                best[i] = g
+        for p in range(q_ptr[r], q_ptr[r + 1]):
+            q[q_idx[p]] = 0.0
+        for p in range(c_ptr[j], c_ptr[j + 1]):
+            c[c_idx[p]] = 0.0
+    return best

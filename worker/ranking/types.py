@@ -107,7 +107,7 @@ class Ranking(Mapping):
         if not self.reasons.size:
             return 0
         valid = np.arange(self.reasons.shape[1])[None, :] < self.counts[:, None]
-        has = np.not_equal(self.reasons[:, :, [0, -4, -3, -2, -1]], None).any(axis=2)
+        has = self.reasons[:, :, [0, -4, -3, -2, -1]].astype(bool).any(axis=2)  # None is false
         return int(has[valid].sum())
 
 

@@ -101,6 +101,40 @@ def test_a_batch_result_is_columnar_and_builds_the_same_picks(
     assert batch.n_with_reasons > 0.9 * batch.n_picks
 
 
+def test_pages_give_every_reader_what_it_gets_ranked_alone(
+    corpus: list[PaperDoc], model: Model
+) -> None:
+    """The batch path's shortcuts (interests rows kept from page to page, chunks on two
+    threads, reasons worked out per chunk) must not change a pick, a score or a reason."""
+    rng = np.random.default_rng(11)
+    titles = [p.title for p in corpus[:9]]
+    profiles = []
+    for i in range(48):
+        picks = [corpus[j].id for j in rng.choice(len(corpus), 12, replace=False)]
+        typed = [titles[i % 9], " ".join(titles[(i + 4) % 9].split()[:3])]
+        profiles.append(
+            Profile(
+                i,
+                interests="" if i % 11 == 0 else ", ".join(typed[: 1 + i % 2]),
+                liked=tuple(picks[: i % 4]),
+                disliked=tuple(picks[4:5]) if i % 5 == 0 else (),
+                clicked=tuple(picks[5:7]) if i % 3 == 0 else (),
+                categories=corpus[i].categories[:1] if i % 4 == 0 else (),
+                muted=("graph",) if i % 7 == 0 else (),
+                exclude=frozenset(picks[7:]),
+            )
+        )
+    params = RankParams(chunk_size=5, threads=2)
+    paged: dict = {}
+    for page in rank_batches(
+        corpus, [profiles[:16], profiles[16:32], profiles[32:]], params, model=model
+    ):
+        paged.update(page)
+    alone = {p.id: rank(corpus, [p], params, model=model)[p.id] for p in profiles}
+    assert sum(map(len, alone.values())) > 300
+    assert paged == alone
+
+
 def test_ranking_works_where_numba_has_nowhere_to_cache() -> None:
     """A read-only image run without a home: numba cannot cache and would fail the import."""
     script = (
