@@ -41,6 +41,7 @@ from scipy import sparse
 
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
+from worker.ranking.feedback import with_feedback
 from worker.ranking.model import Model, preprocess
 from worker.ranking.prior import category_matrices, liked_categories, liked_shares
 from worker.ranking.types import (
@@ -312,11 +313,11 @@ def ranker(
         _Incidence(len(papers), lambda k: cand.category_index.get(k, []), str),
     )
 
-    def rank_one(profiles: Sequence[Profile]) -> Ranking:
+    def rank_batch(profiles: Sequence[Profile], params: RankParams) -> Ranking:
         with _gc_paused():
             return _rank_batch(cand, profiles, params, model=model, known=known, keys=keys)
 
-    return rank_one
+    return with_feedback(rank_batch, params)
 
 
 def rank_batches(
