@@ -200,7 +200,7 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
         return Model.fit(setup.docs, FitParams(**kw))
 
     half = np.random.default_rng(5).permutation(len(setup.docs))[: len(setup.docs) // 2]
-    shipped = f"shipped (feedback top {SHIPPED.feedback_depth}, prior 0.05 / 0.2)"
+    shipped = f"shipped (prior 0.05, feedback {SHIPPED.feedback_depth})"
     out: list[tuple[str, Callable[[], dict]]] = [(shipped, lambda: ranked_row(setup))]
     for boost in (0.0, 0.01, 0.02, 0.03, 0.1):
         params = replace(SHIPPED, liked_category_boost=boost)
@@ -229,7 +229,7 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
     ]
     feedback.append(("feedback terms only (prior 0)", replace(SHIPPED, feedback_category_boost=0)))
     out += [(name, lambda p=p: ranked_row(setup, p)) for name, p in feedback]
-    out.append(("feedback top 5 to every reader (prior 0.05)", lambda: feedback_row(setup, 5)))
+    out.append(("feedback 5 to every reader, prior 0.05", lambda: feedback_row(setup, 5)))
     out += [
         ("dense Rocchio cosine (reference)", lambda: dense_row(setup, cosine)),
         ("  raw tf", lambda: dense_row(setup, raw_tf)),
