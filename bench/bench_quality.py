@@ -146,7 +146,12 @@ def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
     every paper ranked with no floor."""
     profiles = [prof for _, prof in readers]
     everything = RankParams(  # no boost: a pick's score is its cosine, what the floor cuts
-        top_k=len(docs), trending_weight=0.0, floor=-1.0, relative_floor=0, liked_category_boost=0
+        top_k=len(docs),
+        trending_weight=0.0,
+        floor=-1.0,
+        relative_floor=0,
+        liked_category_boost=0,
+        feedback_depth=0,  # the floor cuts the typed words' cosine; feedback only reorders
     )
     ranked = rank(docs, profiles, everything, model=model)
     score = np.array([p.score for (_, prof) in readers for p in ranked[prof.id]])

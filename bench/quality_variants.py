@@ -6,8 +6,9 @@ readers (the same each seed), and x arxiv-sanity-lite on the same readers. Three
 - the ranking itself (`rank`, the compiled loop) with one knob changed: the liked-category
   prior, the weight of the liked papers' centroid beside the interests text (Rocchio), the
   fit (max_df, how many papers a phrase must be in, words only, the title's weight, a corpus
-  of half the papers), and pseudo-relevance feedback (the first ranking's top 3, 5 or 10
-  fed back as soft likes, through the clicks' path);
+  of half the papers), and pseudo-relevance feedback (`feedback`: a typed-only reader's first
+  picks fed back as opened papers, with their categories' prior): off, its depth and boost,
+  and fed back to every reader (liked papers too);
 - a dense scorer on the same TF-IDF vectors, for the ideas the kernel has no knob for: raw
   tf, BM25 document weights, LSA 128, a per-reader linear SVM (arxiv-sanity-lite's model on
   Paperboy's features) alone and blended with the Rocchio cosine. Their reference row is the
@@ -33,7 +34,8 @@ from bench.quality_data import KEYWORDS, K, liked_queries, metrics, top_k
 from worker.ranking import FitParams, Model, PaperDoc, Profile, RankParams, rank
 
 SHIPPED = RankParams(top_k=K, trending_weight=0.0)
-PRF_DEPTHS = (3, 5, 10)  # pseudo-relevance feedback: this many of the first ranking fed back
+PRF_DEPTHS = (3, 4, 6, 10)  # pseudo-relevance feedback: this many of the first picks fed back
+PRF_BOOSTS = (0.05, 0.1, 0.3)  # ...and their categories' prior at this boost
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,13 @@ def ranked_row(setup: Setup, params: RankParams = SHIPPED, model: Model | None =
 
 
 def feedback_row(setup: Setup, depth: int) -> dict:
-    """Pseudo-relevance feedback: the first ranking's top `depth` as soft likes (clicks)."""
+    """Pseudo-relevance feedback for every reader, liked papers or not: the first ranking's
+    top `depth` as opened papers, at the liked-category prior's own boost."""
     profiles = [r.profile for r in setup.readers]
-    first = rank(setup.docs, profiles, SHIPPED, model=setup.model)
+    own = replace(SHIPPED, feedback_depth=0)
+    first = rank(setup.docs, profiles, own, model=setup.model)
     again = [replace(p, clicked=tuple(x.paper_id for x in first[p.id][:depth])) for p in profiles]
-    ranked = rank(setup.docs, again, SHIPPED, model=setup.model)
+    ranked = rank(setup.docs, again, own, model=setup.model)
     return _row(setup, {p.id: [int(x.paper_id) for x in ranked[p.id]] for p in again})
 
 
@@ -196,9 +200,8 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
         return Model.fit(setup.docs, FitParams(**kw))
 
     half = np.random.default_rng(5).permutation(len(setup.docs))[: len(setup.docs) // 2]
-    out: list[tuple[str, Callable[[], dict]]] = [
-        ("shipped (prior 0.05)", lambda: ranked_row(setup))
-    ]
+    shipped = f"shipped (prior 0.05, feedback {SHIPPED.feedback_depth})"
+    out: list[tuple[str, Callable[[], dict]]] = [(shipped, lambda: ranked_row(setup))]
     for boost in (0.0, 0.01, 0.02, 0.03, 0.1):
         params = replace(SHIPPED, liked_category_boost=boost)
         out.append((f"prior {boost:g}", lambda p=params: ranked_row(setup, p)))
@@ -219,10 +222,14 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
     out.append(
         ("corpus window: half the papers", lambda: ranked_row(setup, model=Model.fit(half_corpus)))
     )
-    out += [
-        (f"pseudo-relevance feedback (top {d})", lambda d=d: feedback_row(setup, d))
-        for d in PRF_DEPTHS
+    feedback = [("feedback off (before)", replace(SHIPPED, feedback_depth=0))]
+    feedback += [(f"feedback top {d}", replace(SHIPPED, feedback_depth=d)) for d in PRF_DEPTHS]
+    feedback += [
+        (f"feedback prior {b:g}", replace(SHIPPED, feedback_category_boost=b)) for b in PRF_BOOSTS
     ]
+    feedback.append(("feedback terms only (prior 0)", replace(SHIPPED, feedback_category_boost=0)))
+    out += [(name, lambda p=p: ranked_row(setup, p)) for name, p in feedback]
+    out.append(("feedback 5 to every reader, prior 0.05", lambda: feedback_row(setup, 5)))
     out += [
         ("dense Rocchio cosine (reference)", lambda: dense_row(setup, cosine)),
         ("  raw tf", lambda: dense_row(setup, raw_tf)),

@@ -41,6 +41,7 @@ from scipy import sparse
 
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
+from worker.ranking.feedback import with_feedback
 from worker.ranking.interests import KEPT_TEXTS, InterestsCache
 from worker.ranking.model import Model, preprocess
 from worker.ranking.prior import category_matrices, liked_categories, liked_shares
@@ -325,7 +326,7 @@ def ranker(
         partial(_parts, model, common=model.generic(params.generic_share))
     )
 
-    def rank_one(profiles: Sequence[Profile]) -> Ranking:
+    def rank_batch(profiles: Sequence[Profile], params: RankParams) -> Ranking:
         with _gc_paused():
             return _rank_batch(
                 cand,
@@ -338,7 +339,7 @@ def ranker(
                 typed_parts=typed_parts,
             )
 
-    return rank_one
+    return with_feedback(rank_batch, params)
 
 
 def rank_batches(

@@ -154,6 +154,9 @@ class RankParams:
     liked_weight: float = 1.0
     disliked_weight: float = 0.5
     click_weight: float = 0.5
+    feedback_depth: int = 5  # a typed-only reader's first picks fed back as opened (`feedback`)
+    feedback_category_boost: float = 0.2  # ...and their categories' prior, for those readers
+    feedback_pool: int = 30  # ...reordering the first this many papers their words match
     chunk_size: int = 1000
     threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3

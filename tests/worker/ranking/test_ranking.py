@@ -153,8 +153,13 @@ def test_the_cut_never_removes_a_paper_above_its_calibrated_floor(
     """The shipped cut (the floor `bench quality` calibrates, the relative cut off) against
     the same ranking with no cut: every paper scoring at or above the floor is still sent,
     and only papers under it go."""
-    shipped = RankParams(  # every paper; no boost, so a pick's score is its cosine
-        top_k=len(corpus) + 1, trending_weight=0.0, liked_category_boost=0.0
+    shipped = RankParams(  # every paper; no boost, so a pick's score is its cosine (the
+        # typed words' own: feedback's second ranking, which only reorders them, is tested
+        # in test_feedback)
+        top_k=len(corpus) + 1,
+        trending_weight=0.0,
+        liked_category_boost=0.0,
+        feedback_depth=0,
     )
     assert shipped.floor > 0 and shipped.relative_floor == 0
     assert rank_params(Settings(), 10).floor == shipped.floor  # what the planner sends with
