@@ -554,13 +554,12 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
     if not usable.all():
         fallback = ~usable[:, None] & ~followed
         reasons[:, :, 0] = np.where(fallback, POPULAR, reasons[:, :, 0])
-    named: dict[tuple[str, ...], np.ndarray] = {}  # a few category choices per chunk
+    choices: dict[tuple[str, ...], list[int]] = {}  # a few category choices per chunk
     for r, prof in enumerate(chunk):
         if prof.categories:
-            column = named.get(prof.categories)
-            if column is None:
-                column = named[prof.categories] = cand.category_reasons(prof.categories)
-            reasons[r, :, -4] = column[picked[r]]
+            choices.setdefault(prof.categories, []).append(r)
+    for codes, rows in choices.items():
+        reasons[rows, :, -4] = cand.category_reasons(codes)[picked[rows]]
     for r, c in zip(*np.nonzero(followed), strict=True):
         wanted = {name_key(a) for a in chunk[r].authors}
         name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
@@ -568,10 +567,11 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
 
 
 def _bare(out: Ranking, start: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row within the chunk, slot) of each pick shown with no reason at all."""
+    """(row within the chunk, slot) of each pick shown with no reason at all: phrases fill
+    from the first column, so it and the last four tell."""
     rows = slice(start, start + b)
     shown = np.arange(out.reasons.shape[1]) < out.counts[rows, None]
-    return np.nonzero(shown & ~_given(out.reasons[rows]).any(axis=2))
+    return np.nonzero(shown & ~_given(out.reasons[rows][:, :, [0, -4, -3, -2, -1]]).any(axis=2))
 
 
 def _given(reasons: np.ndarray) -> np.ndarray:
