@@ -7,8 +7,8 @@ readers (the same each seed), and x arxiv-sanity-lite on the same readers. Three
   prior, the weight of the liked papers' centroid beside the interests text (Rocchio), the
   fit (max_df, how many papers a phrase must be in, words only, the title's weight, a corpus
   of half the papers), and pseudo-relevance feedback (`feedback`: a typed-only reader's first
-  picks fed back as opened papers, with their categories' prior): off, its depth and boost,
-  and fed back to every reader (liked papers too);
+  picks fed back as opened papers, for their categories' prior): off, its depth and boost,
+  their words at the clicks' weight, and fed back to every reader (liked papers too);
 - a dense scorer on the same TF-IDF vectors, for the ideas the kernel has no knob for: raw
   tf, BM25 document weights, LSA 128, a per-reader linear SVM (arxiv-sanity-lite's model on
   Paperboy's features) alone and blended with the Rocchio cosine. Their reference row is the
@@ -227,7 +227,9 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
     feedback += [
         (f"feedback prior {b:g}", replace(SHIPPED, feedback_category_boost=b)) for b in PRF_BOOSTS
     ]
-    feedback.append(("feedback terms only (prior 0)", replace(SHIPPED, feedback_category_boost=0)))
+    feedback.append(
+        ("feedback words at 0.5, no floor guard", replace(SHIPPED, feedback_weight=0.5))
+    )
     out += [(name, lambda p=p: ranked_row(setup, p)) for name, p in feedback]
     out.append(("feedback 5 to every reader, prior 0.05", lambda: feedback_row(setup, 5)))
     out += [

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     click_weight: float = 0.5  # Rocchio: mean of papers opened from a digest, a soft like
     feedback_depth: int = 5  # a reader with typed interests alone: first picks fed back
     feedback_category_boost: float = 0.2  # ...with their categories' prior (`bench quality`)
-    feedback_pool: int = 30  # ...reordering the first this many papers their words match
+    feedback_weight: float = 0.005  # ...their words' weight, under RELEVANCE_FLOOR
     click_min_seconds: float = 60.0  # a click sooner after delivery is a link scanner's
     click_burst_links: int = 3  # ...as is one of this many links of a digest opened within
     click_burst_seconds: float = 10.0  # this many seconds of each other

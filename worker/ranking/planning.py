@@ -169,7 +169,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
         click_weight=settings.click_weight,
         feedback_depth=settings.feedback_depth,
         feedback_category_boost=settings.feedback_category_boost,
-        feedback_pool=settings.feedback_pool,
+        feedback_weight=settings.feedback_weight,
         disliked_weight=settings.disliked_weight,
         chunk_size=settings.rank_chunk_size,
         threads=settings.rank_threads,

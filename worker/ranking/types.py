@@ -156,7 +156,7 @@ class RankParams:
     click_weight: float = 0.5
     feedback_depth: int = 5  # a typed-only reader's first picks fed back as opened (`feedback`)
     feedback_category_boost: float = 0.2  # ...and their categories' prior, for those readers
-    feedback_pool: int = 30  # ...reordering the first this many papers their words match
+    feedback_weight: float = 0.005  # ...their words' weight: under `floor`, they carry none
     chunk_size: int = 1000
     threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3
