@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import date
+from operator import attrgetter
 from urllib.parse import urlsplit
 
 from emails.compile import load_template, text_template
@@ -279,7 +280,7 @@ def for_reader(
     their vote links and the paper's page link (`abs_url`, counted when it is ours)."""
     topics = term_reasons(reasons)
     url = web_url(abs_url)
-    return replace(
+    return _completed(
         face,
         url=url,
         why=clip(why_line(reasons, topics), WHY_LIMIT),
@@ -289,6 +290,21 @@ def for_reader(
         ref=face.ref or ("Abstract" if url else ""),
         ref_url=face.ref_url or url,
     )
+
+
+CARD_FIELDS = tuple(f.name for f in fields(PaperCard))
+CARD_INDEX = {name: i for i, name in enumerate(CARD_FIELDS)}
+_card_values = attrgetter(*CARD_FIELDS)
+
+
+def _completed(face: PaperCard, **reader: object) -> PaperCard:
+    """`dataclasses.replace(face, **reader)`, at about half its cost (it runs per card per
+    email): the face's values read in one C call, the reader's set over them by position,
+    instead of replace's walk over the fields and its call by keyword."""
+    values = list(_card_values(face))
+    for name, value in reader.items():
+        values[CARD_INDEX[name]] = value
+    return PaperCard(*values)
 
 
 def paper_card(

@@ -16,17 +16,21 @@ from emails.render import (
     AUTHOR_LIMIT,
     TEASER_LIMIT,
     TITLE_LIMIT,
+    WHY_LIMIT,
     RenderedEmail,
     build_digest,
     clip,
     compact,
     digest_subject,
+    for_reader,
     paper_card,
+    paper_face,
     short_authors,
     teaser,
+    term_reasons,
     why_line,
 )
-from emails.sample import sample_digest
+from emails.sample import sample_digest, sample_papers
 from emails.tokens import read_token
 from models.reasons import POPULAR, Reason
 from tests.emails.conftest import ACTION_URL, SECRET, notice
@@ -447,3 +451,31 @@ def test_a_name_a_card_does_not_have_fails_the_render() -> None:
     assert compiled.html_environment().from_string("{{p.title}}").render(p=card)
     with pytest.raises(AttributeError):
         compiled.html_environment().from_string("{{p.titel}}").render(p=card)
+
+
+@pytest.mark.parametrize("abs_url", ["https://arxiv.org/abs/1", "javascript:alert(1)", None])
+@pytest.mark.parametrize("worst", [False, True])
+def test_for_reader_is_the_face_replaced_field_by_field(abs_url: str | None, worst: bool) -> None:
+    """`for_reader` builds the card by position for speed; it must stay exactly
+    `dataclasses.replace` of the face with the reader's fields, whatever fields cards gain."""
+    for p in sample_papers(4, worst=worst):
+        face = paper_face(
+            title=p["title"],
+            abstract=p["abstract"],
+            authors=p["authors"],
+            key=p["paper_id"] if abs_url else "",
+            github_repo=p.get("github_repo"),
+            github_stars=p.get("github_stars"),
+        )
+        card = for_reader(face, reasons=p["reasons"], more_url="m", less_url="l", abs_url=abs_url)
+        url = abs_url if abs_url and abs_url.startswith("https:") else None
+        assert card == replace(
+            face,
+            url=url,
+            why=clip(why_line(p["reasons"]), WHY_LIMIT),
+            more_url="m",
+            less_url="l",
+            topics=term_reasons(p["reasons"]),
+            ref=face.ref or ("Abstract" if url else ""),
+            ref_url=face.ref_url or url,
+        )
