@@ -33,6 +33,28 @@ def test_make_token_is_itsdangerous_byte_for_byte(
     assert tokens.make_token(SECRET, purpose, 123456, 3, **extra) == expected
 
 
+@pytest.mark.parametrize(
+    ("purpose", "extra"),
+    [
+        ("feedback", {"paper_id": "2611.00001", "vote": -1}),
+        ("click", {"paper_id": "10.1101/2026.01.01.123456", "digest_id": 9876543}),
+        ("digest", {"digest_id": 9876543}),
+        ("feed", {}),
+        ("email", {"address": "reader." * 30 + "@example.org"}),  # long enough to be compressed
+    ],
+)
+def test_reader_links_are_link_byte_for_byte(
+    purpose: str, extra: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest's links come from `reader_links`; the web reads them as `link` made them."""
+    monkeypatch.setattr("time.time", lambda: 1764900000.25)
+    make = tokens.reader_links("https://paperboy.example/", SECRET, 123456, 3)
+    expected = tokens.link(
+        "https://paperboy.example/", SECRET, purpose, subscriber_id=123456, version=3, **extra
+    )
+    assert make(purpose, *(extra[k] for k in tokens.EXTRA.get(purpose, ()))) == expected
+
+
 def test_a_made_token_reads_back_and_a_tampered_one_does_not() -> None:
     token = tokens.make_token(SECRET, "feedback", 7, 2, paper_id="2611.00001", vote=1)
     data = tokens.read_token(SECRET, "feedback", token)

@@ -55,7 +55,7 @@ from emails.render import (
     paper_face,
     web_url,
 )
-from emails.tokens import link
+from emails.tokens import link, reader_links
 from models import (
     Digest,
     DigestItem,
@@ -204,43 +204,20 @@ def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
 def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) -> DigestContext:
     """`digest` and `sub`: rows or records with the columns `load` reads; `rows`: the
     digest's `card_rows`."""
-    base = settings.base_url
-
-    def vote(paper_id: str, value: int) -> str:
-        return link(
-            base,
-            secret,
-            "feedback",
-            subscriber_id=sub.id,
-            version=sub.token_version,
-            paper_id=paper_id,
-            vote=value,
-        )
-
-    def opened(paper_id: str) -> str:
-        return link(
-            base,
-            secret,
-            "click",
-            subscriber_id=sub.id,
-            version=sub.token_version,
-            paper_id=paper_id,
-            digest_id=digest.id,
-        )
-
+    make = reader_links(settings.base_url, secret, sub.id, sub.token_version)
     cards = {
         (row.section, row.rank): for_reader(
             face,
             reasons=[Reason.from_json(r) for r in row.reasons],
-            more_url=vote(row.id, 1),
-            less_url=vote(row.id, -1),
-            abs_url=opened(row.id) if web_url(row.abs_url) else None,  # counted, then opened
+            more_url=make("feedback", row.id, 1),
+            less_url=make("feedback", row.id, -1),
+            abs_url=make("click", row.id, digest.id)
+            if web_url(row.abs_url)
+            else None,  # counted, then opened
         )
         for row, face in rows
     }
-    archive = link(
-        base, secret, "digest", subscriber_id=sub.id, version=sub.token_version, digest_id=digest.id
-    )
+    archive = make("digest", digest.id)
     return DigestContext(
         to_email=sub.email,
         frequency=sub.frequency,
@@ -252,7 +229,7 @@ def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) ->
         digest_ref=digest_ref(digest.id),
         archive_url=archive,
         bibtex_url=f"{archive}/bibtex",
-        feed_url=link(base, secret, "feed", subscriber_id=sub.id, version=sub.token_version),
+        feed_url=make("feed"),
         **list_links(settings, sub),
     )
 
