@@ -48,10 +48,28 @@ def preprocess(text: str) -> str:
     return text if text.isascii() else strip_accents_unicode(text)
 
 
+def kept_words(text: str) -> list[str]:
+    """The text's words, stop words dropped: `analyze` without its 2-word phrases."""
+    return [w for w in _TOKENS.findall(preprocess(text)) if w not in STOP_WORDS]
+
+
 def analyze(text: str) -> list[str]:
     """Words (stop words dropped) and the 2-word phrases of consecutive kept words: what
     sklearn's word analyzer does with these settings, in one function for speed."""
-    words = [w for w in _TOKENS.findall(preprocess(text)) if w not in STOP_WORDS]
+    words = kept_words(text)
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+
+def typed_words(text: str) -> list[list[str]]:
+    """The kept words of each typed phrase of an interests text (empty ones included). The
+    separators are never inside a word, so these, run together, are the text's own words
+    (tests check it): the text needs no second analysis."""
+    return [kept_words(part) for part in _PHRASES.split(text)]
+
+
+def joined_terms(parts: list[list[str]]) -> list[str]:
+    """`analyze` of the text whose `typed_words` these are, rebuilt from them."""
+    words = [w for part in parts for w in part]
     return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
@@ -164,8 +182,9 @@ class Model:
         analyzed once, the three then spread to every row with one indexing."""
         unique: dict[str, int] = {}
         doc = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), np.int64, len(texts))
-        rows = self._weigh(self._counts(list(unique)))
-        group, need = self._phrase_groups(list(unique), rows, generic_share)
+        parts = [typed_words(t) for t in unique]
+        rows = self._weigh(self._count_terms([joined_terms(p) for p in parts]))
+        group, need = self._phrase_groups(parts, rows, generic_share)
         tags = sparse.csr_matrix(
             ((group + 3) * 2 + need, rows.indices, rows.indptr), shape=rows.shape, dtype=np.int64
         )
@@ -173,25 +192,22 @@ class Model:
         return rows, tags.data // 2 - 3, (tags.data % 2).astype(np.bool_)
 
     def _phrase_groups(
-        self, texts: Sequence[str], rows: sparse.csr_matrix, generic_share: float
+        self, texts: Sequence[list[list[str]]], rows: sparse.csr_matrix, generic_share: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """For each entry of `rows` (`embed_texts(texts)`): the typed phrase its word belongs
-        to (0.. MAX_GROUPS - 1; -1 for a 2-word phrase term, a one-word interest, or a phrase
-        with fewer than two distinctive words; SPANNING for a 2-word term across two typed
-        phrases) and whether the word is distinctive (in at most `generic_share` of the
-        corpus). The ranking counts a phrase's words in full only in a paper that has two of
-        its distinctive words ("quantum" and "correction"), so one word ("Motion Correction")
-        does not pass for the phrase."""
+        """For each entry of `rows` (`embed_texts` of the texts, given as their `typed_words`):
+        the typed phrase its word belongs to (0.. MAX_GROUPS - 1; -1 for a 2-word phrase term,
+        a one-word interest, or a phrase with fewer than two distinctive words; SPANNING for a
+        2-word term across two typed phrases) and whether the word is distinctive (in at most
+        `generic_share` of the corpus). The ranking counts a phrase's words in full only in a
+        paper that has two of its distinctive words ("quantum" and "correction"), so one word
+        ("Motion Correction") does not pass for the phrase."""
         group = np.full(rows.nnz, -1, np.int64)
         need = np.zeros(rows.nnz, np.bool_)
         if not self.vectorizer:
             return group, need
-        common = self.generic(generic_share)
-        cache: dict[str, dict[int, tuple[int, bool]]] = {}
-        for r, text in enumerate(texts):
-            found = cache.get(text)
-            if found is None:
-                found = cache[text] = self._groups(text, common)
+        common = self.generic(generic_share).tolist()  # a list indexes faster than an array
+        for r, parts in enumerate(texts):
+            found = self._groups(parts, common)
             at = slice(rows.indptr[r], rows.indptr[r + 1])
             pairs = [found.get(t, (-1, False)) for t in rows.indices[at].tolist()]
             if pairs:
@@ -209,26 +225,36 @@ class Model:
             if part
         ]
 
-    def _groups(self, text: str, common: np.ndarray) -> dict[int, tuple[int, bool]]:
-        """Word id -> (phrase, distinctive) for the words of the text's typed phrases that
-        have two distinctive words; a word also typed on its own is no phrase's. A 2-word term
-        across two typed phrases is SPANNING: the reader never wrote it as one."""
+    def _groups(self, parts: list[list[str]], common: list[bool]) -> dict[int, tuple[int, bool]]:
+        """Word id -> (phrase, distinctive) for the words of the text's typed phrases (their
+        `typed_words`) that have two distinctive words; a word also typed on its own is no
+        phrase's. A 2-word term across two typed phrases is SPANNING: the reader never wrote
+        it as one."""
         get = self.vectorizer.vocabulary_.get
-        within = {i for _, ids in self.typed_parts(text) for i in ids.tolist()}
         found: dict[int, tuple[int, bool]] = {}
         alone: set[int] = set()
         n_groups = 0
-        for part in _PHRASES.split(text):
-            ids = {i for i in map(get, analyze(part)) if i is not None and not self.is_phrase[i]}
+        for words in parts:
+            ids = {i for i in map(get, words) if i is not None}
             distinctive = {i for i in ids if not common[i]}
             if len(distinctive) < 2 or n_groups == MAX_GROUPS:
                 alone |= ids if len(ids) == 1 else set()
                 continue
             found.update({i: (n_groups, i in distinctive) for i in ids if i not in found})
             n_groups += 1
-        spanning = {i: (SPANNING, False) for i in map(get, analyze(text)) if i not in within}
-        spanning.pop(None, None)
-        return {i: v for i, v in found.items() if i not in alone} | spanning
+        return {i: v for i, v in found.items() if i not in alone} | self._spanning(parts)
+
+    def _spanning(self, parts: list[list[str]]) -> dict[int, tuple[int, bool]]:
+        """The 2-word terms of the text that only span two typed phrases (last word of one,
+        first of the next with words): those not also written inside some phrase."""
+        get = self.vectorizer.vocabulary_.get
+        ends = [(words[0], words[-1]) for words in parts if words]
+        across = {f"{a[1]} {b[0]}" for a, b in pairwise(ends)}
+        known = {term: i for term in across if (i := get(term)) is not None}
+        if not known:
+            return {}  # the usual case, one typed phrase: no need to list the inner pairs
+        inside = {f"{a} {b}" for words in parts for a, b in pairwise(words)}
+        return {i: (SPANNING, False) for term, i in known.items() if term not in inside}
 
     def embed_papers(self, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
         return self.embed_counts(self.paper_counts(papers))
@@ -247,10 +273,14 @@ class Model:
 
     def _counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Term counts per text (float32)."""
-        if not self.vectorizer or not texts:
-            return sparse.csr_matrix((len(texts), self.n_terms), dtype=np.float32)
+        return self._count_terms([analyze(t) for t in texts])
+
+    def _count_terms(self, terms: Sequence[list[str]]) -> sparse.csr_matrix:
+        """Term counts per text, from each text's `analyze` terms (float32)."""
+        if not self.vectorizer or not terms:
+            return sparse.csr_matrix((len(terms), self.n_terms), dtype=np.float32)
         get = self.vectorizer.vocabulary_.get
-        ids = [[i for i in map(get, analyze(t)) if i is not None] for t in texts]
+        ids = [[i for i in map(get, row) if i is not None] for row in terms]
         cols = np.fromiter((i for row in ids for i in row), np.int64)
         rows = np.repeat(np.arange(len(ids)), [len(row) for row in ids])
         return sparse.csr_matrix(
