@@ -56,8 +56,7 @@ def kept_words(text: str) -> list[str]:
 def analyze(text: str) -> list[str]:
     """Words (stop words dropped) and the 2-word phrases of consecutive kept words: what
     sklearn's word analyzer does with these settings, in one function for speed."""
-    words = kept_words(text)
-    return words + [f"{a} {b}" for a, b in pairwise(words)]
+    return _with_pairs(kept_words(text))
 
 
 def typed_words(text: str) -> list[list[str]]:
@@ -69,7 +68,11 @@ def typed_words(text: str) -> list[list[str]]:
 
 def joined_terms(parts: list[list[str]]) -> list[str]:
     """`analyze` of the text whose `typed_words` these are, rebuilt from them."""
-    words = [w for part in parts for w in part]
+    return _with_pairs([w for part in parts for w in part])
+
+
+def _with_pairs(words: list[str]) -> list[str]:
+    """The words, then the 2-word phrases of consecutive ones: the analyzer's terms."""
     return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
