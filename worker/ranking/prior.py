@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
-from worker.ranking.types import PaperDoc, Profile
+from worker.ranking.types import PaperDoc
 
 
 def category_matrices(
@@ -75,12 +75,35 @@ def liked_shares(
     return shares
 
 
-def liked_categories(prof: Profile, known: Mapping[str, PaperDoc]) -> dict[str, int]:
-    """Category -> how many of the reader's liked papers are filed there (none where a
-    disliked paper is): to name the one that carried a pick. Opened papers are left out: a
-    click is never shown as a like, so a prior the clicks alone carried goes unnamed."""
-    counts: dict[str, int] = {}
-    for c in (c for i in prof.liked if i in known for c in set(known[i].categories)):
-        counts[c] = counts.get(c, 0) + 1
-    disliked = {c for i in prof.disliked if i in known for c in known[i].categories}
-    return {c: n for c, n in counts.items() if c not in disliked}
+def liked_categories(
+    b: int,
+    liked: tuple[np.ndarray, np.ndarray],
+    disliked: tuple[np.ndarray, np.ndarray],
+    ref_categories: sparse.csr_matrix,
+) -> np.ndarray:
+    """B x C: how many of each profile's liked papers are filed in each category (none where
+    a disliked paper is), to name the one that carried a pick; one sparse product per chunk.
+    Opened papers are left out: a click is never shown as a like, so a prior the clicks alone
+    carried goes unnamed. `liked`, `disliked`: (row, referenced paper) pairs."""
+
+    def counts(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        rows, cols = pairs
+        votes = sparse.csr_matrix(
+            (np.ones(rows.size, np.float32), (rows, cols)), shape=(b, ref_categories.shape[0])
+        )
+        return (votes @ ref_categories).toarray()
+
+    liked_in = counts(liked)
+    liked_in[counts(disliked) > 0] = 0.0
+    return liked_in
+
+
+def filed_codes(papers: Sequence[PaperDoc], category_index: Mapping[str, list[int]]):
+    """(J x M, C): each candidate's categories as `category_matrices` numbers them, in the
+    paper's order (-1 pads), and the codes by number."""
+    codes = {code: c for c, code in enumerate(category_index)}
+    width = max(1, max((len(p.categories) for p in papers), default=0))
+    out = np.full((len(papers), width), -1, np.int64)
+    for j, paper in enumerate(papers):
+        out[j, : len(paper.categories)] = [codes[c] for c in paper.categories]
+    return out, list(codes)

@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from itertools import chain, repeat
+from operator import attrgetter
 
 import numpy as np
 from scipy import sparse
@@ -44,7 +45,12 @@ from worker.ranking import kernels
 from worker.ranking.feedback import with_feedback
 from worker.ranking.interests import KEPT_TEXTS, InterestsCache
 from worker.ranking.model import Model, preprocess
-from worker.ranking.prior import category_matrices, liked_categories, liked_shares
+from worker.ranking.prior import (
+    category_matrices,
+    filed_codes,
+    liked_categories,
+    liked_shares,
+)
 from worker.ranking.types import (
     PaperDoc,
     Pick,
@@ -62,12 +68,20 @@ SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phra
 _category_reason = lru_cache(maxsize=4096)(Reason.category)  # one Reason per code, shared
 _liked_category_reason = lru_cache(maxsize=4096)(Reason.liked_category)
 _author_reason = lru_cache(maxsize=65536)(Reason.author)
+_close_reason = lru_cache(maxsize=65536)(Reason.close)
 
 
 @lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """Author names compare case-, accent- and spacing-insensitively."""
     return " ".join(preprocess(name).replace(".", " ").split())
+
+
+@lru_cache(maxsize=65536)
+def _followed_author(followed: tuple[str, ...], authors: tuple[str, ...]) -> Reason:
+    """The first of a paper's `authors` the reader follows, as the paper writes the name."""
+    wanted = {name_key(a) for a in followed}
+    return _author_reason(next(a for a in authors if name_key(a) in wanted))
 
 
 @dataclass
@@ -389,6 +403,8 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         cand.category_index, [known[i] for i in ref_index], len(cand.papers)
     )
     filed = in_category.T.tocsr()  # J x C
+    filed_as, code_names = filed_codes(cand.papers, cand.category_index)
+    prior_text = np.array([_liked_category_reason(code) for code in code_names], object)
     filed = kernels.Pairs(filed.indptr.astype(np.int64), filed.indices.astype(np.int64))
 
     refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
@@ -460,13 +476,12 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         out.scores[rows] = np.round(score, 6)
         picked = np.where(top >= 0, top, 0)
         out.paper_ids[rows] = cand.ids[picked]
+        clicks = np.fromiter(map(bool, map(attrgetter("clicked"), chunk)), np.bool_, b)
+        if clicks.any():  # an opened paper shapes the picks, never named: a liked one only
+            pairs = len(like_text) * np.arange(b)[:, None] + liked
+            named = np.isin(pairs, len(like_text) * votes["liked"][0] + votes["liked"][1])
+            liked = np.where(clicks[:, None] & ~named, -1, liked)
         out.reasons[rows, :, -3] = like_text[liked]
-        for r, prof in enumerate(chunk):  # an opened paper shapes the picks, never named
-            if prof.clicked:
-                named = out.reasons[start + r, :, -3]
-                out.reasons[start + r, :, -3] = [
-                    x if x is not None and x.paper_id in prof.liked else None for x in named
-                ]
         _reasons(
             out.reasons[rows],
             chunk,
@@ -476,15 +491,17 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
             usable=usable,
             cand=cand,
         )
-        liked_in: dict[int, dict[str, int]] = {}  # per reader, for all of its carried picks
-        for r, c in zip(*np.nonzero(carried), strict=True):  # a followed category says more
-            if out.reasons[start + r, c, -4] is None:
-                counts = liked_in.get(r)
-                if counts is None:
-                    counts = liked_in[r] = liked_categories(chunk[r], known)
-                code = max(cand.papers[picked[r, c]].categories, key=lambda x: counts.get(x, 0))
-                if counts.get(code):  # a prior the opened papers carried alone goes unnamed
-                    out.reasons[start + r, c, -4] = _liked_category_reason(code)
+        # a followed category says more; of the pick's categories, the first with the most
+        # liked papers (a prior the opened papers carried alone goes unnamed)
+        r, c = np.nonzero(carried & ~_given(out.reasons[rows, :, -4]))
+        if r.size:
+            counts = liked_categories(b, votes["liked"], votes["disliked"], ref_categories)
+            codes = filed_as[picked[r, c]]
+            n_liked = np.where(codes >= 0, counts[r[:, None], codes], -1.0)
+            best = n_liked.argmax(axis=1)
+            at = np.arange(r.size)
+            named = n_liked[at, best] > 0
+            out.reasons[start + r[named], c[named], -4] = prior_text[codes[at, best][named]]
         bare = _bare(out, start, len(chunk))
         _close_reasons(out, chunk, start, bare, query, typed_parts, cand)
         _nearest_liked(out, chunk, start, bare, ref_scores, ref_index, like_text, cand)
@@ -560,10 +577,12 @@ def _reasons(reasons, chunk, *, picked, slots, followed, usable, cand: Candidate
             choices.setdefault(prof.categories, []).append(r)
     for codes, rows in choices.items():
         reasons[rows, :, -4] = cand.category_reasons(codes)[picked[rows]]
-    for r, c in zip(*np.nonzero(followed), strict=True):
-        wanted = {name_key(a) for a in chunk[r].authors}
-        name = next(a for a in cand.papers[picked[r, c]].authors if name_key(a) in wanted)
-        reasons[r, c, -2] = _author_reason(name)
+    r, c = np.nonzero(followed)
+    if r.size:
+        reasons[r, c, -2] = [
+            _followed_author(tuple(chunk[i].authors), tuple(cand.papers[j].authors))
+            for i, j in zip(r.tolist(), picked[r, c].tolist(), strict=True)
+        ]
 
 
 def _bare(out: Ranking, start: int, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -621,7 +640,7 @@ def _close_reasons(
     )
     for (r, c), g in zip(picks, best.tolist(), strict=True):
         if g >= 0:
-            out.reasons[start + r, c, 0] = Reason.close(names[g])
+            out.reasons[start + r, c, 0] = _close_reason(names[g])
 
 
 def _nearest_liked(

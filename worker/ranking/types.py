@@ -68,11 +68,11 @@ class Ranking(Mapping):
     def allocate(cls, profile_ids: Sequence[str | int], k: int, n_reasons: int) -> Ranking:
         """Room for k picks per profile, none yet; the ranking fills it chunk by chunk."""
         b = len(profile_ids)
-        return cls(
+        return cls(  # an empty object array holds None already (np.full would write it again)
             profile_ids,
-            np.full((b, k), None, object),
+            np.empty((b, k), object),
             np.zeros((b, k)),
-            np.full((b, k, n_reasons), None, object),
+            np.empty((b, k, n_reasons), object),
             np.zeros(b, np.int64),
         )
 
