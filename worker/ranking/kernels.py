@@ -141,7 +141,7 @@ def rank_chunk(
     said = np.zeros(n_cand, np.float64)  # one typed phrase's score per candidate
     lone = np.zeros(n_cand, np.float64)  # the score from typed phrases' lone words
     n_said = np.zeros(n_cand, np.int64)  # ...and how many of its distinctive words it has
-    whole = np.zeros((n_cand, MAX_GROUPS), np.bool_)  # the candidate has that phrase whole
+    whole = np.zeros((MAX_GROUPS, n_cand), np.bool_)  # the candidate has that phrase whole
     hit_cand = np.empty(n_cand, np.int64)
     for r in range(b):
         # the profile vector q, dense: interests + sum of weighted papers. The two loops are
@@ -197,8 +197,8 @@ def rank_chunk(
                     n_said[j] += distinctive[p]
             for h in range(n_hit_cand):
                 j = hit_cand[h]
-                whole[j, g] = n_said[j] >= 2
-                if whole[j, g]:
+                whole[g, j] = n_said[j] >= 2
+                if whole[g, j]:
                     score[j] += said[j]
                 else:
                     score[j] += said[j] * lone_word_weight
@@ -248,25 +248,31 @@ def rank_chunk(
         # prior may lift, the k best scores without it: a pick under those it carried
         n_top = 0
         n_plain = 0
+        kth = -np.inf  # top_score[r, k - 1] and plain_top[k - 1], kept in registers
+        plain_kth = -np.inf
+        n_elig = 0  # the eligible candidates listed first, in order, without a branch
         for j in range(n_cand):
-            if not eligible[j]:
-                continue
+            hit_cand[n_elig] = j
+            n_elig += eligible[j]
+        for e in range(n_elig):
+            j = hit_cand[e]
             plain = score[j]
-            if lift > 0.0 and not (n_plain == k and plain <= plain_top[k - 1]):
+            if lift > 0.0 and not (n_plain == k and plain <= plain_kth):
                 i = min(n_plain, k - 1)
                 while i > 0 and plain_top[i - 1] < plain:
                     plain_top[i] = plain_top[i - 1]
                     i -= 1
                 plain_top[i] = plain
                 n_plain = min(n_plain + 1, k)
-            if n_top == k and plain + lift <= top_score[r, k - 1]:
+                plain_kth = plain_top[k - 1]
+            if n_top == k and plain + lift <= kth:
                 continue
             best_share = 0.0
             if lift > 0.0:
                 for q in range(filed_ptr[j], filed_ptr[j + 1]):
                     best_share = max(best_share, share_of[filed_col[q]])
             boosted = plain + liked_category_boost * best_share
-            if n_top == k and boosted <= top_score[r, k - 1]:
+            if n_top == k and boosted <= kth:
                 continue
             i = min(n_top, k - 1)
             while i > 0 and top_score[r, i - 1] < boosted:
@@ -278,6 +284,7 @@ def rank_chunk(
             top_score[r, i] = boosted
             top_plain[i] = plain
             n_top = min(n_top + 1, k)
+            kth = top_score[r, k - 1]
         for i in range(n_top):  # lifted by the prior, and under the k best without it
             lifted = top_plain[i] < top_score[r, i]
             carried[r, i] = lifted and n_plain == k and top_plain[i] < plain_top[k - 1]
@@ -320,7 +327,7 @@ def rank_chunk(
                 elif (
                     slot_ok[j, w]
                     and query[t] * scale >= min_profile_weight
-                    and (in_phrase[t] < 0 or whole[j, in_phrase[t]])
+                    and (in_phrase[t] < 0 or whole[in_phrase[t], j])
                 ):  # a typed phrase's lone word is no reason
                     hit_score[h] = hit_value[h]
             # greedily the best, skipping what overlaps a chosen one
@@ -343,7 +350,7 @@ def rank_chunk(
             in_phrase[touched[i]] = -1
             typed[touched[i]] = False
         if n_phrases:
-            whole[:, :n_phrases] = False
+            whole[:n_phrases] = False  # rows: one contiguous clear
     return top, top_score, reasons, followed, liked, usable, carried
 
 

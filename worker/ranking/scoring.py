@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter
 
 import numpy as np
@@ -395,6 +395,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
     among = sorted(cand.index[i] for i in referenced if i in cand.index)  # already embedded
     others = sorted(i for i in referenced if i not in cand.index)
     ref_index = {pid: u for u, pid in enumerate([*cand.ids[among].tolist(), *others])}
+    ref_candidate = np.r_[among, np.full(len(others), -1)].astype(np.int64)  # -1: not one
     ref_matrix = sparse.vstack(
         [cand.matrix[among], model.embed_papers([known[i] for i in others])], format="csr"
     )
@@ -436,9 +437,14 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         weights = _rocchio_weights(b, votes, params, len(ref_index))
         muted, authors, categories = keys
         author_rows, author_cols = authors.pairs(chunk, "authors")
+        voted = [  # the liked and disliked candidates, from their referenced rows
+            (rows[ref_candidate[u] >= 0], ref_candidate[u][ref_candidate[u] >= 0])
+            for rows, u in (votes["liked"], votes["disliked"])
+        ]
         banned = zip(
             muted.pairs(chunk, "muted"),
-            _flat_index(chunk, ("exclude", "liked", "disliked"), cand.index),
+            _flat_index(chunk, ("exclude",), cand.index),
+            *voted,
             strict=True,
         )
         entries = slice(interests.indptr[start], interests.indptr[start + b])
@@ -503,7 +509,7 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
             named = n_liked[at, best] > 0
             out.reasons[start + r[named], c[named], -4] = prior_text[codes[at, best][named]]
         bare = _bare(out, start, len(chunk))
-        _close_reasons(out, chunk, start, bare, query, typed_parts, cand)
+        _close_reasons(out, chunk, start, bare, query, typed_parts, cand, picked)
         _nearest_liked(out, chunk, start, bare, ref_scores, ref_index, like_text, cand)
 
     with ThreadPoolExecutor(params.threads) as pool:  # the kernel runs without the GIL
@@ -529,8 +535,9 @@ def _by_row(b: int, rows: np.ndarray, cols: np.ndarray) -> kernels.Pairs:
 
 def _flat_index(chunk, attrs: tuple[str, ...], index: dict[str, int]) -> tuple:
     """(row, index) of every id in the given Profile fields that `index` knows."""
-    fields = [getattr(p, a) for p in chunk for a in attrs]
-    ids = list(chain.from_iterable(fields))  # C-level loops: a chunk holds ~10^4 ids
+    get = attrgetter(*attrs)  # C-level loops: a chunk holds ~10^4 ids
+    fields = list(map(get, chunk)) if len(attrs) == 1 else list(chain(*map(get, chunk)))
+    ids = list(chain.from_iterable(fields))
     flat = np.fromiter(map(index.get, ids, repeat(-1, len(ids))), np.int64, len(ids))
     rows = np.repeat(np.arange(len(chunk)).repeat(len(attrs)), list(map(len, fields)))
     keep = flat >= 0
@@ -603,7 +610,14 @@ def _given(reasons: np.ndarray) -> np.ndarray:
 
 
 def _close_reasons(
-    out: Ranking, chunk, start: int, bare, query: kernels.Csr, typed_parts, cand: Candidates
+    out: Ranking,
+    chunk,
+    start: int,
+    bare,
+    query: kernels.Csr,
+    typed_parts,
+    cand: Candidates,
+    picked: np.ndarray,
 ) -> None:
     """A pick left with no reason was matched by typed words none of which passes as one (its
     typed phrases beyond the slots reasons are looked for in, its lone words too common or
@@ -611,25 +625,28 @@ def _close_reasons(
     wrote it, unless that phrase is one word too common to explain anything. A reader's
     typed phrases (`typed_parts`, kept per ranker) are gathered once per chunk, every
     pick's gains summed in one compiled call."""
-    picks = [(r, c) for r, c in zip(*bare, strict=True) if chunk[r].interests]
-    if not picks:
+    rows, cols = bare
+    texts = [chunk[r].interests for r in rows.tolist()]
+    typed = np.fromiter(map(bool, texts), np.bool_, len(texts))
+    if not typed.any():
         return
+    rows, cols = rows[typed], cols[typed]
+    texts = list(compress(texts, typed))
     spans: dict[str, tuple[int, int]] = {}  # text -> (its first typed phrase, how many)
     names: list[str] = []
     terms: list[np.ndarray] = []
-    for r, _ in picks:
-        text = chunk[r].interests
+    for text in texts:
         if text not in spans:
             parts = typed_parts(text)
             spans[text] = (len(names), len(parts))
             names.extend(name for name, _ in parts)
             terms.extend(ids for _, ids in parts)
-    first, n_parts = np.array([spans[chunk[r].interests] for r, _ in picks], np.int64).T
+    first, n_parts = np.array(list(map(spans.__getitem__, texts)), np.int64).reshape(-1, 2).T
     best = kernels.closest_parts(
         query,
-        np.array([start + r for r, _ in picks], np.int64),
+        start + rows,
         cand.vectors,
-        np.array([cand.index[out.paper_ids[start + r, c]] for r, c in picks], np.int64),
+        picked[rows, cols].astype(np.int64),
         first,
         n_parts,
         kernels.Pairs(
@@ -638,9 +655,11 @@ def _close_reasons(
         ),
         cand.model.n_terms,
     )
-    for (r, c), g in zip(picks, best.tolist(), strict=True):
-        if g >= 0:
-            out.reasons[start + r, c, 0] = _close_reason(names[g])
+    named = best >= 0
+    if named.any():
+        out.reasons[start + rows[named], cols[named], 0] = [
+            _close_reason(names[g]) for g in best[named].tolist()
+        ]
 
 
 def _nearest_liked(
@@ -650,8 +669,10 @@ def _nearest_liked(
     together, none alone: it names the liked paper most like it (never an opened one, which
     is no like), so the line differs from pick to pick."""
     for r, c in zip(*bare, strict=True):
+        if not chunk[r].liked or out.reasons[start + r, c, 0] is not None:  # named `close`
+            continue
         liked = [ref_index[i] for i in chunk[r].liked if i in ref_index]
-        if liked and out.reasons[start + r, c, 0] is None:  # not named `close` meanwhile
+        if liked:
             sims = ref_scores[liked, cand.index[out.paper_ids[start + r, c]]]
             if sims.max() > 0.0:
                 out.reasons[start + r, c, -3] = like_text[liked[int(sims.argmax())]]
