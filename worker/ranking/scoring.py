@@ -10,8 +10,9 @@ the number of subscribers):
   score = relevance + trending_weight * trending + author_boost * by_followed_author
           + category_boost * in_chosen_category
           + liked_category_boost * the largest share of liked papers in its categories (`prior`)
-  eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
-    author. Below the floor nothing is "filler": the subscriber gets fewer papers.
+  eligible = not sent, liked or disliked; no muted word; relevance >= floor, by a followed
+    author, or (a typed-only reader's second ranking) filed where most of their first picks
+    are (`feedback`). Below the floor nothing is "filler": the subscriber gets fewer papers.
   A profile with no usable text (no interests words, no known liked papers) gets the trending
   papers (upvoted ones) instead, each with the POPULAR reason, after any by followed authors.
 Top-k by insertion into a k-long list; reasons only for the k picks: the largest q[t] * c[t]
@@ -41,7 +42,7 @@ from scipy import sparse
 
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
-from worker.ranking.feedback import with_feedback
+from worker.ranking.feedback import picks_category, with_feedback
 from worker.ranking.interests import KEPT_TEXTS, InterestsCache
 from worker.ranking.model import Model, preprocess
 from worker.ranking.prior import category_matrices, liked_categories, liked_shares
@@ -402,6 +403,8 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         params.like_share,
         params.lone_word_weight,
         params.liked_category_boost,
+        params.carry_share,
+        params.carry_votes,
     )
     interests, phrase, distinctive = typed.embed([p.interests for p in profiles])
     interests *= params.interests_weight
@@ -479,6 +482,10 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         liked_in: dict[int, dict[str, int]] = {}  # per reader, for all of its carried picks
         for r, c in zip(*np.nonzero(carried), strict=True):  # a followed category says more
             if out.reasons[start + r, c, -4] is None:
+                if carried[r, c] == 2:  # past the floor on the fed-back picks' category
+                    paper = cand.papers[picked[r, c]]
+                    out.reasons[start + r, c, -4] = picks_category(chunk[r], paper, known)
+                    continue
                 counts = liked_in.get(r)
                 if counts is None:
                     counts = liked_in[r] = liked_categories(chunk[r], known)
