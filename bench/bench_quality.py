@@ -19,10 +19,14 @@ misses). "as sent": P@k for k = the number of papers the planner really sends th
     recipe has no "less": the interests text and the liked papers are the positives, every
     other paper a negative).
 (d) the cut (`RankParams.floor`, RELEVANCE_FLOOR): calibrated on these papers as the highest
-    cosine under which fewer than CUT_TARGET of all candidates are relevant, per protocol; then,
-    per digest of 10 from the whole sample and from one edition (a fifth of it, as a day's new
-    papers), the relevant papers with and without the cut, the papers cut and their hit rate,
-    and P@10 with the slots the cut leaves empty as misses; beside it the cut relative to the
+    cosine under which fewer than CUT_TARGET of all candidates are relevant, per protocol; and
+    the carry past it of a typed-only reader's second ranking (FEEDBACK_CARRY_SHARE): the
+    lowest share of the fed-back picks in a paper's category from which the papers under the
+    floor that could reach a digest are relevant at CUT_TARGET or more. Then, per digest of
+    10 from the whole sample and from one edition (a fifth of it, as a day's new papers), per
+    protocol, what is sent with and without the cut: the relevant papers, the papers of the
+    uncut digest cut and their hit rate, and P@10 with the slots the cut leaves empty as
+    misses; beside it the floor alone, other carry shares, and the cut relative to the
     reader's best match (RELATIVE_FLOOR 0.5) that this floor replaced.
 (e) why-lines: the picks as sent for READER_TEXTS (the (b) texts and the issue's own) and
     for (a)'s liked-paper readers, and the share of them with a flawed why-line: two phrase
@@ -68,6 +72,9 @@ from worker.ranking import Model, Profile, RankParams, rank
 
 CUT_TARGET = 0.15  # the cut may only remove papers less likely than this to be relevant
 FLOORS = np.round(np.arange(0.0, 0.0801, 0.005), 3)  # thresholds the calibration tries
+REACH = 3 * K  # the carry is calibrated on the papers under the floor this high uncut
+CARRY_POOLS = 6  # ...over the whole sample and the fifths and halves of this many orders
+CARRY_SHARES = (0.6, 0.8, 1.0)  # fed-back shares tried as the carry threshold
 
 
 def precision_at_sent(ranked: list[int], cat: str, cats: list[set[str]]) -> tuple[float, int]:
@@ -134,10 +141,15 @@ def evaluate(
 
 
 def protocols(cats, queries, keyword_texts) -> dict[str, list[tuple[str, Profile]]]:
-    """(a) and (b) as (category, profile) pairs."""
+    """(a), (b) and (ab) as (category, profile) pairs."""
     liked = [(c, Profile(q, liked=tuple(map(str, ids)))) for q, (c, ids) in enumerate(queries)]
     typed = [(c, Profile(c, interests=text)) for c, text in keyword_texts.items()]
-    return {"a": liked, "b": typed}
+    both = [
+        (c, Profile(q, interests=keyword_texts[c], liked=tuple(map(str, ids))))
+        for q, (c, ids) in enumerate(queries)
+        if c in keyword_texts
+    ]
+    return {"a": liked, "b": typed, "ab": both}
 
 
 def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
@@ -151,7 +163,7 @@ def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
         floor=-1.0,
         relative_floor=0,
         liked_category_boost=0,
-        feedback_depth=0,  # the floor cuts the typed words' cosine; feedback only reorders
+        feedback_depth=0,  # the floor cuts the typed words' cosine (feedback's carry: below)
     )
     ranked = rank(docs, profiles, everything, model=model)
     score = np.array([p.score for (_, prof) in readers for p in ranked[prof.id]])
@@ -160,58 +172,125 @@ def calibrate(docs, cats, readers, model) -> tuple[float, dict[float, float]]:
     return max(t for t, rate in rates.items() if rate < CUT_TARGET), rates
 
 
+def pools(docs, shuffles: int = 1, halves: bool = False) -> list[list]:
+    """The whole sample, then each edition (a fifth, as a day's new papers) of `shuffles`
+    orders, and each half of them if `halves`."""
+    out = [docs]
+    for shuffle in range(shuffles):
+        order = np.random.default_rng(100 + shuffle).permutation(len(docs))
+        parts = [*np.array_split(order, EDITIONS), *(np.array_split(order, 2) if halves else ())]
+        out += [[docs[i] for i in sorted(part)] for part in parts]
+    return out
+
+
+def calibrate_carry(docs, cats, readers, model) -> tuple[float, dict[int, tuple[int, float]]]:
+    """The category-aware threshold of a typed-only reader's second ranking (`feedback`): per
+    number n of their first FEEDBACK_DEPTH picks filed in one of a paper's categories, the
+    papers under the floor that come within the first REACH of the ranking with no cut (those
+    the cut decides about), over CARRY_POOLS, and the share of them relevant; the threshold
+    is the lowest n / FEEDBACK_DEPTH from which every n up has at least CUT_TARGET."""
+    shipped = RankParams(top_k=K, trending_weight=0.0)
+    depth, profiles = shipped.feedback_depth, [prof for _, prof in readers]
+    words = replace(shipped, feedback_depth=0, top_k=len(docs))  # what the typed words pass
+    uncut = replace(shipped, floor=-1.0, top_k=REACH)
+    seen: dict[int, list[bool]] = {n: [] for n in range(1, depth + 1)}
+    for pool in pools(docs, CARRY_POOLS, halves=True):
+        passing, reach = (rank(pool, profiles, p, model=model, corpus=docs) for p in (words, uncut))
+        for c, prof in readers:
+            fed = [int(p.paper_id) for p in passing[prof.id][:depth]]
+            if len(fed) < depth:  # a narrow interest: its picks carry nothing (`feedback`)
+                continue
+            filed = Counter(code for i in fed for code in cats[i])
+            over = {p.paper_id for p in passing[prof.id]}
+            for i in (int(p.paper_id) for p in reach[prof.id] if p.paper_id not in over):
+                n = max((filed[code] for code in cats[i]), default=0)
+                if n:
+                    seen[n].append(c in cats[i])
+    rates = {n: (len(v), float(np.mean(v)) if v else 0.0) for n, v in seen.items()}
+    low = depth + 1
+    while low > 1 and rates[low - 1][0] and rates[low - 1][1] >= CUT_TARGET:
+        low -= 1
+    return low / depth, rates
+
+
 def cut_report(docs, cats, readers, model, cut: RankParams) -> dict[str, float]:
     """Per digest of K over the whole sample and over each edition (a fifth), the same
-    readers ranked with no cut and with `cut`: relevant papers per digest in both, papers cut
-    per digest and the share of them relevant, P@10 with empty slots as misses."""
+    readers ranked with no cut and with `cut`, what each sends: relevant papers per digest in
+    both (a paper the cut removes gives its slot to the next paper that passes), the papers
+    of the uncut digest that are not sent and the share of them relevant, the papers sent,
+    P@10 with empty slots as misses."""
     uncut = replace(cut, floor=-1.0, relative_floor=0.0)
-    order = np.random.default_rng(100).permutation(len(docs))
-    pools = [docs, *([docs[i] for i in sorted(e)] for e in np.array_split(order, EDITIONS))]
     profiles = [prof for _, prof in readers]
-    kept = lost = missed = digests = 0
-    for pool in pools:
+    relevant = kept = lost = missed = n_sent = digests = 0
+    for pool in pools(docs):
         full, sent = (rank(pool, profiles, p, model=model, corpus=docs) for p in (uncut, cut))
         for c, prof in readers:
             got = {p.paper_id for p in sent[prof.id]}
-            hits = [c in cats[int(p.paper_id)] for p in full[prof.id]]
-            dropped = [h for p, h in zip(full[prof.id], hits, strict=True) if p.paper_id not in got]
-            kept += sum(hits) - sum(dropped)
-            lost += sum(dropped)
+            dropped = [p.paper_id for p in full[prof.id] if p.paper_id not in got]
+            relevant += sum(c in cats[int(p.paper_id)] for p in full[prof.id])
+            kept += sum(c in cats[int(i)] for i in got)
+            lost += sum(c in cats[int(i)] for i in dropped)
             missed += len(dropped)
+            n_sent += len(got)
             digests += 1
     return {
-        "relevant uncut": (kept + lost) / digests,
+        "relevant uncut": relevant / digests,
         "relevant cut": kept / digests,
         "cut": missed / digests,
         "hit rate": lost / missed if missed else 0.0,
+        "sent": n_sent / digests,
         "P@10": kept / digests / K,
     }
 
 
 def print_cut(docs, cats, readers_by_protocol, model) -> None:
-    """(d): the calibration and the cut's effect per protocol, the shipped floor beside the
-    relative cut it replaced."""
+    """(d): the calibrations and the cut's effect per protocol, the shipped cut beside the
+    variants tried and the relative cut it replaced."""
     shipped = RankParams(top_k=K, trending_weight=0.0)
-    print(f"(d) the cut: RELEVANCE_FLOOR {shipped.floor}, RELATIVE_FLOOR {shipped.relative_floor}")
+    print(
+        f"(d) the cut: RELEVANCE_FLOOR {shipped.floor}, RELATIVE_FLOOR {shipped.relative_floor}, "
+        f"FEEDBACK_CARRY_SHARE {shipped.feedback_carry_share}"
+    )
     floors = []
-    for part, readers in readers_by_protocol.items():
-        floor, rates = calibrate(docs, cats, readers, model)
+    for part in ("a", "b"):
+        floor, rates = calibrate(docs, cats, readers_by_protocol[part], model)
         floors.append(floor)
         shown = " ".join(f"<{t:g}: {rates[t]:.3f}" for t in FLOORS[1:7])
         print(f"  ({part}) relevant share of all candidates below a cosine of {shown}")
         print(f"  ({part}) highest floor with a hit rate below it < {CUT_TARGET:.0%}: {floor:g}")
     print(f"  calibrated floor (both protocols): {min(floors):g}; shipped: {shipped.floor:g}")
+    share, rates = calibrate_carry(docs, cats, readers_by_protocol["b"], model)
+    depth = shipped.feedback_depth
+    shown = " ".join(f"{n}/{depth}: {rate:.3f} ({size})" for n, (size, rate) in rates.items())
+    print(
+        f"  (b) under the floor, in the uncut first {REACH}, relevant share (papers) by how many "
+        f"of the {depth} fed-back picks are in its category: {shown}"
+    )
+    print(
+        f"  (b) lowest share from which every share has >= {CUT_TARGET:.0%}: {share:g}; shipped "
+        f"FEEDBACK_CARRY_SHARE: {shipped.feedback_carry_share:g}"
+    )
+    rows = (
+        (f"shipped (carry {shipped.feedback_carry_share:g})", shipped),
+        ("floor alone (before)", replace(shipped, feedback_carry_share=0.0)),
+        *(
+            (f"carry at {s:g}", replace(shipped, feedback_carry_share=s))
+            for s in CARRY_SHARES
+            if s != shipped.feedback_carry_share
+        ),
+        ("floor 0.05 (before)", replace(shipped, floor=0.05, feedback_carry_share=0.0)),
+        (
+            "relative 0.5 (before)",
+            replace(shipped, floor=0.05, relative_floor=0.5, feedback_carry_share=0.0),
+        ),
+    )
     for part, readers in readers_by_protocol.items():
-        for name, params in (
-            (f"floor {shipped.floor:g}", shipped),
-            ("floor 0.05 (before)", replace(shipped, floor=0.05)),
-            ("relative 0.5 (before)", replace(shipped, floor=0.05, relative_floor=0.5)),
-        ):
+        for name, params in rows:
             r = cut_report(docs, cats, readers, model, params)
             print(
-                f"  ({part}) {name:22} relevant/digest {r['relevant uncut']:.2f} uncut, "
+                f"  {f'({part})':4} {name:22} relevant/digest {r['relevant uncut']:.2f} uncut, "
                 f"{r['relevant cut']:.2f} cut; cut {r['cut']:.2f}/digest, hit rate "
-                f"{r['hit rate']:.0%}; P@10 (empty = miss) {r['P@10']:.3f}"
+                f"{r['hit rate']:.0%}; sent {r['sent']:.2f}; P@10 (empty = miss) {r['P@10']:.3f}"
             )
 
 

@@ -36,6 +36,7 @@ from worker.ranking import FitParams, Model, PaperDoc, Profile, RankParams, rank
 SHIPPED = RankParams(top_k=K, trending_weight=0.0)
 PRF_DEPTHS = (3, 4, 6, 10)  # pseudo-relevance feedback: this many of the first picks fed back
 PRF_BOOSTS = (0.05, 0.1, 0.3)  # ...and their categories' prior at this boost
+PRF_CARRIES = (0.6, 1.0)  # ...their categories carry a paper past the floor from this share
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,10 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
         return Model.fit(setup.docs, FitParams(**kw))
 
     half = np.random.default_rng(5).permutation(len(setup.docs))[: len(setup.docs) // 2]
-    shipped = f"shipped (prior 0.05, feedback {SHIPPED.feedback_depth})"
+    shipped = (
+        f"shipped (prior 0.05, PRF {SHIPPED.feedback_depth}, "
+        f"carry {SHIPPED.feedback_carry_share:g})"
+    )
     out: list[tuple[str, Callable[[], dict]]] = [(shipped, lambda: ranked_row(setup))]
     for boost in (0.0, 0.01, 0.02, 0.03, 0.1):
         params = replace(SHIPPED, liked_category_boost=boost)
@@ -230,6 +234,9 @@ def variants(setup: Setup) -> list[tuple[str, Callable[[], dict]]]:
     feedback.append(
         ("feedback words at 0.5, no floor guard", replace(SHIPPED, feedback_weight=0.5))
     )
+    carries = [("feedback carry off (floor alone)", 0.0)]
+    carries += [(f"feedback carry at {s:g}", s) for s in PRF_CARRIES]
+    feedback += [(name, replace(SHIPPED, feedback_carry_share=s)) for name, s in carries]
     out += [(name, lambda p=p: ranked_row(setup, p)) for name, p in feedback]
     out.append(("feedback 5 to every reader, prior 0.05", lambda: feedback_row(setup, 5)))
     out += [

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     feedback_depth: int = 5  # a reader with typed interests alone: first picks fed back
     feedback_category_boost: float = 0.2  # ...with their categories' prior (`bench quality`)
     feedback_weight: float = 0.005  # ...their words' weight, under RELEVANCE_FLOOR
+    feedback_carry_share: float = 0.8  # ...a paper filed where this share of them are passes
+    # RELEVANCE_FLOOR, if all FEEDBACK_DEPTH were found (`bench quality` (d) calibrates it)
     click_min_seconds: float = 60.0  # a click sooner after delivery is a link scanner's
     click_burst_links: int = 3  # ...as is one of this many links of a digest opened within
     click_burst_seconds: float = 10.0  # this many seconds of each other

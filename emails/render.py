@@ -450,6 +450,8 @@ def why_line(reasons: Sequence[Reason], terms: Sequence[str] | None = None) -> s
             parts.append(f"in {r.text}, which you follow")
         elif r.kind is Kind.LIKED_CATEGORY:
             parts.append(f"in {r.text}, like papers you liked")
+        elif r.kind is Kind.PICKS_CATEGORY:
+            parts.append(f"in {r.text}, like your other picks")
         elif r.kind is Kind.TRENDING:
             parts.append(f"trending: {r.text}")
     if any(r.kind is Kind.POPULAR for r in reasons):

@@ -16,6 +16,7 @@ class Kind(StrEnum):
     LIKED = "liked"  # like a paper the reader liked
     CATEGORY = "category"  # in a category the reader follows, by its taxonomy name
     LIKED_CATEGORY = "liked_category"  # in a category of papers the reader liked
+    PICKS_CATEGORY = "picks_category"  # in the category of most of the reader's other picks
     TRENDING = "trending"  # upvoted on Hugging Face today
     POPULAR = "popular"  # the whole pick is a no-profile fallback: popular, not matched
 
@@ -57,6 +58,12 @@ class Reason:
     def liked_category(cls, code: str) -> Reason:
         """The liked-category prior carried the pick; named as `category` names it."""
         return cls(Kind.LIKED_CATEGORY, NAMES.get(code, code))
+
+    @classmethod
+    def picks_category(cls, code: str) -> Reason:
+        """A typed-only reader's other picks (fed back, `worker/ranking/feedback.py`) are
+        mostly filed there, and that carried the pick; named as `category` names it."""
+        return cls(Kind.PICKS_CATEGORY, NAMES.get(code, code))
 
     @classmethod
     def trending(cls, upvotes: int) -> Reason:

@@ -70,6 +70,8 @@ class Knobs(NamedTuple):
     like_share: float
     lone_word_weight: float
     liked_category_boost: float
+    carry_share: float
+    carry_votes: int
 
 
 @_compiled
@@ -98,7 +100,8 @@ def rank_chunk(
     """Return (top candidate, score, reason slots, by followed author, liked paper, usable
     profile, carried by the liked-category prior): B x k (-1 where fewer eligible), B x k,
     B x k x n_slots (-1 = none, best first), B x k, B x k (the referenced paper the pick is
-    most like, -1 = none), B, B x k (without the prior the pick would not be in the top k)."""
+    most like, -1 = none), B, B x k (1: without the prior the pick would not be in the top
+    k; 2: nor past the floor: `carry_share` of the votes, in its category, carried it)."""
     q_ptr, q_idx, q_val = interests
     w_ptr, w_idx, w_val = weights
     ref_ptr, ref_idx, ref_val = refs
@@ -110,7 +113,8 @@ def rank_chunk(
     ban_ptr, ban_col = banned
     slot_vocab, slot_weights, slot_overlap, slot_ok = slots
     trending_weight, floor, relative_floor, author_boost, category_boost = knobs[:5]
-    min_profile_weight, like_share, lone_word_weight, liked_category_boost = knobs[5:]
+    min_profile_weight, like_share, lone_word_weight, liked_category_boost = knobs[5:9]
+    carry_share, carry_votes = knobs[9:]
     b = q_ptr.size - 1
     n_cand = trend.size
     width = slot_vocab.shape[1]
@@ -119,7 +123,8 @@ def rank_chunk(
     reasons = np.full((b, k, n_slots), -1, np.int16)
     followed = np.zeros((b, k), np.bool_)
     liked = np.full((b, k), -1, np.int64)
-    carried = np.zeros((b, k), np.bool_)
+    carried = np.zeros((b, k), np.int8)
+    admitted = np.zeros(n_cand, np.bool_)  # past the floor on its category alone
     n_categories = 1
     for q in range(filed_col.size):
         n_categories = max(n_categories, filed_col[q] + 1)
@@ -243,6 +248,16 @@ def rank_chunk(
         for p in range(share_ptr[r], share_ptr[r + 1]):
             share_of[share_idx[p]] = share_val[p]
             lift = max(lift, liked_category_boost * share_val[p])
+        # a paper filed where `carry_share` of the reader's votes are passes the floor, for a
+        # reader with `carry_votes` of them or more (a typed-only reader's fed-back picks)
+        carrying = carry_share > 0.0 and usable[r] and w_ptr[r + 1] - w_ptr[r] >= carry_votes
+        if carrying:
+            for j in range(n_cand):
+                for q in range(filed_ptr[j], filed_ptr[j + 1]):
+                    if not eligible[j] and share_of[filed_col[q]] >= carry_share - 1e-6:
+                        eligible[j] = admitted[j] = True
+            for p in range(ban_ptr[r], ban_ptr[r + 1]):
+                eligible[ban_col[p]] = False
 
         # top k, best first; among equal scores the earlier candidate. Beside it, where the
         # prior may lift, the k best scores without it: a pick under those it carried
@@ -288,6 +303,10 @@ def rank_chunk(
         for i in range(n_top):  # lifted by the prior, and under the k best without it
             lifted = top_plain[i] < top_score[r, i]
             carried[r, i] = lifted and n_plain == k and top_plain[i] < plain_top[k - 1]
+            if admitted[top[r, i]]:
+                carried[r, i] = 2
+        if carrying:
+            admitted[:] = False
         for p in range(share_ptr[r], share_ptr[r + 1]):
             share_of[share_idx[p]] = 0.0
 

@@ -170,6 +170,7 @@ def rank_params(settings: Settings, top_k: int) -> RankParams:
         feedback_depth=settings.feedback_depth,
         feedback_category_boost=settings.feedback_category_boost,
         feedback_weight=settings.feedback_weight,
+        feedback_carry_share=settings.feedback_carry_share,
         disliked_weight=settings.disliked_weight,
         chunk_size=settings.rank_chunk_size,
         threads=settings.rank_threads,

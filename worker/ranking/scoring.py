@@ -10,8 +10,9 @@ the number of subscribers):
   score = relevance + trending_weight * trending + author_boost * by_followed_author
           + category_boost * in_chosen_category
           + liked_category_boost * the largest share of liked papers in its categories (`prior`)
-  eligible = not sent, liked or disliked; no muted word; relevance >= floor or by a followed
-    author. Below the floor nothing is "filler": the subscriber gets fewer papers.
+  eligible = not sent, liked or disliked; no muted word; relevance >= floor, by a followed
+    author, or (a typed-only reader's second ranking) filed where most of their first picks
+    are (`feedback`). Below the floor nothing is "filler": the subscriber gets fewer papers.
   A profile with no usable text (no interests words, no known liked papers) gets the trending
   papers (upvoted ones) instead, each with the POPULAR reason, after any by followed authors.
 Top-k by insertion into a k-long list; reasons only for the k picks: the largest q[t] * c[t]
@@ -42,7 +43,7 @@ from scipy import sparse
 
 from models.reasons import POPULAR, Reason
 from worker.ranking import kernels
-from worker.ranking.feedback import with_feedback
+from worker.ranking.feedback import picks_category, with_feedback
 from worker.ranking.interests import KEPT_TEXTS, InterestsCache
 from worker.ranking.model import Model, preprocess
 from worker.ranking.prior import (
@@ -419,6 +420,8 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         params.like_share,
         params.lone_word_weight,
         params.liked_category_boost,
+        params.carry_share,
+        params.carry_votes,
     )
     interests, phrase, distinctive = typed.embed([p.interests for p in profiles])
     interests *= params.interests_weight
@@ -499,7 +502,12 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         )
         # a followed category says more; of the pick's categories, the first with the most
         # liked papers (a prior the opened papers carried alone goes unnamed)
-        r, c = np.nonzero(carried & ~_given(out.reasons[rows, :, -4]))
+        r, c = np.nonzero((carried > 0) & ~_given(out.reasons[rows, :, -4]))
+        fed = carried[r, c] == 2  # past the floor on the fed-back picks' category
+        for rf, cf in zip(r[fed], c[fed], strict=True):
+            paper = cand.papers[picked[rf, cf]]
+            out.reasons[start + rf, cf, -4] = picks_category(chunk[rf], paper, known)
+        r, c = r[~fed], c[~fed]
         if r.size:
             counts = liked_categories(b, votes["liked"], votes["disliked"], ref_categories)
             codes = filed_as[picked[r, c]]

@@ -137,10 +137,13 @@ class RankParams:
     Profile = interests_weight * interests + liked_weight * mean(liked) - disliked_weight *
     mean(disliked) (Rocchio), L2-normalized. Score = cosine + trending_weight * trending +
     boosts (followed author, chosen category, a liked paper's category); only papers with
-    cosine >= floor (and >= relative_floor * the profile's best cosine, 0 = off) or by a
-    followed author are eligible. The floor is calibrated by `bench
-    quality` (d): fewer than 15% of the papers under it are relevant, so it cuts filler only;
-    the relative cut, tried first, dropped relevant papers at the rate of an average pick.
+    cosine >= floor (and >= relative_floor * the profile's best cosine, 0 = off), by a
+    followed author, or filed where `carry_share` of a reader's `carry_votes` or more votes
+    are (set for a typed-only reader's fed-back picks, `feedback`) are eligible. The floor is
+    calibrated by `bench quality` (d): fewer than 15% of the papers under it are relevant, so
+    it cuts filler only, and so is the carry: under the floor, papers filed where 4 or 5 of
+    the 5 fed-back picks are were relevant at 24% and 37%. The relative cut, tried first,
+    dropped relevant papers at the rate of an average pick.
     """
 
     top_k: int = 10
@@ -157,6 +160,10 @@ class RankParams:
     feedback_depth: int = 5  # a typed-only reader's first picks fed back as opened (`feedback`)
     feedback_category_boost: float = 0.2  # ...and their categories' prior, for those readers
     feedback_weight: float = 0.005  # ...their words' weight: under `floor`, they carry none
+    feedback_carry_share: float = 0.8  # ...a paper filed where this share of them are passes
+    # the floor, when the first ranking filled the depth (`bench quality` (d) calibrates it)
+    carry_share: float = 0.0  # the kernel's: a paper filed where this share of the votes are
+    carry_votes: int = 0  # ...of a reader with this many votes or more passes the floor
     chunk_size: int = 1000
     threads: int = 2  # chunks in flight: the compiled loop runs without the GIL
     n_reasons: int = 3

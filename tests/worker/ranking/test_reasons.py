@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from models.reasons import Kind, Reason
@@ -107,12 +109,17 @@ def test_one_word_of_a_typed_phrase_carries_no_pick(
     corpus: list[PaperDoc], interests: str, whole: PaperDoc, one_word: str
 ) -> None:
     """The issue's cases: the paper about the phrase comes first and says so; the paper that
-    shares one word of it ("Correction", "Diffusion") is not sent, nor that word a reason."""
-    got = rank([*corpus, whole], [Profile("s", interests=interests)], RankParams(top_k=10))["s"]
-    assert got[0].paper_id == whole.id and phrases(got[0])
-    assert one_word not in {p.paper_id for p in got}
-    for pick in got[1:]:
-        assert not {"correction", "diffusion"} & {t.casefold() for t in phrases(pick)}
+    shares one word of it ("Correction", "Diffusion") is not sent, nor that word a reason;
+    also where the paper about it is filed with the one-word paper (its one pick's category
+    carries nothing past the floor: `feedback`)."""
+    filed = next(p for p in corpus if p.id == one_word).categories
+    for planted in (whole, replace(whole, categories=filed)):
+        got = rank([*corpus, planted], [Profile("s", interests=interests)], RankParams(top_k=10))
+        got = got["s"]
+        assert got[0].paper_id == whole.id and phrases(got[0])
+        assert one_word not in {p.paper_id for p in got}
+        for pick in got[1:]:
+            assert not {"correction", "diffusion"} & {t.casefold() for t in phrases(pick)}
 
 
 def test_no_fragment_beside_its_whole_phrase(picks) -> None:
