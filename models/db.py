@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import JSON, Table, event, insert
+from sqlalchemy import JSON, Row, Table, event, insert, text
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -65,6 +65,39 @@ def upsert(session: Session, table: Table) -> Insert:
     if dialect not in UPSERT:
         raise RuntimeError(f"Paperboy supports PostgreSQL and SQLite, not {dialect}")
     return UPSERT[dialect](table)
+
+
+def insert_new(
+    session: Session, table: Table, rows: list[dict], *, unique: list[str], returning: list[str]
+) -> list[Row]:
+    """INSERT of plain rows (every row the same keys) but those that conflict on `unique`
+    (another writer's, kept), returning the `returning` columns of the rows inserted. On
+    PostgreSQL one short statement whatever the number of rows, each column's values one array
+    (`unnest`): thousands of bound parameters in a statement as long as the rows cost the
+    driver more to parse than the database takes to insert them. Elsewhere an executemany."""
+    if not rows:
+        return []
+    conn = session.connection()
+    out = [table.c[name] for name in returning]
+    if conn.dialect.name != "postgresql":
+        statement = upsert(session, table).on_conflict_do_nothing(index_elements=unique)
+        return list(conn.execute(statement.returning(*out), rows))
+    names, quote = list(rows[0]), conn.dialect.identifier_preparer.quote
+    arrays = {}
+    for name in names:  # each value as the column's type binds it (aware times, enum names)
+        process = table.c[name].type.bind_processor(conn.dialect)
+        arrays[name] = [process(r[name]) if process else r[name] for r in rows]
+    typed = ", ".join(
+        f"CAST(:{name} AS {conn.dialect.type_compiler_instance.process(table.c[name].type)}[])"
+        for name in names
+    )
+    statement = text(
+        f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
+        f"SELECT * FROM unnest({typed}) "
+        f"ON CONFLICT ({', '.join(map(quote, unique))}) DO NOTHING "
+        f"RETURNING {', '.join(quote(c.name) for c in out)}"
+    )
+    return list(conn.execute(statement, arrays))
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:

@@ -37,7 +37,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import Update, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -84,7 +84,6 @@ NOTICE_LINK = {
     "link": "preferences",
     "email_change": "email",
 }
-DIGESTS = Digest.__table__
 
 
 @dataclass(frozen=True)
@@ -105,33 +104,53 @@ class Job:
     subscriber_id: int
 
 
+DIGESTS = Digest.__table__
+READERS = Subscriber.__table__
+RUNS = SendRun.__table__
+ITEMS = DigestItem.__table__
+PAPERS = Paper.__table__
+SUPPRESSIONS = Suppression.__table__
+# A wave's statements, built once (Core, no ORM: a wave runs seven of them for 32 emails, and
+# building a statement or going through the ORM costs more than PostgreSQL takes to run it).
+IDS = bindparam("ids", expanding=True)
+CLAIM = (
+    update(DIGESTS)
+    .where(
+        DIGESTS.c.id.in_(IDS),
+        DIGESTS.c.run_id == bindparam("run"),
+        DIGESTS.c.status == DigestStatus.planned,
+        DIGESTS.c.next_attempt_at.is_(None) | (DIGESTS.c.next_attempt_at <= bindparam("now")),
+        select(RUNS.c.id)
+        .where(RUNS.c.id == bindparam("run"), RUNS.c.state == RunState.running)
+        .exists(),
+    )
+    .values(
+        status=DigestStatus.sending, claimed_at=bindparam("now"), attempts=DIGESTS.c.attempts + 1
+    )
+    .returning(DIGESTS.c.id)
+)
+
+
 def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
     """planned -> sending for those of `digest_ids` that are due, while their run is running;
     one statement, so two workers never both take a digest."""
-    running = select(SendRun.id).where(SendRun.id == run_id, SendRun.state == RunState.running)
-    rows = session.exec(
-        update(Digest)
-        .where(
-            col(Digest.id).in_(digest_ids),
-            col(Digest.run_id) == run_id,
-            col(Digest.status) == DigestStatus.planned,
-            col(Digest.next_attempt_at).is_(None) | (col(Digest.next_attempt_at) <= now),
-            running.exists(),
-        )
-        .values(status=DigestStatus.sending, claimed_at=now, attempts=Digest.attempts + 1)
-        .returning(Digest.id)
-    )
+    rows = session.connection().execute(CLAIM, {"ids": digest_ids, "run": run_id, "now": now})
     return sorted(rows.scalars())
 
 
-CARD_COLUMNS = (
-    DigestItem.digest_id,
-    DigestItem.section,
-    DigestItem.rank,
-    DigestItem.reasons,
-    Paper.id,
-    Paper.updated_at,
-    Paper.abs_url,
+CARDS = (
+    select(
+        ITEMS.c.digest_id,
+        ITEMS.c.section,
+        ITEMS.c.rank,
+        ITEMS.c.reasons,
+        PAPERS.c.id,
+        PAPERS.c.updated_at,
+        PAPERS.c.abs_url,
+    )
+    .join(PAPERS, PAPERS.c.id == ITEMS.c.paper_id)
+    .where(ITEMS.c.digest_id.in_(IDS))
+    .order_by(ITEMS.c.digest_id, ITEMS.c.rank)
 )
 FACE_COLUMNS = (
     Paper.id,
@@ -157,13 +176,8 @@ FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candida
 def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
     """Each digest's papers in rank order: (row, face) pairs, the row plain and only what
     differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part."""
-    rows = session.exec(
-        select(*CARD_COLUMNS)
-        .join(Paper, col(Paper.id) == DigestItem.paper_id)
-        .where(col(DigestItem.digest_id).in_(digest_ids))
-        .order_by(DigestItem.digest_id, DigestItem.rank)
-    ).all()
-    faces = {(r.id, r.updated_at): FACES.get((r.id, r.updated_at)) for r in rows}
+    rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
+    faces = {key: FACES.get(key) for key in {(r.id, r.updated_at) for r in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
         faces |= load_faces(session, missing)
@@ -293,14 +307,33 @@ def envelope(
     )
 
 
-WAVE_DIGEST = (Digest.id, Digest.attempts, Digest.edition, Digest.note, Digest.planned_at)
+WAVE_DIGEST = (
+    DIGESTS.c.id,
+    DIGESTS.c.attempts,
+    DIGESTS.c.edition,
+    DIGESTS.c.note,
+    DIGESTS.c.planned_at,
+)
 WAVE_READER = (
-    Subscriber.id,
-    Subscriber.email,
-    Subscriber.status,
-    Subscriber.token_version,
-    Subscriber.frequency,
-    Subscriber.timezone,
+    READERS.c.id,
+    READERS.c.email,
+    READERS.c.status,
+    READERS.c.token_version,
+    READERS.c.frequency,
+    READERS.c.timezone,
+)
+WAVE = (
+    select(
+        *WAVE_DIGEST,
+        *WAVE_READER,
+        select(SUPPRESSIONS.c.email)
+        .where(SUPPRESSIONS.c.email == READERS.c.email)
+        .exists()
+        .label("suppressed"),
+    )
+    .join(READERS, READERS.c.id == DIGESTS.c.subscriber_id)
+    .where(DIGESTS.c.id.in_(IDS))
+    .order_by(DIGESTS.c.id)
 )
 
 
@@ -311,15 +344,7 @@ def load(
     ORM objects cost more than the rendering), and the ones settled here: skipped because the
     reader left or the address is suppressed since planning, or failed because they cannot be
     rendered."""
-    suppressed = (
-        select(Suppression.email).where(Suppression.email == Subscriber.email).exists()
-    ).label("suppressed")
-    rows = session.exec(
-        select(*WAVE_DIGEST, *WAVE_READER, suppressed)
-        .join(Subscriber, col(Subscriber.id) == Digest.subscriber_id)
-        .where(col(Digest.id).in_(digest_ids))
-        .order_by(Digest.id)
-    ).all()
+    rows = session.connection().execute(WAVE, {"ids": digest_ids}).all()
     items = card_rows(session, digest_ids)
     secret = settings.signing_key()
     jobs, settled = [], []
@@ -379,24 +404,19 @@ def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
     return SendResult(digest_id, "skipped", f"subscriber is {status}", reason=reason)
 
 
+STATUS = select(READERS.c.id, READERS.c.status).where(READERS.c.id.in_(IDS))
+SUPPRESSED = select(SUPPRESSIONS.c.email).where(
+    SUPPRESSIONS.c.email.in_(bindparam("emails", expanding=True))
+)
+
+
 def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendResult]]:
     """The reader has the last word: just before a wave's requests leave (after the rate
     limit's wait), status and suppressions are read again, and whoever left since the claim
     is skipped. Two indexed queries per wave."""
-    status = dict(
-        session.exec(
-            select(Subscriber.id, Subscriber.status).where(
-                col(Subscriber.id).in_([j.subscriber_id for j in jobs])
-            )
-        ).all()
-    )
-    suppressed = set(
-        session.exec(
-            select(Suppression.email).where(
-                col(Suppression.email).in_([j.envelope.to for j in jobs])
-            )
-        )
-    )
+    conn = session.connection()
+    status = dict(conn.execute(STATUS, {"ids": [j.subscriber_id for j in jobs]}).all())
+    suppressed = set(conn.execute(SUPPRESSED, {"emails": [j.envelope.to for j in jobs]}).scalars())
     keep, left = [], []
     for job in jobs:
         gone = _left(
@@ -440,13 +460,51 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     )
 
 
-def _bulk(session: Session, rows: list[dict], **fixed) -> None:
-    """One executemany UPDATE by primary key: per-row values in `rows` (`_id` is the key)."""
-    if not rows:
-        return
-    values = {k: bindparam(k) for k in rows[0] if k != "_id"} | fixed
-    statement = update(DIGESTS).where(DIGESTS.c.id == bindparam("_id")).values(**values)
-    session.connection().execute(statement, rows)
+def _outcome(**values) -> Update:
+    """One executemany UPDATE by primary key (`_id`) setting an outcome's columns."""
+    return update(DIGESTS).where(DIGESTS.c.id == bindparam("_id")).values(**values)
+
+
+# Each outcome's UPDATE; a row's parameters are `_id`, `provider_id`, `detail`, `reason`,
+# `retry_at` and `at` (the time recorded), each statement taking what it sets.
+RECORDED = {
+    "sent": _outcome(
+        status=DigestStatus.sent,
+        provider_message_id=bindparam("provider_id"),
+        sent_at=bindparam("at"),
+        last_error=None,
+        fail_reason=None,
+    ),
+    **{
+        kind: _outcome(
+            status=DigestStatus(kind),
+            last_error=bindparam("detail"),
+            fail_reason=bindparam("reason"),
+        )
+        for kind in ("failed", "skipped")
+    },
+    "retry": _outcome(
+        status=DigestStatus.planned,
+        queued_at=None,
+        last_error=bindparam("detail"),
+        next_attempt_at=bindparam("retry_at"),
+    ),
+    "paused": _outcome(  # a refused credential is ours to fix: the attempt does not count
+        status=DigestStatus.planned,
+        queued_at=None,
+        last_error=bindparam("detail"),
+        attempts=DIGESTS.c.attempts - 1,
+    ),
+}
+# The run's heartbeat and breaker count: one atomic UPDATE, every worker's waves count into it.
+HEARTBEAT = update(RUNS).where(RUNS.c.id == bindparam("run")).returning(RUNS.c.transient_streak)
+STREAK = {
+    True: HEARTBEAT.values(heartbeat_at=bindparam("at"), transient_streak=0),  # a send went out
+    False: HEARTBEAT.values(
+        heartbeat_at=bindparam("at"),
+        transient_streak=RUNS.c.transient_streak + bindparam("failures"),
+    ),
+}
 
 
 def record(
@@ -454,57 +512,33 @@ def record(
 ) -> None:
     """Every outcome of a wave in a few batched UPDATEs, then the run's heartbeat and breaker
     count; whether the run pauses is `policy.after_wave`'s to say."""
+    conn = session.connection()
     by: dict[str, list[SendResult]] = defaultdict(list)
     for r in results:
         by[r.outcome].append(r)
-    _bulk(
-        session,
-        [{"_id": r.digest_id, "provider_message_id": r.provider_id} for r in by["sent"]],
-        status=DigestStatus.sent,
-        sent_at=now,
-        last_error=None,
-        fail_reason=None,
-    )
-    for kind in ("failed", "skipped"):
-        _bulk(
-            session,
-            [
-                {"_id": r.digest_id, "last_error": r.detail, "fail_reason": r.reason}
-                for r in by[kind]
-            ],
-            status=DigestStatus(kind),
-        )
-    _bulk(
-        session,
-        [
-            {"_id": r.digest_id, "last_error": r.detail, "next_attempt_at": r.retry_at}
-            for r in by["retry"]
-        ],
-        status=DigestStatus.planned,
-        queued_at=None,
-    )
-    _bulk(  # a refused credential is ours to fix: the attempt does not count
-        session,
-        [{"_id": r.digest_id, "last_error": r.detail} for r in by["paused"]],
-        status=DigestStatus.planned,
-        queued_at=None,
-        attempts=DIGESTS.c.attempts - 1,
-    )
+    for kind, statement in RECORDED.items():
+        if by[kind]:
+            conn.execute(
+                statement,
+                [
+                    {
+                        "_id": r.digest_id,
+                        "provider_id": r.provider_id,
+                        "detail": r.detail,
+                        "reason": r.reason,
+                        "retry_at": r.retry_at,
+                        "at": now,
+                    }
+                    for r in by[kind]
+                ],
+            )
     wave = policy.Wave(
         sent=len(by["sent"]),
         refused=tuple(r.detail for r in by["paused"]),
         transient=tuple(r.detail for r in by["retry"] if r.reason == "transient"),
     )
-    streak = session.exec(  # one atomic UPDATE: every worker's waves count into the same run
-        update(SendRun)
-        .where(col(SendRun.id) == run_id)
-        .values(
-            heartbeat_at=now,
-            transient_streak=0
-            if wave.resets_streak
-            else SendRun.transient_streak + len(wave.transient),
-        )
-        .returning(SendRun.transient_streak)
+    streak = conn.execute(
+        STREAK[wave.resets_streak], {"run": run_id, "at": now, "failures": len(wave.transient)}
     ).scalar_one()
     pause = policy.after_wave(wave, streak, settings, now)
     if pause is not None:

@@ -34,7 +34,7 @@ from models import (
     Suppression,
     clicks,
 )
-from models.db import insert_rows, pages, upsert
+from models.db import insert_new, insert_rows, pages
 from models.reasons import POPULAR, Reason
 from models.schedule import edition_for, is_due
 from worker.ingest import registry
@@ -187,15 +187,15 @@ def fit_params(settings: Settings) -> FitParams:
 
 def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
     """Insert the digests no other planner has written yet; subscriber id -> new digest id."""
-    if not rows:
-        return {}
-    table = Digest.__table__
-    statement = (
-        upsert(session, table)
-        .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
-        .returning(table.c.subscriber_id, table.c.id)
-    )  # one compiled statement, executed many (SQLAlchemy batches it into multi-row INSERTs)
-    return {sid: did for sid, did in session.connection().execute(statement, rows)}
+    return dict(
+        insert_new(
+            session,
+            Digest.__table__,
+            rows,
+            unique=["subscriber_id", "edition"],
+            returning=["subscriber_id", "id"],
+        )
+    )
 
 
 @dataclass
