@@ -12,10 +12,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import lru_cache
 from operator import attrgetter
 from urllib.parse import urlsplit
 
 from emails.compile import load_template, text_template
+from emails.fill import Filler
 from emails.latex import readable
 from models.reasons import Kind, Reason
 
@@ -279,17 +281,77 @@ def for_reader(
     """A paper's `face` completed for one reader: why it was picked (the ranking's reasons),
     their vote links and the paper's page link (`abs_url`, counted when it is ours)."""
     topics = term_reasons(reasons)
-    url = web_url(abs_url)
+    why = clip(why_line(reasons, topics), WHY_LIMIT)
+    return _reader_card(face, topics, why, more_url, less_url, web_url(abs_url))
+
+
+def stored_for_reader(
+    face: PaperCard, *, stored: Sequence[dict], more_url: str, less_url: str, url: str | None
+) -> PaperCard:
+    """`for_reader` for a digest item as the sender reads it: its reasons as stored
+    (`Reason.to_json`) and `url` already an href (`web_url`'s, or None). A reader's lines are
+    made once per distinct set of reasons in a process (`reader_lines`)."""
+    topics, why = reader_lines(stored)
+    return _reader_card(face, topics, why, more_url, less_url, url)
+
+
+def reader_lines(stored: Sequence[dict]) -> tuple[tuple[str, ...], str]:
+    """(topics, why-line) of reasons as stored: `term_reasons` and the clipped `why_line`,
+    remembered (a trending paper's reasons are every reader's, and readers alike in their
+    interests share a paper's phrases)."""
+    try:
+        key = tuple([tuple(d.items()) for d in stored])
+        lines = LINES.get(key)
+    except TypeError:  # a stored value that is not hashable: not remembered
+        key, lines = None, None
+    if lines is None:
+        reasons = [Reason.from_json(d) for d in stored]
+        topics = term_reasons(reasons)
+        lines = topics, clip(why_line(reasons, topics), WHY_LIMIT)
+        if key is not None:
+            if len(LINES) >= LINES_KEPT:
+                LINES.clear()
+            LINES[key] = lines
+    return lines
+
+
+LINES: dict[tuple, tuple[tuple[str, ...], str]] = {}
+LINES_KEPT = 50_000
+
+
+def _reader_card(
+    face: PaperCard,
+    topics: tuple[str, ...],
+    why: str,
+    more_url: str,
+    less_url: str,
+    url: str | None,
+) -> PaperCard:
     return _completed(
         face,
         url=url,
-        why=clip(why_line(reasons, topics), WHY_LIMIT),
+        why=why,
         more_url=more_url,
         less_url=less_url,
         topics=topics,
         ref=face.ref or ("Abstract" if url else ""),
         ref_url=face.ref_url or url,
     )
+
+
+@lru_cache(maxsize=4096)
+def page_url(url: str | None) -> str | None:
+    """`web_url` of a paper's own link, remembered: every reader of the paper asks."""
+    return web_url(url)
+
+
+@lru_cache(maxsize=16)
+def links_are_hrefs(base_url: str) -> bool:
+    """Whether every link `emails.tokens.reader_links(base_url, ...)` makes is its own
+    `web_url`: a token's characters (URL-safe base64 and dots) cannot change how a URL
+    splits, so one probe of the base answers for all of them."""
+    probe = f"{base_url.rstrip('/')}/r/x-_.0"
+    return web_url(probe) == probe
 
 
 CARD_FIELDS = tuple(f.name for f in fields(PaperCard))
@@ -419,13 +481,20 @@ def digest_values(ctx: DigestContext) -> dict:
 
 
 def build_digest(ctx: DigestContext) -> RenderedEmail:
+    """The digest's templates rendered, each card from its paper's fragment (`emails.fill`):
+    the bytes of `template.render(digest_values(ctx))`."""
     values = digest_values(ctx)
     return RenderedEmail(
         subject=values["subject"],
-        html=load_template("digest").render(values),
-        text=text_template("digest").render(values),
+        html=_filler(load_template("digest"), True).render(values),
+        text=_filler(text_template("digest"), False).render(values),
         headers=unsubscribe_headers(ctx),
     )
+
+
+@lru_cache(maxsize=8)  # one per template (a template reread is a new one)
+def _filler(template, html: bool) -> Filler:
+    return Filler(template, html, PaperCard)
 
 
 def why_line(reasons: Sequence[Reason], terms: Sequence[str] | None = None) -> str:

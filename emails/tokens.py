@@ -88,14 +88,60 @@ def make_token(
 
 def _signed(secret: str, purpose: str, data: bytes) -> str:
     """The token for this JSON payload: compressed if that is shorter, stamped, signed."""
-    packed = zlib.compress(data)
-    data = b"." + _b64(packed) if len(packed) < len(data) - 1 else _b64(data)
+    packed = _packed(data)
+    data = _b64(data) if packed is None else b"." + _b64(packed)
     value = data + b"." + _stamp(int(time.time()))
     inner, outer = _keyed(secret, purpose)
     inner, outer = inner.copy(), outer.copy()
     inner.update(value)
     outer.update(inner.digest())
     return (value + b"." + _b64(outer.digest())).decode()
+
+
+def _packed(data: bytes) -> bytes | None:
+    """`zlib.compress(data)` when itsdangerous would send it (shorter than `data` less one
+    byte), else None. A link's payload is a few dozen bytes, and `zlib.compress` sets up a
+    256 KB deflate state for each (a 64 KB hash table cleared, and in a fragmented heap its
+    pages faulted in anew: 4-50 us a token); a payload of up to SMALL bytes is deflated in a
+    state of a few KB instead (`_small`), the same bytes."""
+    return _small(data) if len(data) <= SMALL and SMALL_OK else _compressed(data)
+
+
+# Up to SMALL bytes, deflate at zlib.compress's level (6) gives the same stream whatever its
+# window (wbits) and hash size (memLevel), in classic zlib: the window (512 bytes at -9)
+# holds the whole input, a block ends only after 127 symbols (memLevel 1's buffer), and a
+# smaller hash table only adds other strings to a hash chain, which a match test rejects
+# (two strings of one hash and two first bytes are equal in the third: zlib's own invariant
+# for hash bits >= 8), so the matches found are the same as long as every chain is walked
+# whole: a chain holds at most SMALL - 4 positions (1..strstart - 1, strstart <= SMALL - 3),
+# and level 6 walks at least 32 (128, a quarter of it past a match of 8). zlib-ng deflates
+# otherwise: there, or if the check below ever fails, every payload takes zlib.compress.
+SMALL = 36
+ZLIB_HEADER = b"\x78\x9c"  # deflate, 32 KB window, default level: zlib.compress's header
+
+
+def _small(data: bytes) -> bytes | None:
+    """`_packed` for a payload of up to SMALL bytes."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -9, 1)
+    raw = deflate.compress(data) + deflate.flush()
+    if len(raw) + 6 >= len(data) - 1:  # zlib's 2 bytes of header and 4 of checksum
+        return None
+    return ZLIB_HEADER + raw + zlib.adler32(data).to_bytes(4, "big")
+
+
+def _compressed(data: bytes) -> bytes | None:
+    packed = zlib.compress(data)
+    return packed if len(packed) < len(data) - 1 else None
+
+
+SMALL_OK = "ng" not in zlib.ZLIB_RUNTIME_VERSION and all(
+    _small(sample) == _compressed(sample)
+    for sample in (
+        b'[123456,3,"2611.00001",-1]',  # not compressed
+        b"[1111111,1,1111111,1111111]",  # compressed
+        b"0" * SMALL,
+    )
+)
 
 
 def _json(value: object) -> str:

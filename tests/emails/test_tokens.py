@@ -63,3 +63,30 @@ def test_a_made_token_reads_back_and_a_tampered_one_does_not() -> None:
         tokens.read_token(SECRET, "unsubscribe", token)  # another purpose: another key
     with pytest.raises(tokens.InvalidToken):
         tokens.read_token(SECRET + "x", "feedback", token)
+
+
+def test_small_payloads_deflate_as_zlib_compress_does() -> None:
+    """`_packed` deflates a link's payload in a small state; its bytes, and whether it is
+    used at all, are `zlib.compress`'s: over payloads of every length up to SMALL and past
+    it, from alphabets of 1 to 95 characters, repetitive (compressed) and not."""
+    import random
+    import zlib
+
+    assert tokens.SMALL_OK
+    rnd = random.Random(20)
+    alphabets = [b"0", b"01", b"0123", b'[],"01', b"0123456789", bytes(range(32, 127))]
+    compressed = 0
+    for _ in range(20000):
+        alphabet = rnd.choice(alphabets)
+        size = rnd.randint(1, tokens.SMALL + 8)
+        if rnd.random() < 0.5:
+            data = bytes(rnd.choice(alphabet) for _ in range(size))
+        else:
+            unit = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 6)))
+            data = bytes(c if rnd.random() > 0.1 else rnd.choice(alphabet) for c in unit * 50)
+            data = data[:size]
+        packed = zlib.compress(data)
+        expected = packed if len(packed) < len(data) - 1 else None
+        assert tokens._packed(data) == expected, data
+        compressed += expected is not None
+    assert 2000 < compressed < 18000  # both outcomes well covered

@@ -51,8 +51,10 @@ from emails.render import (
     RenderedEmail,
     build_digest,
     build_notice,
-    for_reader,
+    links_are_hrefs,
+    page_url,
     paper_face,
+    stored_for_reader,
     web_url,
 )
 from emails.tokens import link, reader_links
@@ -73,7 +75,6 @@ from models import (
     utcnow,
 )
 from models.db import pages
-from models.reasons import Reason
 from worker.delivery import policy, ratelimit, runs
 from worker.ingest import registry
 
@@ -219,14 +220,15 @@ def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) ->
     """`digest` and `sub`: rows or records with the columns `load` reads; `rows`: the
     digest's `card_rows`."""
     make = reader_links(settings.base_url, secret, sub.id, sub.token_version)
+    href = (lambda url: url) if links_are_hrefs(settings.base_url) else web_url
     cards = {
-        (row.section, row.rank): for_reader(
+        (row.section, row.rank): stored_for_reader(
             face,
-            reasons=[Reason.from_json(r) for r in row.reasons],
+            stored=row.reasons,
             more_url=make("feedback", row.id, 1),
             less_url=make("feedback", row.id, -1),
-            abs_url=make("click", row.id, digest.id)
-            if web_url(row.abs_url)
+            url=href(make("click", row.id, digest.id))
+            if page_url(row.abs_url)
             else None,  # counted, then opened
         )
         for row, face in rows

@@ -1,0 +1,75 @@
+"""Cards from fragments (`emails.fill`) are the plain Jinja render, byte for byte."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from emails import fill
+from emails.compile import load_template, text_template
+from emails.render import PaperCard, _filler, build_digest, digest_values
+from emails.sample import sample_digest
+
+
+def plain(ctx) -> tuple[str, str]:
+    values = digest_values(ctx)
+    return load_template("digest").render(values), text_template("digest").render(values)
+
+
+def contexts():
+    """Digests alike in their papers and unlike in everything a fragment must not keep: the
+    reader's links, why-lines, positions (1 to 12: one digit and two), the archive link or
+    none, full abstracts, a quiet day, no trending, the worst-case fields."""
+    out = []
+    for reader in range(3):
+        ctx = sample_digest(12, subscriber_id=reader)
+        out.append(ctx)
+        papers = list(reversed(ctx.papers))  # the same papers at other positions
+        papers[0] = replace(papers[0], why=f"matches “reader {reader}” & <more>")
+        papers[1] = replace(papers[1], why="", url=None, ref_url=None, ref="")
+        out.append(replace(ctx, papers=papers, archive_url="" if reader else ctx.archive_url))
+    ctx = out[0]
+    out += [
+        replace(ctx, full_abstracts=True),
+        replace(ctx, papers=[], note="arXiv does not announce on Saturdays"),
+        replace(ctx, trending=[]),
+        replace(ctx, papers=ctx.papers[:3]),
+        sample_digest(10, worst=True),
+        sample_digest(10, worst=True, subscriber_id=7),
+    ]
+    return out
+
+
+def test_digests_from_fragments_are_the_plain_render() -> None:
+    html, text = _filler(load_template("digest"), True), _filler(text_template("digest"), False)
+    for ctx in contexts():
+        rendered = build_digest(ctx)
+        assert (rendered.html, rendered.text) == plain(ctx)
+    assert not html.failed and not text.failed  # every card came from a fragment
+    assert html.fragments and text.fragments and text.whys
+
+
+def test_a_card_block_reading_what_a_fragment_cannot_keep_falls_back_to_jinja(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A card block that reads the reader's topics (not a slot): the first render finds it,
+    and that email and every later one is rendered by plain Jinja, the same bytes."""
+    template = load_template("digest").environment.from_string(
+        "{% for p in papers %}{% block pick scoped %}<p>{{p.title}} {{p.topics}}</p>"
+        "{% endblock %}{% endfor %}"
+    )
+    filler = fill.Filler(template, True, PaperCard)
+    ctx = sample_digest(3)
+    values = digest_values(ctx)
+    assert filler.render(values) == template.render(values)
+    assert filler.failed and "without fragments" in caplog.text
+
+
+def test_a_stand_in_mark_in_a_paper_falls_back_to_jinja() -> None:
+    ctx = sample_digest(3)
+    papers = [replace(ctx.papers[0], title="A title with a \x01 in it"), *ctx.papers[1:]]
+    ctx = replace(ctx, papers=papers)
+    filler = fill.Filler(load_template("digest"), True, PaperCard)
+    assert filler.render(digest_values(ctx)) == plain(ctx)[0]
+    assert filler.failed
