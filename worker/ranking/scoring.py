@@ -220,7 +220,7 @@ class _Incidence:
         self.n, self.lookup, self.normalize = n_candidates, lookup, normalize
         self.row: dict[str, int] = {}  # typed key -> row, -1 if no candidate has it
         self.cols: list[list[int]] = []
-        self.matrix: sparse.csr_matrix | None = None
+        self.flat: tuple[np.ndarray, np.ndarray] | None = None  # `cols` as (indptr, columns)
         self.lock = threading.Lock()  # chunks run on threads; keys are added as they come
 
     def rows_of(self, typed: Sequence[str]) -> list[int]:
@@ -233,35 +233,38 @@ class _Incidence:
                 row = self.row[key] = len(self.cols) if hits else -1
                 if hits:
                     self.cols.append(hits)
-                    self.matrix = None
+                    self.flat = None
             if row >= 0:
                 out.append(row)
         return out
 
     def pairs(self, chunk: Sequence[Profile], attr: str) -> tuple[np.ndarray, np.ndarray]:
-        """(profile row, candidate) pairs where one of the profile's keys is in the candidate."""
+        """(profile row, candidate) pairs where one of the profile's keys is in the candidate,
+        each once, by profile row."""
         rows, keys = [], []
         with self.lock:
-            for r, prof in enumerate(chunk):
-                typed = getattr(prof, attr)
+            for r, typed in enumerate(map(attrgetter(attr), chunk)):
                 if typed:
                     found = self.rows_of(typed)
                     rows.extend([r] * len(found))
                     keys.extend(found)
             if not rows:
                 return np.empty(0, np.int64), np.empty(0, np.int64)
-            if self.matrix is None:
+            if self.flat is None:
                 indptr = np.cumsum([0] + [len(c) for c in self.cols])
-                self.matrix = sparse.csr_matrix(
-                    (np.ones(indptr[-1], np.float32), np.concatenate(self.cols), indptr),
-                    shape=(len(self.cols), self.n),
-                )
-            matrix = self.matrix
-        sel = sparse.csr_matrix(
-            (np.ones(len(rows), np.float32), (rows, keys)), shape=(len(chunk), matrix.shape[0])
-        )
-        hits = (sel @ matrix).tocoo()
-        return hits.row.astype(np.int64), hits.col.astype(np.int64)
+                self.flat = indptr, np.concatenate(self.cols).astype(np.int64)
+            indptr, flat = self.flat
+        rows, keys = np.array(rows, np.int64), np.array(keys, np.int64)
+        lengths = indptr[keys + 1] - indptr[keys]
+        ends = np.cumsum(lengths)
+        at = np.arange(ends[-1]) + np.repeat(indptr[keys] - ends + lengths, lengths)
+        several = np.bincount(rows, minlength=len(chunk)) > 1  # readers with two keys
+        rows, cols = np.repeat(rows, lengths), flat[at]
+        if several.any():  # two keys of one reader in one candidate: the pair once
+            twice = several[rows]
+            pair = np.unique(rows[twice] * self.n + cols[twice])
+            rows, cols = np.r_[rows[~twice], pair // self.n], np.r_[cols[~twice], pair % self.n]
+        return rows, cols
 
 
 @lru_cache(maxsize=4096)
