@@ -21,6 +21,13 @@ from config import get_settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 UPSERT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 PAGE = 5000  # ids per statement: below every database's bind-parameter limit
+_JSON = json.JSONDecoder()
+
+
+def json_loads(data: bytes | str):
+    """A JSON column's value: `json.loads` without sniffing the encoding of the bytes
+    PostgreSQL sends (UTF-8), a third less per value; a wave reads 400 of them."""
+    return _JSON.decode(data if isinstance(data, str) else data.decode())
 
 
 @lru_cache
@@ -28,7 +35,11 @@ def get_engine(url: str | None = None) -> Engine:
     url = url or get_settings().db_url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_deserializer=json_loads,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     settings = get_settings()
@@ -38,6 +49,7 @@ def get_engine(url: str | None = None) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
+        json_deserializer=json_loads,
     )
 
 
