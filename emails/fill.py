@@ -1,30 +1,39 @@
-"""A digest's cards rendered once per paper, filled per reader.
+"""A digest rendered from fragments: once per paper (each card) and per shape (the page),
+filled per reader.
 
 Thousands of readers of an edition get the same few hundred papers; what differs in a card
-from one reader to the next is a handful of values: the reader's signed links, the why-line,
-the number in the list. The digest templates mark each card as a Jinja block (`pick` for the
-picks, `trend` for the trending papers; the text part's why-line is a block of its own,
-`why`), and `Filler.render` renders the page as Jinja does, except that each card block is
-taken from a cache of fragments: the block rendered once with stand-ins ("slots") for the
-reader's values, cut at the slots, and filled here with those values, escaped as the template
-would have escaped them. The bytes are the plain render's (the tests hold the two to it).
+from one reader to the next is a handful of values (the reader's signed links, the why-line,
+the number in the list), and the page around the cards differs by the reader's own lines
+(subject, links, footer). The digest templates mark each card as a Jinja block (`pick` for
+the picks, `trend` for the trending papers, `toc` for a line of the contents; the text
+part's why-line is a block of its own, `why`). `Filler.render` keeps the template rendered
+with stand-ins ("slots") for all of these: a card once per paper and shape, the page once per
+shape (how many cards, which lines are set); both are cut at the slots and filled per email
+with the reader's values, escaped as the template escapes them. The bytes are the plain
+render's: each new fragment is checked against Jinja's own render of it, and the tests hold
+the two to it. Each fragment's text is also kept escaped as a JSON string, so a JSON API
+payload (SendGrid's) is assembled rather than escaped anew (`Filler.render`'s second value).
 
-What a card block may read, so that a fragment is the same for every reader who gets it:
-- `p`'s fields, whichever it likes; the reader's (`SLOTS`: the paper's link, the why-line,
-  the vote links, the abstract's link) only printed whole or tested for truth;
-- `loop.index`, only printed (a stand-in of as many characters: the wrap of "10. Title" is
-  the wrap of "xx. Title");
-- `archive_url`, only printed or tested for truth, and `full`.
-Anything else (another variable, `p.topics`, arithmetic on the index) fails the fragment's
-render, and the email is rendered by plain Jinja instead, with a warning.
+What the templates may do with a reader's value, so that a fragment is the same for all:
+- a card block reads `p`'s fields, whichever it likes, but the reader's (`CARD_SLOTS`) only
+  printed whole or tested for truth; `loop.index` only printed (a stand-in of as many
+  characters: the wrap of "10. Title" is the wrap of "xx. Title"); `archive_url`, printed or
+  tested, and `full`;
+- the page prints its string values whole or tests them; a value it transforms per reader
+  (the text part wraps the footer and the note) is in a block of its own (`EMAIL_BLOCKS`),
+  rendered by Jinja for each email.
+Anything else (another variable in a card, `p.topics`, arithmetic on the index, a paper's
+text holding a stand-in's mark) fails a fragment's check, and from then on the process
+renders by plain Jinja, with a warning.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import fields
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
+from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 from typing import Any
 
@@ -33,28 +42,40 @@ from markupsafe import escape
 
 log = logging.getLogger(__name__)
 
-CARD_BLOCKS = ("pick", "trend")
-WHY_BLOCK = "why"  # the text part's why-line: wrapped, so filled whole, once per why-line
-SLOTS = {"url": "U", "why": "W", "more_url": "M", "less_url": "L", "ref_url": "R"}
-UNREAD = ("topics",)  # a reader's fields no card shows (the subject names them)
-MARK, DIGIT = "\x00", "\x01"  # a slot is MARK + its letter; the index, DIGIT per digit
-SLOT = re.compile(f"{MARK}([A-Z])|({DIGIT}+)")
-# A block cut at its slots: [text, None, text, None, ..., text] and the slots' codes in order
-Fragment = tuple[list, tuple[str, ...]]
+CARD_BLOCKS = {"pick": "papers", "trend": "trending", "toc": "papers"}  # block: its list
+EMAIL_BLOCKS = ("note", "footer")  # rendered for each email (wrapped per reader)
+WHY_BLOCK = "why"  # in a text card: the why-line wrapped, kept once per why-line
+CARD_SLOTS = ("url", "why", "more_url", "less_url", "ref_url")
+UNREAD = ("topics",)  # a reader's field no card shows (the subject names them)
+MARK, END, DIGIT = "\x00", "\x02", "\x01"  # a slot: MARK name END; an index: DIGIT a digit
+SLOT = re.compile(f"{MARK}(\\w+){END}|({DIGIT}+)")
+JSON_MARK = "\\u0000"  # MARK in a JSON string
+INDEX = "#"  # the slot of a card's position
+json_string = encode_basestring_ascii  # json.dumps's (ensure_ascii) escape of one string
 KEPT = 8192  # fragments per template; then the cache starts afresh
 WHYS_KEPT = 16384
 
 
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A render cut at its slots: `texts` around them (one more than the slots), the same
+    escaped for a JSON string, and the slots' names in order (a value's name, INDEX, or "_"
+    and a block's name)."""
+
+    texts: tuple[str, ...]
+    texts_json: tuple[str, ...]
+    codes: tuple[str, ...]
+
+
 class FragmentError(RuntimeError):
-    """A card block that does not render the same from a fragment: the template reads
-    something a fragment cannot hold (see above), or a paper's text holds a stand-in."""
+    """A fragment that does not fill to the plain render (see above)."""
 
 
 class _Unread:
-    """A field a card must not show: any use of it fails the fragment's render."""
+    """A value no fragment may show: any use of it fails the fragment's render."""
 
     def _refuse(self, *_: object) -> Any:
-        raise TypeError("a digest card block read a field it must not (fill.UNREAD)")
+        raise TypeError("a digest template read a value a fragment cannot keep")
 
     __bool__ = __iter__ = __len__ = __str__ = __html__ = _refuse  # type: ignore[assignment]
 
@@ -64,7 +85,7 @@ class _Loop:
 
     __slots__ = ("index",)
 
-    def __init__(self, index: str):
+    def __init__(self, index: object):
         self.index = index
 
 
@@ -77,101 +98,195 @@ class _Why:
         self.why = why
 
 
+def _slot(name: str) -> str:
+    return MARK + name + END
+
+
+def _block(name: str) -> Callable[[Any], Iterator[str]]:
+    """A block that renders as its slot."""
+    return lambda _: iter((_slot("_" + name),))
+
+
+def _fragment(text: str) -> Fragment:
+    parts = SLOT.split(text)  # text, name or None, digits or None, text, ...
+    texts = tuple(parts[::3])
+    codes = tuple(INDEX if name is None else name for name in parts[1::3])
+    return Fragment(texts, tuple(json_string(t)[1:-1] for t in texts), codes)
+
+
+def _page_key(values: dict) -> tuple:
+    """What a page's fragment depends on: which values it has, which strings are set (or
+    the falsy value they are), how many cards each list holds, the other values."""
+    shape = [
+        (v and True) if type(v) is str else len(v) if type(v) is list else v
+        for v in values.values()
+    ]
+    return ("", tuple(values), tuple(shape))
+
+
+class _Email:
+    """An email being filled: its texts and its slots' values in order, as one sequence
+    (text, value, text, ..., text); a card's fragment is spliced in at its page slot, an
+    empty value on either side."""
+
+    __slots__ = ("texts", "texts_json", "values")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.texts_json: list[str] = []
+        self.values: list[str] = []
+
+    def splice(self, fragment: Fragment, values: Iterable[str]) -> None:
+        if self.texts:
+            self.values.append("")
+        self.texts += fragment.texts
+        self.texts_json += fragment.texts_json
+        self.values += values
+
+    def joined(self, html: bool) -> tuple[str, str]:
+        """The email, and as a JSON string: one escape of all its values for each."""
+        values = self.values
+        joined = MARK.join(values)
+        if html:
+            joined = str(escape(joined))
+        elif MARK in "".join(values):
+            raise FragmentError("a value holds a stand-in's mark")
+        printed, printed_json = joined.split(MARK), json_string(joined)[1:-1].split(JSON_MARK)
+        if len(printed) != len(values) or len(printed_json) != len(values):
+            raise FragmentError("a value holds a stand-in's mark")
+        parts: list = [None] * (2 * len(values) + 1)
+        parts[::2], parts[1::2] = self.texts, printed
+        text = "".join(parts)
+        parts[::2], parts[1::2] = self.texts_json, printed_json
+        return text, '"' + "".join(parts) + '"'
+
+
 class Filler:
-    """One template's card fragments. `html`: the template escapes what it prints
-    (autoescape), as markupsafe does; else it prints values as they are (the text part)."""
+    """One template's fragments. `html`: the template escapes what it prints (autoescape),
+    as markupsafe does; else it prints values as they are (the text part). `card`: the
+    cards' type (a dataclass)."""
 
     def __init__(self, template: jinja2.Template, html: bool, card: type):
         self.template = template
         self.html = html
         names = [f.name for f in fields(card)]
-        self.face_of = attrgetter(*(n for n in names if n not in SLOTS and n not in UNREAD))
+        self.face_of = attrgetter(*(n for n in names if n not in CARD_SLOTS + UNREAD))
         self.values_of = attrgetter(*names)
-        self.slots = [(names.index(n), MARK + letter) for n, letter in SLOTS.items()]
+        self.slots = [(names.index(n), _slot(n)) for n in CARD_SLOTS]
         self.unread = [names.index(n) for n in UNREAD]
         self.fragments: dict[tuple, Fragment] = {}
         self.whys: dict[str, str] = {}
         self.failed = False
 
-    def render(self, values: dict) -> str:
-        """`template.render(values)`, the cards from fragments."""
+    def render(self, values: dict) -> tuple[str, str | None]:
+        """`template.render(values)`, and the same as a JSON string (None when rendered by
+        plain Jinja)."""
         if not self.failed:
             try:
                 return self._render(values)
             except Exception:
-                self.failed = True  # a template this module cannot split: plain Jinja from now
-                log.warning("digest cards: rendering without fragments", exc_info=True)
-        return self.template.render(values)
+                self.failed = True  # a template this module cannot cut: plain Jinja from now
+                log.warning("digest: rendering without fragments", exc_info=True)
+        return self.template.render(values), None
 
-    def _render(self, values: dict) -> str:
-        ctx = self.template.new_context(values)
-        for name in CARD_BLOCKS:
-            if name in ctx.blocks:
-                ctx.blocks[name] = [self._card(name, values)]
-        return "".join(self.template.root_render_func(ctx))
+    def _render(self, values: dict) -> tuple[str, str]:
+        email = _Email()
+        self._fill_page(email, values)
+        return email.joined(self.html)
 
-    def _card(self, name: str, values: dict) -> Callable[[Any], Iterator[str]]:
-        """The block `name` of this email: each card its fragment, filled."""
+    def _fill_page(self, email: _Email, values: dict) -> None:
+        key = _page_key(values)
+        page = self.fragments.get(key) or self._page(key, values)
         archive, full = values.get("archive_url"), values.get("full")
-        archived = archive and True
-        fragments = self.fragments
+        taken = dict.fromkeys(CARD_BLOCKS, 0)
+        texts, texts_json = page.texts, page.texts_json
+        email.texts.append(texts[0])
+        email.texts_json.append(texts_json[0])
+        for k, code in enumerate(page.codes, 1):
+            name = code[1:] if code[0] == "_" else None
+            if name in CARD_BLOCKS:
+                i = taken[name] = taken[name] + 1
+                self._fill_card(email, name, values[CARD_BLOCKS[name]][i - 1], i, archive, full)
+                email.values.append("")
+            elif name is None:
+                email.values.append(values[code])
+            elif self.html:  # a block's output is printed as it is, never escaped
+                raise FragmentError(f"an HTML template's {name} block would be escaped")
+            else:
+                ctx = self.template.new_context(values)
+                email.values.append("".join(self.template.blocks[name](ctx)))
+            email.texts.append(texts[k])
+            email.texts_json.append(texts_json[k])
 
-        def block(context: Any) -> Iterator[str]:
-            p = context.resolve_or_missing("p")
-            digits = str(context.resolve_or_missing("loop").index)
-            # A slot's value is in the key only as "set" (True) or as the falsy value it is
-            key = (
-                name,
-                self.face_of(p),
-                p.url and True,
-                p.why and True,
-                p.more_url and True,
-                p.less_url and True,
-                p.ref_url and True,
-                len(digits),
-                archived,
-                full,
+    def _page(self, key: tuple, values: dict) -> Fragment:
+        """The page with every string value and block as its slot, cut; checked against the
+        plain render of this email."""
+        stand_ins = {
+            name: (
+                _slot(name)
+                if type(v) is str and v
+                else [_Unread()] * len(v)
+                if type(v) is list
+                else v
             )
-            fragment = fragments.get(key)
-            if fragment is None:
-                fragment = self._fragment(name, p, digits, archive, full)
-                if len(fragments) >= KEPT:
-                    fragments.clear()
-                fragments[key] = fragment
-            yield self._fill(fragment, p, digits, archive)
-
-        return block
-
-    def _fill(self, fragment: Fragment, p: Any, digits: str, archive: Any) -> str:
-        texts, codes = fragment
-        if not codes:
-            return texts[0]
-        slot = {
-            "U": p.url,
-            "W": p.why,
-            "M": p.more_url,
-            "L": p.less_url,
-            "R": p.ref_url,
-            "A": archive,
-            "D": digits,
+            for name, v in values.items()
         }
-        if self.html:  # one escape for the card's values: markupsafe's, character by character
-            values = str(escape(MARK.join(map(slot.__getitem__, codes)))).split(MARK)
-        else:
-            if "Y" in codes:
-                slot["Y"] = self._why(p.why)
-            values = list(map(slot.__getitem__, codes))
-            if MARK in "".join(values):
-                values = []
-        if len(values) != len(codes):  # a value holding a stand-in's mark
-            raise FragmentError("a reader's value holds a stand-in")
-        parts = texts.copy()
-        parts[1::2] = values
-        return "".join(parts)
+        ctx = self.template.new_context(stand_ins)
+        for name in (*CARD_BLOCKS, *EMAIL_BLOCKS):
+            if name in ctx.blocks:
+                ctx.blocks[name] = [_block(name)]
+        page = self.fragments[key] = _fragment("".join(self.template.root_render_func(ctx)))
+        if self._render(values)[0] != self.template.render(values):
+            raise FragmentError("the page's fragment differs from its render")
+        return page
 
-    def _fragment(self, name: str, p: Any, digits: str, archive: Any, full: Any) -> Fragment:
-        """The block rendered with stand-ins, cut at them; checked once against the block's
-        own render for this card."""
+    def _fill_card(
+        self, email: _Email, name: str, p: Any, index: int, archive: Any, full: Any
+    ) -> None:
+        digits = str(index)
+        # A slot's value is in the key only as "set" (True) or as the falsy value it is
+        key = (
+            name,
+            self.face_of(p),
+            p.url and True,
+            p.why and True,
+            p.more_url and True,
+            p.less_url and True,
+            p.ref_url and True,
+            len(digits),
+            archive and True,
+            full,
+        )
+        fragment = self.fragments.get(key)
+        if fragment is None:
+            fragment = self._card_fragment(name, p, digits, archive, full)
+            if len(self.fragments) >= KEPT:
+                self.fragments.clear()
+            self.fragments[key] = fragment
+        self._splice_card(email, fragment, p, digits, archive)
+
+    def _splice_card(
+        self, email: _Email, fragment: Fragment, p: Any, digits: str, archive: Any
+    ) -> None:
+        if not fragment.codes:
+            email.splice(fragment, ())
+            return
+        slot = {
+            "url": p.url,
+            "why": p.why,
+            "more_url": p.more_url,
+            "less_url": p.less_url,
+            "ref_url": p.ref_url,
+            "archive_url": archive,
+            INDEX: digits,
+        }
+        if "_" + WHY_BLOCK in fragment.codes:
+            slot["_" + WHY_BLOCK] = self._why(p.why)
+        email.splice(fragment, map(slot.__getitem__, fragment.codes))
+
+    def _card_fragment(self, name: str, p: Any, digits: str, archive: Any, full: Any) -> Fragment:
+        """The block rendered with stand-ins, cut; checked against the block's own render for
+        this card."""
         values = list(self.values_of(p))
         for i, stand_in in self.slots:
             if values[i]:
@@ -182,22 +297,19 @@ class Filler:
             {
                 "p": type(p)(*values),
                 "loop": _Loop(DIGIT * len(digits)),
-                "archive_url": MARK + "A" if archive else archive,
+                "archive_url": _slot("archive_url") if archive else archive,
                 "full": full,
             }
         )
         if WHY_BLOCK in ctx.blocks:
-            ctx.blocks[WHY_BLOCK] = [lambda _: iter((MARK + "Y",))]
-        parts = SLOT.split("".join(self.template.blocks[name](ctx)))
-        # parts: text, letter or None, digits or None, text, ...
-        codes = tuple("D" if letter is None else letter for letter in parts[1::3])
-        texts: list = [None] * (2 * len(codes) + 1)
-        texts[::2] = parts[::3]
-        fragment = (texts, codes)
+            ctx.blocks[WHY_BLOCK] = [_block(WHY_BLOCK)]
+        fragment = _fragment("".join(self.template.blocks[name](ctx)))
+        email = _Email()
+        self._splice_card(email, fragment, p, digits, archive)
         plain = self.template.new_context(
             {"p": p, "loop": _Loop(int(digits)), "archive_url": archive, "full": full}
         )
-        if self._fill(fragment, p, digits, archive) != "".join(self.template.blocks[name](plain)):
+        if email.joined(self.html)[0] != "".join(self.template.blocks[name](plain)):
             raise FragmentError(f"the {name} block's fragment differs from its render")
         return fragment
 
@@ -210,6 +322,3 @@ class Filler:
                 self.whys.clear()
             self.whys[why] = text
         return text
-
-
-FIELD = {letter: name for name, letter in SLOTS.items()}

@@ -84,6 +84,9 @@ class RenderedEmail:
     html: str
     text: str
     headers: dict[str, str] = field(default_factory=dict)
+    # (text, html) as JSON strings (json.dumps's, ensure_ascii), when the renderer made them
+    # from its fragments: a JSON API's payload takes them as they are
+    json: tuple[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 QUIET_DAY = "A quiet day for your topics"
@@ -481,14 +484,17 @@ def digest_values(ctx: DigestContext) -> dict:
 
 
 def build_digest(ctx: DigestContext) -> RenderedEmail:
-    """The digest's templates rendered, each card from its paper's fragment (`emails.fill`):
-    the bytes of `template.render(digest_values(ctx))`."""
+    """The digest's templates rendered from fragments (`emails.fill`): the bytes of
+    `template.render(digest_values(ctx))`, and the same as JSON strings."""
     values = digest_values(ctx)
+    html, html_json = _filler(load_template("digest"), True).render(values)
+    text, text_json = _filler(text_template("digest"), False).render(values)
     return RenderedEmail(
         subject=values["subject"],
-        html=_filler(load_template("digest"), True).render(values),
-        text=_filler(text_template("digest"), False).render(values),
+        html=html,
+        text=text,
         headers=unsubscribe_headers(ctx),
+        json=None if html_json is None or text_json is None else (text_json, html_json),
     )
 
 

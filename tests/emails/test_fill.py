@@ -1,13 +1,17 @@
-"""Cards from fragments (`emails.fill`) are the plain Jinja render, byte for byte."""
+"""Digests from fragments (`emails.fill`) are the plain Jinja render, byte for byte, and
+their JSON strings json.dumps's."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from emails import fill
 from emails.compile import load_template, text_template
+from emails.providers import sendgrid
+from emails.providers.base import Envelope
 from emails.render import PaperCard, _filler, build_digest, digest_values
 from emails.sample import sample_digest
 
@@ -46,6 +50,9 @@ def test_digests_from_fragments_are_the_plain_render() -> None:
     for ctx in contexts():
         rendered = build_digest(ctx)
         assert (rendered.html, rendered.text) == plain(ctx)
+        assert rendered.json == (json.dumps(rendered.text), json.dumps(rendered.html))
+        envelope = Envelope(rendered, ctx.to_email, "Paperboy <d@p.example>", "digest-1", "<x@y>")
+        assert sendgrid.encoded(envelope) == sendgrid.ENCODE(sendgrid.payload(envelope)).encode()
     assert not html.failed and not text.failed  # every card came from a fragment
     assert html.fragments and text.fragments and text.whys
 
@@ -62,7 +69,7 @@ def test_a_card_block_reading_what_a_fragment_cannot_keep_falls_back_to_jinja(
     filler = fill.Filler(template, True, PaperCard)
     ctx = sample_digest(3)
     values = digest_values(ctx)
-    assert filler.render(values) == template.render(values)
+    assert filler.render(values) == (template.render(values), None)
     assert filler.failed and "without fragments" in caplog.text
 
 
@@ -71,5 +78,5 @@ def test_a_stand_in_mark_in_a_paper_falls_back_to_jinja() -> None:
     papers = [replace(ctx.papers[0], title="A title with a \x01 in it"), *ctx.papers[1:]]
     ctx = replace(ctx, papers=papers)
     filler = fill.Filler(load_template("digest"), True, PaperCard)
-    assert filler.render(digest_values(ctx)) == plain(ctx)[0]
+    assert filler.render(digest_values(ctx)) == (plain(ctx)[0], None)
     assert filler.failed
