@@ -16,7 +16,7 @@ from models.db import pages, refresh_statistics
 from worker.app import app
 from worker.delivery import chunks, liveness, policy, reaper, runs, send
 from worker.ingest.fetch import run_source
-from worker.ranking.planning import PlanResult, due_ids, plan_edition, shared_model
+from worker.ranking.planning import PlanResult, due_ids, edition_inputs, plan_edition
 
 
 def dispatch(run_id: int, digest_ids: list[int]) -> int:
@@ -34,16 +34,17 @@ def dispatch(run_id: int, digest_ids: list[int]) -> int:
 @app.task(name="paperboy.plan_due")
 def plan_due(ignore_send_hour: bool = False) -> dict:
     """Who is due now, fanned out in chunks of PLAN_CHUNK_SIZE readers (one `plan_chunk` task
-    each, so every worker process on every host plans a share), the model fitted once here
-    for all of them; a run owns the edition from the start. In-process the chunks run here and
-    the counts are final; with a broker, `planned` and `empty` are the workers' to find."""
+    each, so every worker process on every host plans a share), the model fitted and the
+    candidates prepared once here for all of them; a run owns the edition from the start.
+    In-process the chunks run here and the counts are final; with a broker, `planned` and
+    `empty` are the workers' to find."""
     settings = get_settings()
     now = utcnow()
     with session_scope() as session:
         todo, already = due_ids(session, now, ignore_send_hour, settings.plan_page_size)
         if not todo:
             return {"planned": 0, "empty": 0, "already": already, "run": None, "planning": 0}
-        shared_model(session, settings, now)
+        edition_inputs(session, settings, now).prepare(settings)
         run = runs.start(session, [])
         chunk_ids = chunks.create(
             session,

@@ -2,8 +2,9 @@
 
 `plan_edition` is the DB edge; the choice of papers is `worker.ranking.rank`, pure. It plans
 everyone due, or a slice of them (`subscriber_ids`: a planning chunk, one task of an edition
-fanned out); the model is fitted once per corpus and shared (`shared_model`), and a process
-reads an edition's candidates and loads its model once for all its chunks (`edition_inputs`).
+fanned out); the model is fitted once per corpus and shared (`shared_model`), the candidates
+prepared once per edition and shared likewise (`Edition.prepare`), and a process reads an
+edition's candidates and loads its model once for all its chunks (`edition_inputs`).
 Planning twice plans nothing new: (subscriber, edition) is unique in the database, and the
 digests are written with INSERT .. ON CONFLICT DO NOTHING, so a concurrent planner's rows win
 without an error. Subscribers are read, ranked and written in pages: no query carries more
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 from sqlalchemy import Row, bindparam, func
 from sqlmodel import Session, col, select
@@ -344,18 +346,31 @@ class Edition:
     docs: list[PaperDoc]
     model: Model
     corpus: list[PaperDoc]
+    artifacts: Path  # where the candidates, as the ranker prepares them, are stored
     rankers: dict[RankParams, Callable[[list[Profile]], Ranking]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rank(self, params: RankParams, profiles: list[Profile]) -> Ranking:
         """One page of profiles ranked by this edition's `ranker` for `params`, prepared once
-        for every page and chunk instead of once per chunk."""
+        for every page and chunk instead of once per chunk, its candidates loaded as the
+        edition's first planner built them (`artifact.candidates`)."""
         with self.lock:
             if params not in self.rankers:
                 self.rankers[params] = ranker(
-                    self.docs, params, model=self.model, corpus=self.corpus
+                    self.docs,
+                    params,
+                    model=self.model,
+                    corpus=self.corpus,
+                    candidates=partial(artifact.candidates, self.artifacts),
                 )
             return self.rankers[params](profiles)
+
+    def prepare(self, settings: Settings) -> None:
+        """The candidates built and stored once, before the edition's chunks are handed out,
+        so that every process planning them loads them instead of building its own."""
+        artifact.candidates(
+            self.artifacts, self.docs, self.model, rank_params(settings, settings.max_papers_limit)
+        )
 
 
 _LAST: list[Edition] = []  # this process's latest edition: its chunks share it
@@ -378,7 +393,9 @@ def edition_inputs(session: Session, settings: Settings, now: datetime) -> Editi
     papers = candidate_papers(session, now, settings.candidate_window_days)
     model, corpus = shared_model(session, settings, now)
     docs = [paper_doc(p, now) for p in papers]
-    _LAST[:] = [Edition(key, papers, _by_sources(papers), docs, model, corpus)]
+    _LAST[:] = [
+        Edition(key, papers, _by_sources(papers), docs, model, corpus, settings.artifacts_path)
+    ]
     return _LAST[0]
 
 

@@ -28,6 +28,7 @@ compiled and without the GIL, so two threads keep two cores busy.
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,6 +65,21 @@ from worker.ranking.types import (
 REASON_SLOTS = 64  # reasons are looked for among each paper's 64 strongest terms
 SPARE_SLOTS = 2  # the kernel proposes this many reasons more than shown: a phrase the paper
 # splits with punctuation ("classification, and graph") is dropped once its text is looked up
+CANDIDATES_VERSION = 1  # bump when `Candidates.build` changes: stored candidates are rebuilt
+# what `Candidates.build` computes, stored per edition (`artifact.candidates`)
+BUILT = (
+    "index",
+    "matrix",
+    "matrix_t",
+    "vectors",
+    "trend",
+    "slots",
+    "ids",
+    "trending_text",
+    "texts",
+    "author_index",
+    "category_index",
+)
 
 
 _category_reason = lru_cache(maxsize=4096)(Reason.category)  # one Reason per code, shared
@@ -120,21 +136,15 @@ class Candidates:
             for c in set(paper.categories):
                 categories.setdefault(c, []).append(j)
         trend = np.array([trending_score(p.upvotes, p.age_days) for p in papers], np.float32)
-        return cls(
-            papers=papers,
-            index={p.id: j for j, p in enumerate(papers)},
-            matrix=matrix,
-            matrix_t=matrix.T.tocsr(),
-            vectors=_csr(matrix),
-            trend=trend,
-            slots=slots,
-            slot_text=np.full(slots.vocab.shape, None, dtype=object),
-            slot_shown=np.zeros(slots.vocab.shape, dtype=bool),
-            has_text=np.zeros(len(papers), dtype=bool),
-            text_lock=threading.Lock(),
-            model=model,
-            ids=np.array([p.id for p in papers], dtype=object),
-            trending_text=np.array(
+        built = {
+            "index": {p.id: j for j, p in enumerate(papers)},
+            "matrix": matrix,
+            "matrix_t": matrix.T.tocsr(),
+            "vectors": _csr(matrix),
+            "trend": trend,
+            "slots": slots,
+            "ids": np.array([p.id for p in papers], dtype=object),
+            "trending_text": np.array(
                 [
                     Reason.trending(p.upvotes)
                     if p.upvotes and t >= params.trending_reason_at
@@ -143,10 +153,43 @@ class Candidates:
                 ],
                 dtype=object,
             ),
-            texts=[preprocess(f"{p.title} {p.abstract}") for p in papers],
-            author_index=authors,
-            category_index=categories,
+            "texts": [preprocess(f"{p.title} {p.abstract}") for p in papers],
+            "author_index": authors,
+            "category_index": categories,
+        }
+        return cls.from_built(papers, model, built)
+
+    @classmethod
+    def from_built(cls, papers: Sequence[PaperDoc], model: Model, built: dict) -> Candidates:
+        """The candidates from what `build` computed (`built`, stored once per edition by
+        `artifact.candidates`), with the paper words still to be looked up."""
+        shape = built["slots"].vocab.shape
+        return cls(
+            papers=papers,
+            model=model,
+            slot_text=np.full(shape, None, dtype=object),
+            slot_shown=np.zeros(shape, dtype=bool),
+            has_text=np.zeros(len(papers), dtype=bool),
+            text_lock=threading.Lock(),
+            **built,
         )
+
+    def built(self) -> dict:
+        """What `build` computed from the papers, the model and the params: an artifact's
+        content (the papers and the model are the caller's, the words filled in later)."""
+        return {name: getattr(self, name) for name in BUILT}
+
+    @staticmethod
+    def fingerprint(papers: Sequence[PaperDoc], model: Model, params: RankParams) -> str:
+        """Changes with anything `build` reads: every paper field, in order (the rows), the
+        model, the params it uses, and the build itself (`CANDIDATES_VERSION`)."""
+        h = hashlib.sha256(
+            f"v{CANDIDATES_VERSION}|{REASON_SLOTS}|{params.generic_share!r}|"
+            f"{params.trending_reason_at!r}|{model.version}|{model.fingerprint}".encode()
+        )
+        for p in papers:
+            h.update(repr(p).encode())  # a dataclass's repr: every field
+        return h.hexdigest()
 
     def category_reasons(self, codes: tuple[str, ...]) -> np.ndarray:
         """J, object: each candidate's category Reason for a reader who chose `codes` (the
@@ -324,16 +367,18 @@ def ranker(
     *,
     model: Model | None = None,
     corpus: Sequence[PaperDoc] = (),
+    candidates: Callable[[Sequence[PaperDoc], Model, RankParams], Candidates] = Candidates.build,
 ) -> Callable[[Sequence[Profile]], Ranking]:
     """`rank` with the candidates prepared once (their matrices, slots and phrases: a good
-    part of a second): the function returned ranks one batch of profiles a call, as a columnar
-    `Ranking` (a mapping of profile id to picks, built on access)."""
+    part of a second; `candidates` may load them instead, `artifact.candidates`): the function
+    returned ranks one batch of profiles a call, as a columnar `Ranking` (a mapping of profile
+    id to picks, built on access)."""
     params = params or RankParams()
     known = {p.id: p for p in corpus} | {p.id: p for p in papers}
     if not papers:
         return lambda profiles: Ranking.allocate([p.id for p in profiles], 0, 0)
     model = model or Model.fit(list(known.values()))
-    cand = Candidates.build(papers, model, params)
+    cand = candidates(papers, model, params)
     keys = (
         _Incidence(len(papers), _muted_lookup(cand.texts), _muted_key),
         _Incidence(len(papers), lambda k: cand.author_index.get(k, []), name_key),
