@@ -69,8 +69,7 @@ def to_mime(envelope) -> EmailMessage:
     )
 
 
-@lru_cache(maxsize=8)  # asked per email, of the one FROM_EMAIL
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=16)  # asked per email, of the one FROM_EMAIL
 def sender_domain(from_email: str) -> str:
     """The domain of FROM_EMAIL (a Message-ID's, List-Id's and mailto's); remembered, as
     parseaddr costs ~10 us and every email asks twice."""

@@ -402,7 +402,10 @@ def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
             shown.setdefault(key, topic)
     words = {key: key.split() for key in counts}  # keys are casefolded: split once
     spaced = {key: " ".join(w) for key, w in words.items()}  # a run is a substring of these
+    every = "\n".join(spaced.values())  # a phrase found once in all of them is in no other
     for key in sorted(counts, key=len):
+        if every.count(spaced[key]) == 1:
+            continue
         longer = [
             k
             for k in counts

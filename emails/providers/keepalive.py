@@ -71,6 +71,7 @@ class Origin:
     idle: list[socket.socket] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     opened: int = 0  # connections opened so far: what keep-alive saves is visible
+    heads: dict[str, bytes] = field(default_factory=dict)  # by path: a request's head to its length
 
     def connect(self) -> socket.socket:
         parts = urlsplit(self.url)
@@ -124,12 +125,15 @@ def hung_up(sock: socket.socket) -> bool:
 
 
 def request_head(origin: Origin, path: str, length: int) -> bytes:
-    """The request line and headers of a POST of `length` bytes."""
-    netloc = urlsplit(origin.url).netloc
-    lines = [f"POST {path} HTTP/1.1", f"Host: {netloc}", "Accept-Encoding: identity"]
-    lines += [f"{k}: {v}" for k, v in origin.headers.items()]
-    lines.append(f"Content-Length: {length}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    """The request line and headers of a POST of `length` bytes; all but the length made
+    once per path (every request to it carries the same)."""
+    head = origin.heads.get(path)
+    if head is None:
+        netloc = urlsplit(origin.url).netloc
+        lines = [f"POST {path} HTTP/1.1", f"Host: {netloc}", "Accept-Encoding: identity"]
+        lines += [f"{k}: {v}" for k, v in origin.headers.items()]
+        head = origin.heads[path] = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+    return head + b"%d\r\n\r\n" % length
 
 
 def post(origin: Origin, path: str, body: bytes) -> Answer:
