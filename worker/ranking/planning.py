@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from sqlalchemy import ARRAY, ColumnElement, Row, any_, bindparam, func
@@ -196,6 +196,14 @@ def fit_params(settings: Settings) -> FitParams:
         max_df=settings.tfidf_max_df,
         title_weight=settings.title_weight,
     )
+
+
+@lru_cache(maxsize=65536)
+def _stored(reasons: tuple[Reason, ...]) -> list[dict]:
+    """A pick's reasons as a digest item stores them: the same few reasons (a paper's phrases,
+    its trending line) recur across an edition's readers, so each set is converted once (the
+    list is only read, when the row is written)."""
+    return [r.to_json() for r in reasons]
 
 
 def _insert_digests(session: Session, rows: list[dict]) -> dict[int, int]:
@@ -554,7 +562,7 @@ def plan_edition(
                 "paper_id": pick.paper_id,
                 "rank": i,
                 "score": pick.score,
-                "reasons": [r.to_json() for r in pick.reasons],
+                "reasons": _stored(pick.reasons),
                 "section": section,
             }
             for sid, digest_id in created.items()
