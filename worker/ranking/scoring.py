@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from itertools import chain, compress, repeat
 from operator import attrgetter
 
@@ -190,6 +190,18 @@ class Candidates:
         for p in papers:
             h.update(repr(p).encode())  # a dataclass's repr: every field
         return h.hexdigest()
+
+    @cached_property
+    def filed_as(self) -> tuple[np.ndarray, np.ndarray]:
+        """(J x M, C) each candidate's categories as numbers (`filed_codes`) and each number's
+        liked-category Reason: worked out once, not per batch."""
+        filed_as, code_names = filed_codes(self.papers, self.category_index)
+        return filed_as, np.array([_liked_category_reason(c) for c in code_names], object)
+
+    @cached_property
+    def postings(self) -> kernels.Csr:
+        """`matrix_t` as the kernels take it, converted once, not per batch."""
+        return _csr(self.matrix_t)
 
     def category_reasons(self, codes: tuple[str, ...]) -> np.ndarray:
         """J, object: each candidate's category Reason for a reader who chose `codes` (the
@@ -453,11 +465,10 @@ def _rank_batch(cand, profiles, params, *, model, known, keys, typed, typed_part
         cand.category_index, [known[i] for i in ref_index], len(cand.papers)
     )
     filed = in_category.T.tocsr()  # J x C
-    filed_as, code_names = filed_codes(cand.papers, cand.category_index)
-    prior_text = np.array([_liked_category_reason(code) for code in code_names], object)
+    filed_as, prior_text = cand.filed_as
     filed = kernels.Pairs(filed.indptr.astype(np.int64), filed.indices.astype(np.int64))
 
-    refs, postings = _csr(ref_matrix), _csr(cand.matrix_t)
+    refs, postings = _csr(ref_matrix), cand.postings
     knobs = kernels.Knobs(
         params.trending_weight,
         params.floor,

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -123,8 +124,14 @@ def why(row: list, casing: dict[str, str]) -> tuple[Reason, ...]:
     shown = []
     for reason in filter(None, phrases[:room]):
         text = casing.setdefault(reason.text.casefold(), reason.text)
-        shown.append(reason if text == reason.text else replace(reason, text=text))
+        shown.append(reason if text == reason.text else _recased(reason, text))
     return tuple(filter(None, [author, *shown, *others]))[:MAX_REASONS]
+
+
+@lru_cache(maxsize=65536)
+def _recased(reason: Reason, text: str) -> Reason:
+    """`reason` written as `text`: the same few phrases are recased for reader after reader."""
+    return replace(reason, text=text)
 
 
 MAX_REASONS = 3

@@ -95,3 +95,18 @@ def test_plan_uses_liked_papers_and_never_repeats_them(paperboy_home: Path) -> N
     assert items and liked.id not in {i.paper_id for i in items}
     assert sum("egmentation" in " ".join(r["text"] for r in i.reasons) for i in items) >= 3
     assert sub.interests == ""  # the picks came from the liked paper alone
+    with session_scope() as session:  # a paper sent is never sent again, nor the liked one
+        session.add(Paper(id="2999.00002", title="Segmentation anew", abstract="Segmentation."))
+    with session_scope() as session:
+        plan_edition(session, get_settings(), utcnow() + timedelta(days=1), True)
+    with session_scope() as session:
+        first = {i.digest_id for i in items}
+        later = [i for i in session.exec(select(DigestItem)).all() if i.digest_id not in first]
+    assert later and not {i.paper_id for i in later} & {liked.id, *(i.paper_id for i in items)}
+
+
+@pytest.mark.services
+def test_plan_reads_feedback_and_history_on_postgresql(
+    paperboy_home: Path, production: str
+) -> None:
+    test_plan_uses_liked_papers_and_never_repeats_them(paperboy_home)
