@@ -19,12 +19,14 @@ from worker.ingest.fetch import run_source
 from worker.ranking.planning import PlanResult, due_ids, edition_inputs, plan_edition
 
 
-def dispatch(run_id: int, digest_ids: list[int]) -> int:
+def dispatch(run_id: int, digest_ids: list[int], *, marked: bool = False) -> int:
     """Hand a run's digests to the send queue in chunks (marked queued first, so the reaper
-    knows they are in a queue); in-process, this sends them. Returns the number of chunks."""
+    knows they are in a queue, unless planning wrote them `marked`); in-process, this sends
+    them. Returns the number of chunks."""
     settings = get_settings()
-    with session_scope() as session:
-        runs.update_planned(session, digest_ids, queued_at=utcnow())
+    if not marked:
+        with session_scope() as session:
+            runs.update_planned(session, digest_ids, queued_at=utcnow())
     chunks = list(pages(digest_ids, settings.send_chunk_size))
     for chunk in chunks:  # after commit: the rows are marked before any worker sees the chunk
         send_chunk.delay(run_id, chunk)
@@ -67,7 +69,9 @@ def plan_due(ignore_send_hour: bool = False) -> dict:
 @app.task(name="paperboy.plan_chunk")
 def plan_chunk(chunk_id: int) -> dict:
     """Plan one chunk of an edition and hand its digests to the send queue. Done once (under
-    the chunk's row lock); a redelivery after a crash hands out what is planned but unqueued."""
+    the chunk's row lock), its digests written already marked queued (no UPDATE each just to
+    say so); a redelivery after a crash cannot know whether that hand-out happened, so it
+    hands the chunk's planned digests out again (a claim sends each once)."""
     settings = get_settings()
     with session_scope() as session:
         chunk = chunks.take(session, chunk_id)
@@ -83,16 +87,18 @@ def plan_chunk(chunk_id: int) -> dict:
                 chunk.ignore_send_hour,
                 subscriber_ids=readers,
                 run_id=run_id,
+                queued_at=utcnow(),
             )
             done = chunks.finish(session, chunk, len(result.planned), utcnow())
             analyse = chunks.doubled(done)
+            ids = result.planned
+        else:
+            ids = runs.planned_for(session, run_id, readers)
     if analyse:  # after the commit, so the statistics count this chunk's digests
         with session_scope() as session:
             refresh_statistics(session, Digest.__table__, DigestItem.__table__)
-    with session_scope() as session:
-        ids = runs.unqueued(session, run_id, readers)
     if ids:
-        dispatch(run_id, ids)
+        dispatch(run_id, ids, marked=True)
     with session_scope() as session:
         runs.finish_if_done(session, run_id, utcnow())
     return {

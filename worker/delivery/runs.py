@@ -155,9 +155,9 @@ def planned_ids(session: Session, run_id: int) -> list[int]:
     )
 
 
-def unqueued(session: Session, run_id: int, subscriber_ids: list[int]) -> list[int]:
-    """The run's planned digests for these readers that no queue holds."""
-    return [
+def planned_for(session: Session, run_id: int, subscriber_ids: list[int]) -> list[int]:
+    """The run's planned digests for these readers, in id order."""
+    return sorted(
         d
         for page in pages(subscriber_ids)
         for d in session.exec(
@@ -165,10 +165,9 @@ def unqueued(session: Session, run_id: int, subscriber_ids: list[int]) -> list[i
                 Digest.run_id == run_id,
                 col(Digest.subscriber_id).in_(page),
                 Digest.status == DigestStatus.planned,
-                col(Digest.queued_at).is_(None),
             )
         )
-    ]
+    )
 
 
 def finish_if_done(session: Session, run_id: int, now: datetime) -> bool:

@@ -520,9 +520,11 @@ def plan_edition(
     *,
     subscriber_ids: list[int] | None = None,
     run_id: int | None = None,
+    queued_at: datetime | None = None,
 ) -> PlanResult:
     """Plan one digest per due subscriber (of `subscriber_ids`, or everyone) for their
-    current edition, owned by `run_id` if given. Safe to run twice."""
+    current edition, owned by `run_id` if given, and written as queued at `queued_at` if given
+    (the caller hands them to the send queue once this commits). Safe to run twice."""
     result = PlanResult()
     if subscriber_ids is None:
         subscriber_ids = list(session.exec(select(Subscriber.id)))
@@ -551,6 +553,7 @@ def plan_edition(
                     "attempts": 0,
                     "planned_at": planned_at,
                     "run_id": run_id if sub.id in sends else None,
+                    "queued_at": queued_at if sub.id in sends else None,
                 }
                 for sub in page
             ],

@@ -4,11 +4,14 @@ or mailed twice (counted at the SendGrid stand-in)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+import redis
+from sqlalchemy import text, update
 from sqlmodel import func, select
 
 from models import Digest, PlanChunk, SendRun, session_scope
@@ -116,3 +119,36 @@ def test_planning_refreshes_the_statistics_each_time_the_edition_doubles(
             text("SELECT reltuples FROM pg_class WHERE relname = 'digest'")
         ).one()[0]
     assert digests == 20 and estimate == digests
+
+
+def _queued_for_sending(redis_url: str) -> list[int]:
+    """The digest ids of the send chunks waiting in Redis, in queue order."""
+    queue = redis.Redis.from_url(redis_url).lrange("send", 0, -1)
+    bodies = [json.loads(base64.b64decode(json.loads(m)["body"])) for m in reversed(queue)]
+    return [d for (_run, ids), _kwargs, _embed in bodies for d in ids]
+
+
+def test_a_chunk_writes_its_digests_queued_and_a_redelivery_hands_them_out_again(
+    production: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No UPDATE per digest to mark it queued: planning writes it so. A redelivered chunk
+    cannot know whether its first delivery handed its digests out before the crash, so it
+    hands out again those still planned (a claim sends each once)."""
+    monkeypatch.setenv("PLAN_CHUNK_SIZE", "5")
+    reset_caches()
+    readers(5)
+    tasks.plan_due(ignore_send_hour=True)
+    with session_scope() as session:
+        (chunk_id,) = session.exec(select(PlanChunk.id)).all()
+    tasks.plan_chunk(chunk_id)
+    with session_scope() as session:
+        digests = session.exec(select(Digest).order_by(Digest.id)).all()
+        sent_one = digests[0].id
+        session.exec(update(Digest).where(Digest.id == sent_one).values(status="sent"))
+    assert len(digests) == 5 and all(d.queued_at is not None for d in digests)
+    ids = [d.id for d in digests]
+    assert _queued_for_sending(redis_url) == ids
+    tasks.plan_chunk(chunk_id)  # redelivered after a crash
+    assert _queued_for_sending(redis_url) == ids + ids[1:]
+    with session_scope() as session:
+        assert session.exec(select(func.count(Digest.id))).one() == 5  # nothing planned twice
