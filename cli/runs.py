@@ -80,6 +80,7 @@ def show(run_id: int) -> None:
         ("  suppressed or left", c.suppressed),
         ("bounced (after sending)", c.bounced),
         ("still to send", c.pending),
+        ("  unanswered, awaiting the provider's word", c.unanswered),
     ]
     for name, value in rows:
         table.add_row(name, str(value))

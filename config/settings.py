@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     # arrived; `fail` would lose those emails for sure to avoid a rare duplicate. Choose `fail`
     # when no provider events come back (SMTP, or the signed webhook not set up).
     send_unresolved: Literal["resend", "fail"] = "resend"
+    # A request written whole that got no answer (a reset, a hang-up, a timeout) may have been
+    # accepted: it is not posted again before this long, and not at all if an event shows the
+    # provider has it (SendGrid reports each accepted message within seconds); with still no
+    # event, SEND_UNRESOLVED decides, as for a stale send.
+    send_unanswered_wait_seconds: float = 120.0
     # Deliverability guard: a run pauses itself when, over its last GUARD_WINDOW_SENDS sends
     # (at least GUARD_MIN_SENDS of them), hard bounces or spam complaints pass these rates.
     # Gmail and Yahoo's bulk-sender rules: spam complaints under 0.3%; hard bounces above 5%

@@ -41,6 +41,7 @@ class MailError(RuntimeError):
         transient: bool | None = None,
         retry_after: float | None = None,
         auth: bool | None = None,
+        unanswered: bool = False,
     ):
         detail = f" (status {status})" if status else ""
         if body:
@@ -52,6 +53,9 @@ class MailError(RuntimeError):
         self.transient = transient  # set by protocols whose codes are not HTTP's (SMTP)
         self.retry_after = retry_after  # seconds the provider asked us to wait (429)
         self.auth = status in (401, 403) if auth is None else auth  # our credentials refused
+        # The whole request was written and no answer came (a reset, a hang-up, a timeout):
+        # the provider may have the message, so only its evidence may tell whether to resend.
+        self.unanswered = unanswered
 
 
 def is_retryable(error: MailError) -> bool:

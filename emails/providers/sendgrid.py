@@ -8,7 +8,8 @@ hold it to), our digest ref in custom_args. Transport: the process's kept-alive 
 (TCP, and TLS in production) for every request; a pooled client library costs more CPU than
 the request (`paperboy bench send` measures them). A request is never sent twice by the
 transport once written; any failure or non-2xx becomes a MailError carrying status, the
-provider's message and Retry-After, and the delivery policy decides what follows.
+provider's message and Retry-After, or that the request was written and went unanswered
+(`MailError.unanswered`: SendGrid may have it), and the delivery policy decides what follows.
 
 Webhook: SendGrid signs `timestamp + raw body` with ECDSA P-256 / SHA-256 and sends the base64
 DER signature and the timestamp in two headers; `sendgrid.helpers.eventwebhook` verifies it.
@@ -160,7 +161,7 @@ class SendGridBackend:
         try:
             answer = keepalive.post(self.origin, self.path, body)
         except keepalive.Unanswered as e:
-            raise MailError("sendgrid", f"request failed: {e}") from e
+            raise MailError("sendgrid", f"request failed: {e}", unanswered=e.written) from e
         if answer.status >= 300:
             raise MailError(
                 "sendgrid",

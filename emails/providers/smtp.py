@@ -1,7 +1,9 @@
 """SMTP delivery: `smtp://` uses STARTTLS when the server offers it, `smtps://` implicit TLS.
 
 One connection per backend, reused for every message of a batch (a send chunk) and closed by
-`close()`; a connection the server dropped is reopened once. Sends are serial on it.
+`close()`; a connection the server dropped is reopened once, unless the message's data had
+all been written on it: then the server may have taken it, and the MailError says so
+(`unanswered`) for the delivery policy to decide. Sends are serial on it.
 SMTP_URL holds a password: an error shows it `redacted`, never as typed.
 """
 
@@ -32,6 +34,30 @@ def redacted(url: str) -> str:
     return url if not colon or port.isdigit() else f"{scheme}{sep}{host}:***"
 
 
+class Marked:
+    """Notes when a message's data has gone out whole (its closing CRLF . CRLF written): from
+    then on a lost connection leaves the server with the message, or not."""
+
+    written = False
+
+    def sendmail(self, *args, **kwargs):
+        self.written = False
+        return super().sendmail(*args, **kwargs)
+
+    def send(self, s: str | bytes) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):  # commands go out as str
+            self.written = True
+
+
+class Client(Marked, smtplib.SMTP):
+    pass
+
+
+class TLSClient(Marked, smtplib.SMTP_SSL):
+    pass
+
+
 class SMTPBackend:
     name = "smtp"
     concurrency = 1
@@ -51,15 +77,15 @@ class SMTPBackend:
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
-        self.client: smtplib.SMTP | None = None
+        self.client: Client | TLSClient | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> Client | TLSClient:
         if self.implicit_tls:
-            client = smtplib.SMTP_SSL(
+            client = TLSClient(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
             )
         else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            client = Client(self.host, self.port, timeout=self.timeout)
         client.ehlo()
         if not self.implicit_tls and client.has_extn("starttls"):
             client.starttls(context=ssl.create_default_context())
@@ -70,13 +96,16 @@ class SMTPBackend:
 
     def send(self, envelope: Envelope) -> str:
         message = to_mime(envelope)
+        client = None
         try:
             try:
-                self.client = self.client or self._connect()
-                refused = self.client.send_message(message)
+                client = self.client = self.client or self._connect()
+                refused = client.send_message(message)
             except smtplib.SMTPServerDisconnected:  # idle timeout between batches: once more
-                self.client = self._connect()
-                refused = self.client.send_message(message)
+                if client is not None and client.written:
+                    raise
+                client = self.client = self._connect()
+                refused = client.send_message(message)
         except smtplib.SMTPRecipientsRefused as e:
             self._reset()
             code, text = next(iter(e.recipients.values()))
@@ -93,7 +122,10 @@ class SMTPBackend:
             ) from e
         except (smtplib.SMTPException, OSError) as e:
             self.close()
-            raise MailError("smtp", f"connection failed: {e}", transient=True) from e
+            written = client is not None and client.written
+            raise MailError(
+                "smtp", f"connection failed: {e}", transient=True, unanswered=written
+            ) from e
         if refused:
             raise MailError("smtp", f"recipients refused: {refused}", transient=False)
         return str(message["Message-ID"])

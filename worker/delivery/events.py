@@ -5,7 +5,8 @@ Parsing and the meaning of each provider's events live with the provider
 (provider, event_id), so a replayed or retried webhook changes nothing twice. An event the
 database refuses as data is skipped with its reason; a database that fails (connection lost,
 an error of its own) raises, so the webhook answers 5xx and the provider retries the batch.
-Evidence that the provider has a message settles its `sending` digest at once.
+Evidence that the provider has a message settles its digest at once: `sending`, or planned
+again after an unanswered request (which is then never posted twice).
 """
 
 from __future__ import annotations

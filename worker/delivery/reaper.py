@@ -2,7 +2,9 @@
 
 1. A run the circuit breaker paused resumes once its cool-down is over (`policy`).
 2. A digest left in `sending` longer than SEND_STALE_SECONDS (its worker died mid-wave) and
-   not yet settled by an arriving event (`settle`, called by the webhook) is settled by
+   not yet settled by an arriving event (`settle`, called by the webhook; it also settles a
+   digest planned again after an unanswered request, and `recheck` reads the evidence once
+   more before any retry is posted) is settled by
    provider evidence: an event carrying its ref (`processed`, `delivered`,
    `deferred`, `bounce` -> the provider has it: sent; `dropped` -> failed with the provider's
    reason). With no evidence, SEND_UNRESOLVED decides: `resend` (back to planned) or `fail`
@@ -85,25 +87,30 @@ def reap(session: Session, settings: Settings, now: datetime) -> ReapResult:
 
 
 def settle_arrived(session: Session, events: list) -> int:
-    """Provider evidence settles a `sending` digest the moment it arrives (the webhook), so
-    `runs status` never counts as still to send what the provider already has. Returns how
-    many it settled."""
+    """Provider evidence settles a digest awaiting it the moment it arrives (the webhook):
+    `sending`, or planned again after an unanswered request, so `runs status` never counts as
+    still to send what the provider already has, and an unanswered send is not posted twice.
+    Returns how many it settled."""
     ids = sorted(digest_ids_of(events, EVIDENCE))
     if not ids:
         return 0
-    sending = list(
-        session.exec(
-            select(Digest.id).where(col(Digest.id).in_(ids), Digest.status == DigestStatus.sending)
-        )
-    )
-    return len(settle(session, sending)[0]) if sending else 0
+    awaiting = list(session.exec(select(Digest.id).where(col(Digest.id).in_(ids), AWAITING)))
+    return len(settle(session, awaiting)) if awaiting else 0
 
 
-def settle(session: Session, digest_ids: list[int]) -> tuple[set[int], int]:
-    """Settle those of these digests still `sending` by the provider's evidence: an event with
-    its ref in HAS_IT -> sent, `dropped` -> failed with the provider's reason. Webhook events
-    call it as they arrive; the reaper for stale ones. Returns (ids with evidence, how many of
-    them failed)."""
+# What the provider's evidence may still settle: a request in flight (or its worker died), or
+# one written and left unanswered, planned again until the evidence or its wait comes.
+AWAITING = (col(Digest.status) == DigestStatus.sending) | (
+    (col(Digest.status) == DigestStatus.planned) & (col(Digest.fail_reason) == runs.UNANSWERED)
+)
+
+
+def settle(session: Session, digest_ids: list[int]) -> dict[int, DigestStatus]:
+    """Settle those of these digests still awaiting it (`AWAITING`) by the provider's
+    evidence: an event with its ref in HAS_IT -> sent, `dropped` -> failed with the provider's
+    reason. Webhook events call it as they arrive, a retry before it is posted again
+    (`recheck`), the reaper for stale ones. Returns what the evidence made of each digest it
+    covers."""
     refs = {digest_ref(d): d for d in digest_ids}
     evidence: dict[int, DeliveryEvent] = {}
     for event in session.exec(
@@ -115,7 +122,7 @@ def settle(session: Session, digest_ids: list[int]) -> tuple[set[int], int]:
         .order_by(DeliveryEvent.occurred_at)
     ):
         evidence.setdefault(refs[event.ref], event)  # the first evidence settles it
-    dropped = 0
+    settled: dict[int, DigestStatus] = {}
     for digest_id, event in evidence.items():
         if event.event_type == EventType.rejected:
             values = {
@@ -123,20 +130,56 @@ def settle(session: Session, digest_ids: list[int]) -> tuple[set[int], int]:
                 "fail_reason": "dropped",
                 "last_error": f"the provider dropped it: {event.reason or 'no reason given'}",
             }
-            dropped += 1
         else:
             values = {
                 "status": DigestStatus.sent,
                 "sent_at": event.occurred_at,
                 "provider_message_id": event.message_id,
                 "last_error": None,
+                "fail_reason": None,
             }
+        settled[digest_id] = values["status"]
+        session.exec(update(Digest).where(col(Digest.id) == digest_id, AWAITING).values(**values))
+    return settled
+
+
+def recheck(
+    session: Session, retries: dict[int, int], settings: Settings
+) -> dict[int, DigestStatus]:
+    """Retries just claimed (digest id -> attempts, this claim's counted), read against the
+    provider's evidence once more before they are posted: one the provider has is settled
+    (sent, or failed if dropped), not posted again. One whose last request went unanswered
+    and still has no evidence after SEND_UNANSWERED_WAIT_SECONDS is posted again only under
+    SEND_UNRESOLVED=resend and below SEND_MAX_ATTEMPTS; otherwise it fails as "unresolved"
+    (`runs status` lists it, `paperboy runs resend` sends it). A claim that posts nothing is
+    no attempt. Returns those not to post: id -> their outcome (sent | failed)."""
+    known = settle(session, list(retries))
+    rest = [d for d in retries if d not in known]
+    unanswered = session.exec(
+        select(Digest.id).where(col(Digest.id).in_(rest), Digest.fail_reason == runs.UNANSWERED)
+    ).all()
+    resend = settings.send_unresolved == "resend"
+    given_up = [d for d in unanswered if not resend or retries[d] > settings.send_max_attempts]
+    if given_up:
         session.exec(
             update(Digest)
-            .where(col(Digest.id) == digest_id, col(Digest.status) == DigestStatus.sending)
-            .values(**values)
+            .where(col(Digest.id).in_(given_up), Digest.status == DigestStatus.sending)
+            .values(
+                status=DigestStatus.failed,
+                fail_reason="unresolved",
+                last_error=f"unanswered after the request was written; no provider event after "
+                f"{settings.send_unanswered_wait_seconds:.0f}s: not resent "
+                f"(SEND_UNRESOLVED={settings.send_unresolved}, attempts "
+                f"{settings.send_max_attempts} max); check the provider's activity, then "
+                "`paperboy runs resend`",
+            )
         )
-    return set(evidence), dropped
+        known |= dict.fromkeys(given_up, DigestStatus.failed)
+    if known:
+        session.exec(
+            update(Digest).where(col(Digest.id).in_(known)).values(attempts=Digest.attempts - 1)
+        )
+    return known
 
 
 def settle_stale(session: Session, settings: Settings, now: datetime, result: ReapResult) -> None:
@@ -149,7 +192,8 @@ def settle_stale(session: Session, settings: Settings, now: datetime, result: Re
         )
     )
     for page in pages(stale):
-        evidence, dropped = settle(session, page)
+        evidence = settle(session, page)
+        dropped = sum(status == DigestStatus.failed for status in evidence.values())
         result.settled_sent += len(evidence) - dropped
         result.settled_failed += dropped
         unknown = [d for d in page if d not in evidence]

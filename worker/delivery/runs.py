@@ -29,6 +29,10 @@ from models import (
 from models.db import pages
 from models.tables import DIGEST_REF
 
+# The reason a planned digest carries when its last request was written and went unanswered:
+# the provider may have it, so its evidence is awaited (`reaper.recheck`) before any resend.
+UNANSWERED = "unanswered"
+
 
 @dataclass
 class RunCounts:
@@ -38,6 +42,7 @@ class RunCounts:
     by_status: dict[str, int] = field(default_factory=dict)
     failed_by_reason: dict[str, int] = field(default_factory=dict)
     suppressed: int = 0  # skipped because the address is suppressed or no longer active
+    unanswered: int = 0  # still to send, waiting for the provider's word on an unanswered send
     bounced: int = 0  # sent, then bounced or dropped (provider events)
     rate: float | None = None  # emails per second, first claim to last send
     pause_reason: str | None = None
@@ -210,6 +215,8 @@ def counts(session: Session, run: SendRun, detail: bool = True) -> RunCounts:
             result.failed_by_reason[reason or "other"] = n
         if status == DigestStatus.skipped and reason in ("suppressed", "inactive"):
             result.suppressed += n
+        if status == DigestStatus.planned and reason == UNANSWERED:
+            result.unanswered += n
     if not detail:
         return result
     ref = literal(DIGEST_REF) + cast(Digest.id, String)

@@ -12,7 +12,10 @@ waves the run's state is the switch: paused or cancelled, and the next claim tak
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
 word: read again just before the wave's requests leave); a transient
 error (network, 429, 5xx) puts the digest back to `planned` with its own retry time (429: the
-provider's Retry-After, also held by every sender); a permanent one (400, 413, SMTP 5xx)
+provider's Retry-After, also held by every sender); a request written whole that got no
+answer (a reset, a hang-up, a timeout) may have been accepted: it waits at least
+SEND_UNANSWERED_WAIT_SECONDS for the provider's evidence, and every retry reads that evidence
+once more just before it would be posted (`provider_word`); a permanent one (400, 413, SMTP 5xx)
 fails only that digest, with the provider's message; a refused credential (401/403) pauses
 the run without counting an attempt. Transient failures in a row trip the circuit breaker:
 the run pauses and resumes itself after a cool-down (`tasks.resume_run`, scheduled by the
@@ -76,7 +79,7 @@ from models import (
 )
 from models.db import pages
 from worker.delivery import faces as shared_faces
-from worker.delivery import policy, ratelimit, runs
+from worker.delivery import policy, ratelimit, reaper, runs
 from worker.ingest import registry
 
 log = logging.getLogger(__name__)
@@ -441,6 +444,19 @@ def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendRe
     return keep, left
 
 
+def provider_word(
+    session: Session, jobs: list[Job], settings: Settings
+) -> tuple[list[Job], list[SendResult]]:
+    """A retry is posted again only when the provider's evidence, read once more just before,
+    does not settle it (`reaper.recheck`, which records what it settles); a first attempt
+    costs nothing here."""
+    retries = {j.digest_id: j.attempts for j in jobs if j.attempts > 1}
+    known = reaper.recheck(session, retries, settings) if retries else {}
+    return [j for j in jobs if j.digest_id not in known], [
+        SendResult(d, status, "settled before a resend") for d, status in known.items()
+    ]
+
+
 def _send(backend: Backend, job: Job) -> str | MailError:
     try:
         return backend.send(job.envelope)
@@ -461,12 +477,14 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     if not is_retryable(error):
         code = f"{error.provider}_{error.status or 'error'}"
         return SendResult(job.digest_id, "failed", detail, reason=code)
-    if job.attempts >= settings.send_max_attempts:
+    if job.attempts >= settings.send_max_attempts and not error.unanswered:
         return SendResult(job.digest_id, "failed", detail, reason="attempts")
     delay = backoff_seconds(
         job.attempts - 1, base=settings.send_retry_base_seconds, retry_after=error.retry_after
     )
     kind = "rate_limited" if error.status == 429 else "transient"  # 429 is rate, not health
+    if error.unanswered:  # the provider may have it: its evidence first (`reaper.recheck`)
+        delay, kind = max(delay, settings.send_unanswered_wait_seconds), runs.UNANSWERED
     return SendResult(
         job.digest_id, "retry", detail, retry_at=now + timedelta(seconds=delay), reason=kind
     )
@@ -495,12 +513,13 @@ RECORDED = {
         )
         for kind in ("failed", "skipped")
     },
-    "retry": _outcome(
+    "retry": _outcome(  # unless the provider's evidence settled it meanwhile
         status=DigestStatus.planned,
         queued_at=None,
         last_error=bindparam("detail"),
+        fail_reason=bindparam("reason"),
         next_attempt_at=bindparam("retry_at"),
-    ),
+    ).where(DIGESTS.c.status == DigestStatus.sending),
     "paused": _outcome(  # a refused credential is ours to fix: the attempt does not count
         status=DigestStatus.planned,
         queued_at=None,
@@ -547,7 +566,9 @@ def record(
     wave = policy.Wave(
         sent=len(by["sent"]),
         refused=tuple(r.detail for r in by["paused"]),
-        transient=tuple(r.detail for r in by["retry"] if r.reason == "transient"),
+        transient=tuple(
+            r.detail for r in by["retry"] if r.reason in ("transient", runs.UNANSWERED)
+        ),
     )
     streak = conn.execute(
         STREAK[wave.resets_streak], {"run": run_id, "at": now, "failures": len(wave.transient)}
@@ -577,10 +598,12 @@ def send_wave(
             record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
     limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
     left: list[SendResult] = []
+    known: list[SendResult] = []  # retries settled before a resend: recorded already
     if jobs:
         limiter.acquire(len(jobs))
         with session_scope() as session:
             jobs, left = last_word(session, jobs)
+            jobs, known = provider_word(session, jobs, settings)
     sent = list(pool.map(lambda job: _send(backend, job), jobs))
     done = utcnow()
     results = left + [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
@@ -589,7 +612,7 @@ def send_wave(
         limiter.hold(max(holds))
     with session_scope() as session:
         record(session=session, run_id=run_id, results=results, settings=settings, now=done)
-    return settled + results
+    return settled + known + results
 
 
 def send_chunk(

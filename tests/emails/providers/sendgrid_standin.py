@@ -4,8 +4,10 @@
 personalizations / from / subject / content (text/plain before text/html) -> 202 Accepted,
 empty body, an `X-Message-Id` header; any error -> `{"errors": [{"message", "field", "help"}]}`.
 It can answer 401 for everything (a bad key), 400 for chosen recipients, a scripted series of
-429 (with Retry-After and X-RateLimit-Reset), 500 or RESET (the connection reset, no answer),
-and slowly; it can hang up connections left idle (as load balancers do). Like the real one
+429 (with Retry-After and X-RateLimit-Reset), 500, RESET (the connection reset, no answer) or
+LOST (the message accepted, its events posted, then the connection reset instead of the
+answer: what a client sees when the answer is lost on the way), and slowly; it can hang up
+connections left idle (as load balancers do). Like the real one
 it posts
 signed events (`processed`, then `delivered`, or a `bounce` / `spamreport` for chosen
 recipients) for every accepted message, our custom args as
@@ -38,6 +40,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 API_KEY = "SG.test"
 RESET = 0  # in a script: reset the connection instead of answering
+LOST = 1  # in a script: accept the message (a 202 in the record, its events), then reset
 
 
 class SendGridSigner:
@@ -74,7 +77,7 @@ class Behaviour:
     api_key: str = API_KEY
     delay: float = 0.0  # seconds before answering
     reject: dict[str, int] = field(default_factory=dict)  # recipient -> 400 / 413
-    script: list[int] = field(default_factory=list)  # next statuses (429, 500, RESET), then 202
+    script: list[int] = field(default_factory=list)  # next (429, 500, RESET, LOST), then 202
     retry_after: float = 1.0  # on a 429
     auth_fail: bool = False  # 401 for everything: a revoked key
     # Accepted, then reported back: a hard bounce, a soft one (SendGrid "blocked"), a spam report
@@ -172,7 +175,8 @@ class StandIn:
         with self.lock:
             scripted = b.script.pop(0) if b.script else None
         ref = payload.get("custom_args", {}).get("paperboy_ref")
-        status = scripted if scripted is not None else b.reject.get(to) or 202
+        lost = scripted == LOST
+        status = 202 if lost else scripted if scripted is not None else b.reject.get(to) or 202
         with self.lock:
             self.requests.append(
                 Received(time.monotonic(), to, status, ref, payload if self.keep_payloads else {})
@@ -202,7 +206,7 @@ class StandIn:
             self._event(payload, to, message_id, "delivered")
         if to in b.complain:
             self._event(payload, to, message_id, "spamreport")
-        return 202, {"X-Message-Id": message_id}, None
+        return (RESET if lost else 202), {"X-Message-Id": message_id}, None
 
     def _event(self, payload: dict, to: str, message_id: str, kind: str, **extra: str) -> None:
         if not self.webhook_url:

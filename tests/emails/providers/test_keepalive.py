@@ -107,6 +107,7 @@ def test_a_reset_after_the_request_was_written_is_never_sent_again(server: Stand
         sender.send(envelope())
     assert isinstance(caught.value.__cause__, keepalive.Unanswered)
     assert caught.value.__cause__.written
+    assert caught.value.unanswered  # the provider may have it: its evidence decides
     assert len(server.requests) == 1  # the transport did not resend it
     assert is_retryable(caught.value)  # the delivery policy's call (a retry later, or failed)
     assert sender.send(envelope())  # and the next request opens a fresh connection
@@ -116,8 +117,9 @@ def test_a_reset_after_the_request_was_written_is_never_sent_again(server: Stand
 def test_a_timeout_is_unanswered_and_not_sent_again(server: StandIn) -> None:
     server.behaviour.delay = 1.0
     sender = backend(server, timeout=0.2)
-    with pytest.raises(MailError, match="no answer"):
+    with pytest.raises(MailError, match="no answer") as caught:
         sender.send(envelope())
+    assert caught.value.unanswered
     time.sleep(1.0)  # the stand-in finishes the request it had
     assert len(server.requests) == 1
 

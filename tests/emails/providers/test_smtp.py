@@ -20,6 +20,7 @@ from models import Digest, DigestStatus, session_scope, utcnow
 from tests.conftest import reset_caches
 from tests.worker.sending import address, digest, outcomes, plan_run
 from worker.delivery import send
+from worker.delivery.runs import UNANSWERED
 
 PASSWORD = "s3cr3t-Pa55"
 
@@ -32,6 +33,7 @@ class Recorder:
         self.messages: list[bytes] = []
         self.peers: set[tuple] = set()
         self.rcpt_reply: str | None = None
+        self.lose_answer = False  # take the message, then drop the connection unanswered
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_reply:
@@ -42,6 +44,8 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         self.peers.add(session.peer)
+        if self.lose_answer:
+            server.transport.abort()
         return "250 Message accepted"
 
 
@@ -83,6 +87,17 @@ def test_smtp_transient_4xx_is_retried_later(smtp_server: Recorder) -> None:
     smtp_server.rcpt_reply = None
     assert outcomes(run_id, [digest_id]) == ["sent"]
     assert len(smtp_server.messages) == 1
+
+
+def test_smtp_connection_lost_after_the_data_is_unanswered_and_never_resent(
+    smtp_server: Recorder,
+) -> None:
+    run_id, (digest_id,) = plan_run(1)
+    smtp_server.lose_answer = True
+    assert outcomes(run_id, [digest_id]) == ["retry"]
+    assert len(smtp_server.messages) == 1  # not once more on a fresh connection
+    row = digest(digest_id)
+    assert row.status == DigestStatus.planned and row.fail_reason == UNANSWERED
 
 
 def test_smtp_permanent_5xx_is_recorded_failed(smtp_server: Recorder) -> None:

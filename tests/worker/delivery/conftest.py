@@ -35,6 +35,7 @@ def delivery_env(
         "SEND_REAP_EVERY_SECONDS": "1",
         "SEND_REQUEUE_IDLE_SECONDS": "2",
         "SEND_RETRY_BASE_SECONDS": "0.5",
+        "SEND_UNANSWERED_WAIT_SECONDS": "1",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
