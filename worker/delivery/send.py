@@ -2,12 +2,13 @@
 
 Digests go out in chunks (one task each). A chunk is sent in waves of SEND_CONCURRENCY
 digests: claim the wave (one conditional UPDATE planned -> sending, only while the run is
-running), load it with two queries, render (a paper's part of a card once per process and
-version of the paper), draw tokens from the global rate limit, send concurrently over the
-process's kept-alive connections (SMTP: one connection, in turn), record every outcome in
-batched UPDATEs. The claim commits with the render, so a worker killed before sending leaves
-its wave `planned`; only requests in flight can be left `sending`. Between waves the run's
-state is the switch: paused or cancelled, and the next claim takes nothing.
+running), load it with two queries, render (a paper's part of a card once per run and version
+of the paper, shared by the run's processes: `faces`), draw tokens from the global rate limit,
+send concurrently over the process's kept-alive connections (SMTP: one connection, in turn),
+record every outcome in batched UPDATEs. The claim commits with the render, so a worker
+killed before sending leaves its wave `planned`; only requests in flight can be left
+`sending`. Between waves the run's state is the switch: paused or cancelled, and the next
+claim takes nothing.
 
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
 word: read again just before the wave's requests leave); a transient
@@ -76,6 +77,7 @@ from models import (
 )
 from models.db import pages
 from worker.delivery import policy, ratelimit, runs
+from worker.delivery.faces import share, shared
 from worker.ingest import registry
 
 log = logging.getLogger(__name__)
@@ -174,27 +176,46 @@ FACES: dict[tuple[str, datetime], PaperCard] = {}
 FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candidates fit)
 
 
-def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
+def card_rows(
+    session: Session,
+    digest_ids: list[int],
+    *,
+    run_id: int | None = None,
+    redis_url: str | None = None,
+) -> dict[int, list]:
     """Each digest's papers in rank order: (row, face) pairs, the row plain and only what
-    differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part."""
+    differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part
+    (shared by the run's processes through `redis_url`, when given)."""
     rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
     faces = {key: FACES.get(key) for key in {(r.id, r.updated_at) for r in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
-        faces |= load_faces(session, missing)
+        faces |= load_faces(session, missing, run_id=run_id, redis_url=redis_url)
     out: dict[int, list] = defaultdict(list)
     for row in rows:
         out[row.digest_id].append((row, faces[row.id, row.updated_at]))
     return out
 
 
-def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
-    """Read and render these papers (one query), each under the version asked for (a paper
-    updated since is rendered as it is now), and keep them in FACES."""
+def load_faces(
+    session: Session,
+    keys: set[tuple[str, datetime]],
+    *,
+    run_id: int | None = None,
+    redis_url: str | None = None,
+) -> dict:
+    """These papers' faces, kept in FACES: those another process of the run rendered
+    (`faces.shared`), the rest read (one query) and rendered here, each under the version
+    asked for (a paper updated since is rendered as it is now), and shared."""
     if len(FACES) + len(keys) > FACES_KEPT:
         FACES.clear()
+    loaded = shared(redis_url, run_id, sorted(keys))
+    todo = keys - loaded.keys()
+    if not todo:
+        FACES.update(loaded)
+        return loaded
     made = {}
-    for row in session.exec(select(*FACE_COLUMNS).where(col(Paper.id).in_({k for k, _ in keys}))):
+    for row in session.exec(select(*FACE_COLUMNS).where(col(Paper.id).in_({k for k, _ in todo}))):
         source, pages = registry.provenance(row.id, row.first_seen_by)
         made[row.id] = paper_face(
             title=row.title,
@@ -211,7 +232,9 @@ def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
             github_stars=row.github_stars,
             categories=row.categories,
         )
-    loaded = {key: made[key[0]] for key in keys}
+    rendered = {key: made[key[0]] for key in todo}
+    share(redis_url, run_id, rendered)
+    loaded |= rendered
     FACES.update(loaded)
     return loaded
 
@@ -340,14 +363,18 @@ WAVE = (
 
 
 def load(
-    session: Session, digest_ids: list[int], settings: Settings, now: datetime
+    session: Session,
+    digest_ids: list[int],
+    settings: Settings,
+    now: datetime,
+    run_id: int | None = None,
 ) -> tuple[list[Job], list[SendResult]]:
     """Claimed digests as rendered envelopes (two queries for the wave, read as plain rows:
     ORM objects cost more than the rendering), and the ones settled here: skipped because the
     reader left or the address is suppressed since planning, or failed because they cannot be
     rendered."""
     rows = session.connection().execute(WAVE, {"ids": digest_ids}).all()
-    items = card_rows(session, digest_ids)
+    items = card_rows(session, digest_ids, run_id=run_id, redis_url=settings.redis_url)
     secret = settings.signing_key()
     jobs, settled = [], []
     split = len(WAVE_DIGEST)
@@ -562,7 +589,7 @@ def send_wave(
         if not claimed:
             run = session.get(SendRun, run_id)
             return None if run is None or run.state != RunState.running else []
-        jobs, settled = load(session, claimed, settings, now)
+        jobs, settled = load(session, claimed, settings, now, run_id)
         if settled:
             record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
     limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
