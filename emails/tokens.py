@@ -88,14 +88,20 @@ def make_token(
 
 def _signed(secret: str, purpose: str, data: bytes) -> str:
     """The token for this JSON payload: compressed if that is shorter, stamped, signed."""
+    return _sign(*_keyed(secret, purpose), data).decode()
+
+
+def _sign(inner: Any, outer: Any, data: bytes) -> bytes:
+    """`_signed` with the purpose's keyed HMAC states (`_keyed`) at hand."""
     packed = _packed(data)
-    data = _b64(data) if packed is None else b"." + _b64(packed)
-    value = data + b"." + _stamp(int(time.time()))
-    inner, outer = _keyed(secret, purpose)
-    inner, outer = inner.copy(), outer.copy()
+    value = (
+        (_b64(data) if packed is None else b"." + _b64(packed)) + b"." + _stamp(int(time.time()))
+    )
+    inner = inner.copy()
     inner.update(value)
+    outer = outer.copy()
     outer.update(inner.digest())
-    return (value + b"." + _b64(outer.digest())).decode()
+    return value + b"." + _b64(outer.digest())
 
 
 def _packed(data: bytes) -> bytes | None:
@@ -204,14 +210,25 @@ def link(
 def reader_links(
     base_url: str, secret: str, subscriber_id: int, version: int
 ) -> Callable[..., str]:
-    """`link` for one reader, the parts all their links share (the base and the payload's
-    head) made once: a digest carries three dozen. The returned `make(purpose, *extra)`
-    takes the purpose's EXTRA values in EXTRA's order and gives `link`'s URL byte for byte."""
+    """`link` for one reader, the parts all their links share (the payload's head, and each
+    purpose's URL path and keyed HMAC) made once: a digest carries three dozen. The returned
+    `make(purpose, *extra)` takes the purpose's EXTRA values in EXTRA's order and gives
+    `link`'s URL byte for byte."""
     base = base_url.rstrip("/")
     head = f"[{_json(subscriber_id)},{_json(version)}"
+    keyed = _purposes(base, secret)
 
     def make(purpose: Purpose, *extra: object) -> str:
-        data = (head + "".join(["," + _json(v) for v in extra]) + "]").encode()
-        return f"{base}/{PATHS[purpose]}/{_signed(secret, purpose, data)}"
+        data = head
+        for value in extra:
+            data += "," + _json(value)
+        url, inner, outer = keyed[purpose]
+        return url + _sign(inner, outer, (data + "]").encode()).decode()
 
     return make
+
+
+@lru_cache(maxsize=4)
+def _purposes(base: str, secret: str) -> dict[str, tuple[str, Any, Any]]:
+    """Each purpose's URL up to its token and keyed HMAC states, for `reader_links`."""
+    return {p: (f"{base}/{path}/", *_keyed(secret, p)) for p, path in PATHS.items()}
