@@ -20,6 +20,8 @@ from worker.ranking.scoring import Candidates
 from worker.ranking.types import PaperDoc, RankParams
 
 ARTIFACT = "relevance-model.pkl"
+# what a damaged file, or one pickled by other code (a deploy), raises on loading
+UNREADABLE = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError)
 CANDIDATES = "candidates.pkl"  # the latest edition's `Candidates`, as built
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def _read(path: Path) -> dict | None:
             stored = pickle.load(f)
     except FileNotFoundError:
         return None
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as e:
+    except UNREADABLE as e:
         log.warning("artifact %s unreadable (%s: %s); rebuilding", path.name, type(e).__name__, e)
         return None
     return stored if isinstance(stored, dict) else None
