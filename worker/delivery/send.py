@@ -2,12 +2,12 @@
 
 Digests go out in chunks (one task each). A chunk is sent in waves of SEND_CONCURRENCY
 digests: claim the wave (one conditional UPDATE planned -> sending, only while the run is
-running), load it with two queries, render (a paper's part of a card once per version of the
-paper, for every process: `faces`), draw tokens from the global rate limit, send concurrently
-over the process's kept-alive connections (SMTP: one connection, in turn), record every
-outcome in batched UPDATEs. The claim commits with the render, so a worker killed before
-sending leaves its wave `planned`; only requests in flight can be left `sending`. Between
-waves the run's state is the switch: paused or cancelled, and the next claim takes nothing.
+running), load it with two queries, render (a paper's part of a card once per process and
+version of the paper), draw tokens from the global rate limit, send concurrently over the
+process's kept-alive connections (SMTP: one connection, in turn), record every outcome in
+batched UPDATEs. The claim commits with the render, so a worker killed before sending leaves
+its wave `planned`; only requests in flight can be left `sending`. Between waves the run's
+state is the switch: paused or cancelled, and the next claim takes nothing.
 
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
 word: read again just before the wave's requests leave); a transient
