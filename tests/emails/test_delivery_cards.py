@@ -112,32 +112,6 @@ def test_a_paper_is_rendered_once_per_version_and_again_once_updated(
     assert len(send.FACES) == 2
 
 
-def test_a_face_made_by_one_process_is_read_by_the_others(
-    paperboy_home: Path, redis_url: str
-) -> None:
-    upgrade()
-    with session_scope() as session:
-        paper = Paper(
-            id="2611.00004",
-            title="Shared $\\alpha$ title",
-            abstract="Words.",
-            categories=["cs.LG", "stat.ML"],
-            first_seen_by={"hf": "2026-11-20T00:00:00+00:00"},
-            github_repo="org/repo",
-        )
-        session.add(paper)
-        session.flush()
-        key = (paper.id, paper.updated_at)
-        send.FACES.clear()
-        made = send.load_faces(session, {key}, redis_url)[key]
-        assert made.title == "Shared \u03b1 title" and made.pages  # a card with nested tuples
-        paper.title = "Changed in place"  # same version: what another process has is kept
-        session.flush()
-        send.FACES.clear()  # as in another process
-        assert send.load_faces(session, {key}, redis_url)[key] == made
-        assert send.load_faces(session, {key}, None)[key].title == "Changed in place"
-
-
 def test_preview_writes_html_and_eml_and_prints_their_paths(paperboy_home: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["demo"]).exit_code == 0

@@ -2,12 +2,12 @@
 
 Digests go out in chunks (one task each). A chunk is sent in waves of SEND_CONCURRENCY
 digests: claim the wave (one conditional UPDATE planned -> sending, only while the run is
-running), load it with two queries, render (a paper's part of a card once per version of the
-paper, for every process: `faces`), draw tokens from the global rate limit, send concurrently
-over the process's kept-alive connections (SMTP: one connection, in turn), record every
-outcome in batched UPDATEs. The claim commits with the render, so a worker killed before
-sending leaves its wave `planned`; only requests in flight can be left `sending`. Between
-waves the run's state is the switch: paused or cancelled, and the next claim takes nothing.
+running), load it with two queries, render (a paper's part of a card once per process and
+version of the paper), draw tokens from the global rate limit, send concurrently over the
+process's kept-alive connections (SMTP: one connection, in turn), record every outcome in
+batched UPDATEs. The claim commits with the render, so a worker killed before sending leaves
+its wave `planned`; only requests in flight can be left `sending`. Between waves the run's
+state is the switch: paused or cancelled, and the next claim takes nothing.
 
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
 word: read again just before the wave's requests leave); a transient
@@ -78,7 +78,6 @@ from models import (
     utcnow,
 )
 from models.db import pages
-from worker.delivery import faces as shared_faces
 from worker.delivery import policy, ratelimit, reaper, runs
 from worker.ingest import registry
 
@@ -171,43 +170,32 @@ FACE_COLUMNS = (
     Paper.github_stars,
     Paper.categories,
 )
-# The faces this process holds (`paper_face`), by (paper id, updated_at): an edition's
-# thousands of readers share a few hundred papers, whose text is read and rendered once for
-# all processes (`faces`, in Redis) and kept here; a changed paper is a new key.
+# What this process has rendered of each paper (`paper_face`), by (paper id, updated_at): an
+# edition's thousands of readers share a few hundred papers, whose text is read and rendered
+# once; a changed paper is a new key.
 FACES: dict[tuple[str, datetime], PaperCard] = {}
 FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candidates fit)
 
 
-def card_rows(session: Session, digest_ids: list[int], redis_url: str | None) -> dict[int, list]:
+def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
     """Each digest's papers in rank order: (row, face) pairs, the row plain and only what
     differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part."""
     rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
     faces = {key: FACES.get(key) for key in {(r.id, r.updated_at) for r in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
-        faces |= load_faces(session, missing, redis_url)
+        faces |= load_faces(session, missing)
     out: dict[int, list] = defaultdict(list)
     for row in rows:
         out[row.digest_id].append((row, faces[row.id, row.updated_at]))
     return out
 
 
-def load_faces(session: Session, keys: set[tuple[str, datetime]], redis_url: str | None) -> dict:
-    """These papers' faces as another process made them, else read and rendered (one query)
-    and kept for all, each under the version asked for (a paper updated since is rendered as
-    it is now); kept in FACES."""
+def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
+    """Read and render these papers (one query), each under the version asked for (a paper
+    updated since is rendered as it is now), and keep them in FACES."""
     if len(FACES) + len(keys) > FACES_KEPT:
         FACES.clear()
-    loaded = shared_faces.fetch(redis_url, sorted(keys))
-    if missing := keys - loaded.keys():
-        loaded |= render_faces(session, missing)
-        shared_faces.store(redis_url, {key: loaded[key] for key in missing})
-    FACES.update(loaded)
-    return loaded
-
-
-def render_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
-    """These papers read and rendered (one query)."""
     made = {}
     for row in session.exec(select(*FACE_COLUMNS).where(col(Paper.id).in_({k for k, _ in keys}))):
         source, pages = registry.provenance(row.id, row.first_seen_by)
@@ -226,7 +214,9 @@ def render_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
             github_stars=row.github_stars,
             categories=row.categories,
         )
-    return {key: made[key[0]] for key in keys}
+    loaded = {key: made[key[0]] for key in keys}
+    FACES.update(loaded)
+    return loaded
 
 
 def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) -> DigestContext:
@@ -292,7 +282,7 @@ def edition_date(digest: Digest, sub: Subscriber) -> date:
 def digest_context(
     session: Session, digest: Digest, sub: Subscriber, settings: Settings
 ) -> DigestContext:
-    rows = card_rows(session, [digest.id], settings.redis_url)[digest.id]
+    rows = card_rows(session, [digest.id])[digest.id]
     return _context(
         digest=digest, sub=sub, rows=rows, secret=settings.signing_key(), settings=settings
     )
@@ -360,7 +350,7 @@ def load(
     reader left or the address is suppressed since planning, or failed because they cannot be
     rendered."""
     rows = session.connection().execute(WAVE, {"ids": digest_ids}).all()
-    items = card_rows(session, digest_ids, settings.redis_url)
+    items = card_rows(session, digest_ids)
     secret = settings.signing_key()
     jobs, settled = [], []
     split = len(WAVE_DIGEST)
