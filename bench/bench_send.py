@@ -18,8 +18,10 @@ last word, rate limit, record, sessions); what the worker spent beyond the stage
 and the rest.
 
 `--baseline REF` checks REF out in a throwaway git worktree (its own environment, `uv sync`),
-puts this harness in it, and measures REF and this tree alternately (`--repeat` times each,
-same machine, same minutes), then prints each figure side by side with the ratio. Every
+puts this harness in it, warms each tree with a 500-reader edition (a fresh checkout has no
+numba cache: every pool process would compile the ranking kernels inside the measurement),
+and measures REF and this tree alternately (`--repeat` times each, same machine, same
+minutes), then prints each figure side by side with the ratio. Every
 measurement runs in its own process in its tree; `--json` prints them all as JSON.
 
     uv run paperboy bench send                               # 10,000 readers
@@ -529,6 +531,9 @@ def main() -> None:
         trees = {args.baseline: checkout(args.baseline)} | trees
     measured: dict[str, list[dict]] = {name: [] for name in trees}
     try:
+        # A small edition first, unmeasured: numba's cache (in the tree) and the files warm.
+        for tree in trees.values():
+            run_in(tree, [*argv, "--n=500", "--profile=100"])
         for _ in range(args.repeat):
             for name, tree in trees.items():  # alternately: both see the same machine
                 measured[name].append(run_in(tree, argv))
