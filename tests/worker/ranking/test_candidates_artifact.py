@@ -35,6 +35,15 @@ def _readers(papers: list[PaperDoc]) -> list[Profile]:
     ]
 
 
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every `Candidates.build` call from here on (each still builds)."""
+    calls: list[tuple] = []
+    real = Candidates.build
+    monkeypatch.setattr(Candidates, "build", lambda *a: calls.append(a) or real(*a))
+    return calls
+
+
 def test_loaded_candidates_rank_as_built_ones(
     tmp_path: Path, corpus: list[PaperDoc], model: Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,34 +68,28 @@ def test_loaded_candidates_rank_as_built_ones(
     ],
 )
 def test_candidates_are_built_afresh_when_what_they_depend_on_changes(
-    tmp_path: Path, corpus: list[PaperDoc], model: Model, monkeypatch: pytest.MonkeyPatch, change
+    tmp_path: Path, corpus: list[PaperDoc], model: Model, builds: list[tuple], change
 ) -> None:
     papers, params = _signals(corpus), RankParams()
     artifact.candidates(tmp_path, papers, model, params)
-    builds = []
-    real = Candidates.build
-    monkeypatch.setattr(Candidates, "build", lambda *a: builds.append(a) or real(*a))
     artifact.candidates(tmp_path, papers, model, params)
-    assert builds == []  # unchanged: loaded
+    assert len(builds) == 1  # unchanged: loaded
     papers, params = change(papers, params)
     fresh = artifact.candidates(tmp_path, papers, model, params)
-    assert len(builds) == 1
-    assert fresh.built().keys() == real(papers, model, params).built().keys()
+    assert len(builds) == 2
+    assert fresh.built().keys() == Candidates.build(papers, model, params).built().keys()
     assert list(fresh.ids) == [p.id for p in papers]
 
 
 def test_another_models_or_a_damaged_file_is_rebuilt(
-    tmp_path: Path, corpus: list[PaperDoc], model: Model, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, corpus: list[PaperDoc], model: Model, builds: list[tuple]
 ) -> None:
     papers, params = _signals(corpus), RankParams()
     artifact.candidates(tmp_path, papers, model, params)
-    builds = []
-    real = Candidates.build
-    monkeypatch.setattr(Candidates, "build", lambda *a: builds.append(a) or real(*a))
     other = Model.fit(papers[:200])
     artifact.candidates(tmp_path, papers, other, params)
-    assert len(builds) == 1
+    assert len(builds) == 2
     path = tmp_path / artifact.CANDIDATES
     path.write_bytes(path.read_bytes()[:100])
     assert list(artifact.candidates(tmp_path, papers, other, params).ids) == [p.id for p in papers]
-    assert len(builds) == 2
+    assert len(builds) == 3
