@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import JSON, Row, Table, event, insert, text
+from sqlalchemy import ARRAY, JSON, ColumnElement, Row, Table, any_, bindparam, event, insert, text
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -68,6 +68,15 @@ def pages(items: list, size: int = PAGE) -> Iterable[list]:
     a database accepts."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def among(session: Session, column, ids: list[int]) -> ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL `column = ANY(:ids)`, one array parameter: a page of
+    thousands of ids is otherwise as many bound parameters, rendered by SQLAlchemy and
+    parsed by the driver in every query (a tenth of a millisecond per reader planned)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(column.type)))
+    return column.in_(ids)
 
 
 def upsert(session: Session, table: Table) -> Insert:

@@ -36,7 +36,7 @@ def save(model: Model, directory: Path) -> Path:
 def _write(target: Path, stored: dict) -> Path:
     """`stored` pickled to `target` whole or not at all (a temporary file, then os.replace)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".relevance-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(stored, f, protocol=pickle.HIGHEST_PROTOCOL)
