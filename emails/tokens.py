@@ -14,7 +14,6 @@ import binascii
 import hashlib
 import json
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,24 +78,21 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 def make_token(
     secret: str, purpose: Purpose, subscriber_id: int, version: int, **extra: object
 ) -> str:
-    """The token `URLSafeTimedSerializer(secret, salt).dumps(payload)` makes, byte for byte,
-    without its set-up per call: a digest carries three dozen links, and itsdangerous's
-    objects cost more than the signing itself. `read_token` verifies with itsdangerous."""
+    """A token `URLSafeTimedSerializer(secret, salt).loads` verifies, made without its set-up
+    per call (a digest carries three dozen links, and itsdangerous's objects cost more than
+    the signing itself) and never compressed: itsdangerous's `dumps` deflates a payload when
+    that makes it shorter, which a link's few dozen bytes of ids almost never are, at more
+    than half a token's cost. Its `loads` reads both forms, so links sent compressed keep
+    working. `read_token` verifies with itsdangerous."""
     payload = [subscriber_id, version, *(extra.get(k) for k in EXTRA.get(purpose, ()))]
-    return _signed(secret, purpose, ("[" + ",".join([_json(v) for v in payload]) + "]").encode())
+    data = ("[" + ",".join([_json(v) for v in payload]) + "]").encode()
+    return _sign(*_keyed(secret, purpose), data, _stamp(int(time.time()))).decode()
 
 
-def _signed(secret: str, purpose: str, data: bytes) -> str:
-    """The token for this JSON payload: compressed if that is shorter, stamped, signed."""
-    return _sign(*_keyed(secret, purpose), data).decode()
-
-
-def _sign(inner: Any, outer: Any, data: bytes) -> bytes:
-    """`_signed` with the purpose's keyed HMAC states (`_keyed`) at hand."""
-    packed = _packed(data)
-    value = (
-        (_b64(data) if packed is None else b"." + _b64(packed)) + b"." + _stamp(int(time.time()))
-    )
+def _sign(inner: Any, outer: Any, data: bytes, stamp: bytes) -> bytes:
+    """The signed token for this JSON payload, with the purpose's keyed HMAC states
+    (`_keyed`) at hand and itsdangerous's timestamp part (`_stamp`)."""
+    value = _b64(data) + stamp
     inner = inner.copy()
     inner.update(value)
     outer = outer.copy()
@@ -104,61 +100,14 @@ def _sign(inner: Any, outer: Any, data: bytes) -> bytes:
     return value + b"." + _b64(outer.digest())
 
 
-def _packed(data: bytes) -> bytes | None:
-    """`zlib.compress(data)` when itsdangerous would send it (shorter than `data` less one
-    byte), else None. A link's payload is a few dozen bytes, and `zlib.compress` sets up a
-    256 KB deflate state for each (a 64 KB hash table cleared, and in a fragmented heap its
-    pages faulted in anew: 4-50 us a token); a payload of up to SMALL bytes is deflated in a
-    state of a few KB instead (`_small`), the same bytes."""
-    return _small(data) if len(data) <= SMALL and SMALL_OK else _compressed(data)
-
-
-# Up to SMALL bytes, deflate at zlib.compress's level (6) gives the same stream whatever its
-# window (wbits) and hash size (memLevel), in classic zlib: the window (512 bytes at -9)
-# holds the whole input, a block ends only after 127 symbols (memLevel 1's buffer), and a
-# smaller hash table only adds other strings to a hash chain, which a match test rejects
-# (two strings of one hash and two first bytes are equal in the third: zlib's own invariant
-# for hash bits >= 8), so the matches found are the same as long as every chain is walked
-# whole: a chain holds at most SMALL - 4 positions (1..strstart - 1, strstart <= SMALL - 3),
-# and level 6 walks at least 32 (128, a quarter of it past a match of 8). zlib-ng deflates
-# otherwise: there, or if the check below ever fails, every payload takes zlib.compress.
-SMALL = 36
-ZLIB_HEADER = b"\x78\x9c"  # deflate, 32 KB window, default level: zlib.compress's header
-
-
-def _small(data: bytes) -> bytes | None:
-    """`_packed` for a payload of up to SMALL bytes."""
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -9, 1)
-    raw = deflate.compress(data) + deflate.flush()
-    if len(raw) + 6 >= len(data) - 1:  # zlib's 2 bytes of header and 4 of checksum
-        return None
-    return ZLIB_HEADER + raw + zlib.adler32(data).to_bytes(4, "big")
-
-
-def _compressed(data: bytes) -> bytes | None:
-    packed = zlib.compress(data)
-    return packed if len(packed) < len(data) - 1 else None
-
-
-SMALL_OK = "ng" not in zlib.ZLIB_RUNTIME_VERSION and all(
-    _small(sample) == _compressed(sample)
-    for sample in (
-        b'[123456,3,"2611.00001",-1]',  # not compressed
-        b"[1111111,1,1111111,1111111]",  # compressed
-        b"0" * SMALL,
-    )
-)
-
-
 def _json(value: object) -> str:
     """One payload item as ENCODE writes it inside a list (a plain int spelled directly)."""
     return str(value) if type(value) is int else ENCODE(value)
 
 
-@lru_cache(maxsize=1)
 def _stamp(now: int) -> bytes:
-    """itsdangerous's timestamp part for `now`, made once a second."""
-    return _b64(now.to_bytes((now.bit_length() + 7) // 8 or 1, "big"))
+    """itsdangerous's timestamp part for `now`, with the dot before it."""
+    return b"." + _b64(now.to_bytes((now.bit_length() + 7) // 8 or 1, "big"))
 
 
 @lru_cache(maxsize=16)
@@ -213,17 +162,18 @@ def reader_links(
     """`link` for one reader, the parts all their links share (the payload's head, and each
     purpose's URL path and keyed HMAC) made once: a digest carries three dozen. The returned
     `make(purpose, *extra)` takes the purpose's EXTRA values in EXTRA's order and gives
-    `link`'s URL byte for byte."""
+    `link`'s URL byte for byte (within one second: a reader's links share one stamp)."""
     base = base_url.rstrip("/")
     head = f"[{_json(subscriber_id)},{_json(version)}"
     keyed = _purposes(base, secret)
+    stamp = _stamp(int(time.time()))  # one email's links are stamped alike
 
     def make(purpose: Purpose, *extra: object) -> str:
         data = head
         for value in extra:
             data += "," + _json(value)
         url, inner, outer = keyed[purpose]
-        return url + _sign(inner, outer, (data + "]").encode()).decode()
+        return url + _sign(inner, outer, (data + "]").encode(), stamp).decode()
 
     return make
 
