@@ -508,7 +508,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="readers planned and sent")
     parser.add_argument("--profile", type=int, default=1_000, help="digests for the CPU split")
     parser.add_argument("--delay", type=float, default=0.05, help="stand-in answer time, s")
-    parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count(),
+        help="worker processes (the Procfile's: one per core)",
+    )
     parser.add_argument("--rate", type=float, default=0, help="SEND_RATE_PER_SECOND (0: default)")
     parser.add_argument("--baseline", metavar="REF", help="also measure this commit, alternately")
     parser.add_argument("--repeat", type=int, default=1, help="measurements of each tree")

@@ -5,9 +5,11 @@ digests: claim the wave (one conditional UPDATE planned -> sending, only while t
 running), load it with two queries, render (a paper's part of a card once per process and
 version of the paper), draw tokens from the global rate limit, send concurrently over the
 process's kept-alive connections (SMTP: one connection, in turn), record every outcome in
-batched UPDATEs. The claim commits with the render, so a worker killed before sending leaves
-its wave `planned`; only requests in flight can be left `sending`. Between waves the run's
-state is the switch: paused or cancelled, and the next claim takes nothing.
+batched UPDATEs. The next wave is claimed and rendered while one is out (`waves`). The claim
+commits with the render, so a worker killed while rendering leaves its wave `planned`; one
+killed later leaves at most a rendered wave and one in flight `sending`, for the provider's
+evidence or the reaper to settle. Between waves the run's state is the switch: paused or
+cancelled, and the next claim takes nothing.
 
 Outcomes: sent; skipped (unsubscribed or suppressed by the time of the claim, or by the last
 word: read again just before the wave's requests leave); a transient
@@ -34,7 +36,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -530,9 +532,9 @@ STREAK = {
 
 def record(
     *, session: Session, run_id: int, results: list[SendResult], settings: Settings, now: datetime
-) -> None:
+) -> bool:
     """Every outcome of a wave in a few batched UPDATEs, then the run's heartbeat and breaker
-    count; whether the run pauses is `policy.after_wave`'s to say."""
+    count; whether the run pauses is `policy.after_wave`'s to say. True if it paused it."""
     conn = session.connection()
     by: dict[str, list[SendResult]] = defaultdict(list)
     for r in results:
@@ -564,8 +566,89 @@ def record(
         STREAK[wave.resets_streak], {"run": run_id, "at": now, "failures": len(wave.transient)}
     ).scalar_one()
     pause = policy.after_wave(wave, streak, settings, now)
-    if pause is not None:
-        runs.pause(session, run_id, pause.reason, resume_at=pause.resume_at)
+    return pause is not None and runs.pause(session, run_id, pause.reason, pause.resume_at)
+
+
+class Claimed(NamedTuple):
+    """A wave claimed and rendered: its envelopes, and what was settled at the claim."""
+
+    jobs: list[Job]
+    settled: list[SendResult]
+
+
+@dataclass(frozen=True)
+class Flight:
+    """A wave whose requests are out: the sends, what was recorded before they left (settled
+    at the claim, or by the provider's word) and the readers' last word, recorded with them."""
+
+    run_id: int
+    jobs: list[Job]
+    sends: list[Future]
+    recorded: list[SendResult]
+    left: list[SendResult]
+
+
+def prepare(run_id: int, digest_ids: list[int], *, settings: Settings) -> Claimed | None:
+    """Claim and render a wave, recording what is settled at once; None when the run is no
+    longer running, an empty `Claimed` when none of it was due and still planned."""
+    now = utcnow()
+    with session_scope() as session:
+        claimed = claim(session, run_id, digest_ids, now)
+        if not claimed:
+            run = session.get(SendRun, run_id)
+            return None if run is None or run.state != RunState.running else Claimed([], [])
+        jobs, settled = load(session, claimed, settings, now)
+        if settled:
+            record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
+    return Claimed(jobs, settled)
+
+
+def launch(
+    run_id: int, wave: Claimed, *, settings: Settings, backend: Backend, pool: ThreadPoolExecutor
+) -> Flight:
+    """The rate limit's tokens, the readers' and the provider's last word, then the wave's
+    requests handed to the send threads, not waited for."""
+    jobs, left, known = wave.jobs, [], []
+    if jobs:
+        ratelimit.limiter(settings.send_rate_per_second, settings.redis_url).acquire(len(jobs))
+        with session_scope() as session:
+            jobs, left = last_word(session, jobs)
+            jobs, known = provider_word(session, jobs, settings)
+    sends = [pool.submit(_send, backend, job) for job in jobs]
+    return Flight(run_id, jobs, sends, wave.settled + known, left)
+
+
+def land(flight: Flight, *, settings: Settings) -> tuple[list[SendResult], bool]:
+    """A flight's answers recorded (a 429's Retry-After held by every sender): every result
+    of its wave, and whether they paused the run (the breaker, or refused credentials)."""
+    sent = [f.result() for f in flight.sends]
+    done = utcnow()
+    results = flight.left + [
+        outcome(job, r, settings, done) for job, r in zip(flight.jobs, sent, strict=True)
+    ]
+    holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
+    if holds:
+        ratelimit.limiter(settings.send_rate_per_second, settings.redis_url).hold(max(holds))
+    with session_scope() as session:
+        paused = record(
+            session=session, run_id=flight.run_id, results=results, settings=settings, now=done
+        )
+    return flight.recorded + results, paused
+
+
+RELEASE = (
+    update(DIGESTS)
+    .where(DIGESTS.c.id.in_(IDS), DIGESTS.c.status == DigestStatus.sending)
+    .values(status=DigestStatus.planned, queued_at=None, attempts=DIGESTS.c.attempts - 1)
+)
+
+
+def release(wave: Claimed) -> None:
+    """A wave claimed while the one before it paused the run goes back unsent, its attempt
+    not counted."""
+    if wave.jobs:
+        with session_scope() as session:
+            session.connection().execute(RELEASE, {"ids": [j.digest_id for j in wave.jobs]})
 
 
 def send_wave(
@@ -577,32 +660,49 @@ def send_wave(
     pool: ThreadPoolExecutor,
 ) -> list[SendResult] | None:
     """Claim, render, send and record one wave; None when the run is no longer running."""
-    now = utcnow()
-    with session_scope() as session:
-        claimed = claim(session, run_id, digest_ids, now)
-        if not claimed:
-            run = session.get(SendRun, run_id)
-            return None if run is None or run.state != RunState.running else []
-        jobs, settled = load(session, claimed, settings, now)
-        if settled:
-            record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
-    limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
-    left: list[SendResult] = []
-    known: list[SendResult] = []  # retries settled before a resend: recorded already
-    if jobs:
-        limiter.acquire(len(jobs))
-        with session_scope() as session:
-            jobs, left = last_word(session, jobs)
-            jobs, known = provider_word(session, jobs, settings)
-    sent = list(pool.map(lambda job: _send(backend, job), jobs))
-    done = utcnow()
-    results = left + [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
-    holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
-    if holds:
-        limiter.hold(max(holds))
-    with session_scope() as session:
-        record(session=session, run_id=run_id, results=results, settings=settings, now=done)
-    return settled + known + results
+    wave = prepare(run_id, digest_ids, settings=settings)
+    if wave is None or not (wave.jobs or wave.settled):
+        return None if wave is None else []
+    flight = launch(run_id, wave, settings=settings, backend=backend, pool=pool)
+    return land(flight, settings=settings)[0]
+
+
+def waves(
+    run_id: int,
+    digest_ids: list[int],
+    *,
+    settings: Settings,
+    backend: Backend,
+    pool: ThreadPoolExecutor,
+) -> tuple[list[SendResult], bool]:
+    """`send_wave` over these digests, each wave claimed and rendered while the one before it
+    is out, so a worker process keeps its core busy through the provider's answer time (one
+    process per core is enough). Every result, and whether the run stopped: paused or
+    cancelled (seen at a claim), or paused by a wave's answers, when the wave claimed
+    meanwhile goes back unsent (`release`); the rest is nobody's to send now."""
+    size = settings.send_concurrency
+    results: list[SendResult] = []
+    flight: Flight | None = None
+    for start in range(0, len(digest_ids), size):
+        paused = False
+        try:
+            wave = prepare(run_id, digest_ids[start : start + size], settings=settings)
+        finally:  # what is out is recorded, whatever became of the claim
+            if flight is not None:
+                landed, paused = land(flight, settings=settings)
+                results += landed
+                flight = None
+        if wave is None or paused:
+            if wave is not None:
+                release(wave)
+            _unqueue(digest_ids[start:])
+            return results, True
+        if wave.jobs or wave.settled:
+            flight = launch(run_id, wave, settings=settings, backend=backend, pool=pool)
+    if flight is None:
+        return results, False
+    landed, paused = land(flight, settings=settings)
+    return results + landed, paused
 
 
 def send_chunk(
@@ -613,32 +713,26 @@ def send_chunk(
     backend: Backend | None = None,
     in_process: bool = False,
 ) -> list[SendResult]:
-    """Send a chunk of a run's digests, wave by wave. `in_process` (no broker): wait out the
-    retries here, for at most SEND_IN_PROCESS_MAX_WAIT_SECONDS in all, then fail what is left."""
+    """Send a chunk of a run's digests (`waves`). `in_process` (no broker): wait out the
+    retries here, for at most SEND_IN_PROCESS_MAX_WAIT_SECONDS in all, then fail what is
+    left."""
     backend = backend or get_backend(settings)
-    size = settings.send_concurrency  # a wave: what is in flight at once (SMTP: one by one)
     final: dict[int, SendResult] = {}
     todo, waited = sorted(digest_ids), 0.0
     try:
         with ThreadPoolExecutor(backend.concurrency, thread_name_prefix="send") as pool:
             while True:
-                progress = False
-                for start in range(0, len(todo), size):
-                    wave = todo[start : start + size]
-                    results = send_wave(run_id, wave, settings=settings, backend=backend, pool=pool)
-                    if results is None:  # paused or cancelled: the rest is nobody's to send now
-                        _unqueue(todo[start:])
-                        return list(final.values())
-                    final.update((r.digest_id, r) for r in results)
-                    progress = progress or bool(results)
-                    if any(r.outcome == "paused" for r in results):
-                        _unqueue(todo[start + size :])
-                        return list(final.values())
+                results, stopped = waves(
+                    run_id, todo, settings=settings, backend=backend, pool=pool
+                )
+                final.update((r.digest_id, r) for r in results)
+                if stopped:
+                    return list(final.values())
                 if not in_process:
                     break
                 retry_at = waiting(digest_ids)
                 wait = max((min(retry_at.values(), default=utcnow()) - utcnow()).total_seconds(), 0)
-                if not retry_at or (wait == 0 and not progress):
+                if not retry_at or (wait == 0 and not results):
                     break  # nothing to wait for, or due and still not ours: a worker's concern
                 if waited + wait > settings.send_in_process_max_wait_seconds:
                     _give_up(retry_at, waited)

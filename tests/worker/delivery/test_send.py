@@ -138,6 +138,33 @@ def test_breaker_pauses_after_transient_failures_and_resumes_by_itself(
     assert _run(run_id).state == RunState.running
 
 
+def test_the_wave_claimed_while_one_pauses_the_run_goes_back_unsent(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next wave is claimed and rendered while one is out; when that one's answers trip
+    the breaker, it goes back to planned unsent, its attempt not counted, and the wave after
+    it was never claimed."""
+    _fast(
+        monkeypatch,
+        SEND_CONCURRENCY="2",
+        SEND_BREAKER_THRESHOLD="2",
+        SEND_BREAKER_COOLDOWN_SECONDS="30",
+    )
+    run_id, planned = plan_run(6)
+    standin.behaviour.script = [503] * 2
+    results = send.send_chunk(run_id, planned, settings=get_settings())
+    assert _run(run_id).state == RunState.paused and "circuit breaker" in _run(run_id).pause_reason
+    assert len(standin.requests) == 2  # the first wave only
+    out, claimed, never = (sorted(planned)[i : i + 2] for i in (0, 2, 4))
+    assert sorted(r.digest_id for r in results) == out and {r.outcome for r in results} == {"retry"}
+    assert [digest(d).attempts for d in out] == [1, 1]
+    for d in claimed + never:
+        row = digest(d)
+        assert (row.status, row.attempts, row.queued_at) == ("planned", 0, None)
+    assert all(digest(d).claimed_at is not None for d in claimed)  # taken while the first was out
+    assert all(digest(d).claimed_at is None for d in never)
+
+
 def _sending_until_accepted(
     standin: StandIn, run_id: int, planned: list[int], accepted: int
 ) -> threading.Thread:
