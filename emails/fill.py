@@ -174,7 +174,9 @@ class Filler:
         self.values_of = attrgetter(*names)
         self.slots = [(names.index(n), _slot(n)) for n in CARD_SLOTS]
         self.unread = [names.index(n) for n in UNREAD]
+        self.card = card
         self.fragments: dict[tuple, Fragment] = {}
+        self.faces: dict[int, Any] = {}  # the faces whose id keys a kept fragment, kept alive
         self.whys: dict[str, str] = {}
         self.failed = False
 
@@ -244,10 +246,13 @@ class Filler:
         self, email: _Email, name: str, p: Any, index: int, archive: Any, full: Any
     ) -> None:
         digits = str(index)
-        # A slot's value is in the key only as "set" (True) or as the falsy value it is
+        # The paper's part: a card's `face` (one object, the same in every reader's card) by
+        # its id, with the one field a reader sets beside the slots, else all the card's
+        # fields; a slot's value only as "set" (True) or the falsy value it is
+        face = getattr(p, "face", None)
         key = (
             name,
-            self.face_of(p),
+            self.face_of(p) if face is None else (id(face), p.ref),
             p.url and True,
             p.why and True,
             p.more_url and True,
@@ -262,7 +267,10 @@ class Filler:
             fragment = self._card_fragment(name, p, digits, archive, full)
             if len(self.fragments) >= KEPT:
                 self.fragments.clear()
+                self.faces.clear()
             self.fragments[key] = fragment
+            if face is not None:  # an id names it only while it lives
+                self.faces[id(face)] = face
         self._splice_card(email, fragment, p, digits, archive)
 
     def _splice_card(
@@ -295,7 +303,7 @@ class Filler:
             values[i] = _Unread()
         ctx = self.template.new_context(
             {
-                "p": type(p)(*values),
+                "p": self.card(*values),
                 "loop": _Loop(DIGIT * len(digits)),
                 "archive_url": _slot("archive_url") if archive else archive,
                 "full": full,

@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from sqlalchemy import Update, bindparam, func, update
+from sqlalchemy import Text, Update, bindparam, cast, func, update
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -51,6 +51,7 @@ from emails.render import (
     DigestContext,
     NoticeContext,
     PaperCard,
+    ReaderCard,
     RenderedEmail,
     build_digest,
     build_notice,
@@ -146,8 +147,7 @@ CARDS = (
     select(
         ITEMS.c.digest_id,
         ITEMS.c.section,
-        ITEMS.c.rank,
-        ITEMS.c.reasons,
+        cast(ITEMS.c.reasons, Text).label("reasons"),  # the text: `reader_lines` keys by it
         PAPERS.c.id,
         PAPERS.c.updated_at,
         PAPERS.c.abs_url,
@@ -223,27 +223,27 @@ def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) ->
     """`digest` and `sub`: rows or records with the columns `load` reads; `rows`: the
     digest's `card_rows`."""
     make = reader_links(settings.base_url, secret, sub.id, sub.token_version)
-    href = (lambda url: url) if links_are_hrefs(settings.base_url) else web_url
-    cards = {
-        (row.section, row.rank): stored_for_reader(
-            face,
-            stored=row.reasons,
-            more_url=make("feedback", row.id, 1),
-            less_url=make("feedback", row.id, -1),
-            url=href(make("click", row.id, digest.id))
-            if page_url(row.abs_url)
-            else None,  # counted, then opened
+    hrefs = links_are_hrefs(settings.base_url)
+    cards: dict[str, list[ReaderCard]] = {"picks": [], "trending": []}  # in rank order
+    for row, face in rows:
+        url = make("click", row.id, digest.id) if page_url(row.abs_url) else None
+        cards[row.section].append(
+            stored_for_reader(
+                face,
+                stored=row.reasons,
+                more_url=make("feedback", row.id, 1),
+                less_url=make("feedback", row.id, -1),
+                url=url if hrefs or url is None else web_url(url),  # counted, then opened
+            )
         )
-        for row, face in rows
-    }
     archive = make("digest", digest.id)
     return DigestContext(
         to_email=sub.email,
         frequency=sub.frequency,
         edition=edition_date(digest, sub),
         note=digest.note or "",
-        papers=[card for (section, _), card in cards.items() if section == "picks"],
-        trending=[card for (section, _), card in cards.items() if section == "trending"],
+        papers=cards["picks"],
+        trending=cards["trending"],
         postal_address=settings.postal_address,
         digest_ref=digest_ref(digest.id),
         archive_url=archive,
