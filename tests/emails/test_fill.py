@@ -54,7 +54,7 @@ def test_digests_from_fragments_are_the_plain_render() -> None:
         envelope = Envelope(rendered, ctx.to_email, "Paperboy <d@p.example>", "digest-1", "<x@y>")
         assert sendgrid.encoded(envelope) == sendgrid.ENCODE(sendgrid.payload(envelope)).encode()
     assert not html.failed and not text.failed  # every card came from a fragment
-    assert html.fragments and text.fragments and text.whys
+    assert html.cards and text.cards and text.whys
 
 
 def test_a_card_block_reading_what_a_fragment_cannot_keep_falls_back_to_jinja(
