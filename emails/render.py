@@ -331,7 +331,7 @@ def stored_for_reader(
     text of `Reason.to_json`'s) and `url` already an href (`web_url`'s, or None), as a
     `ReaderCard`. A reader's lines are made once per distinct set of reasons in a process
     (`reader_lines`)."""
-    topics, why = reader_lines(stored)
+    topics, why = LINES.get(stored) or reader_lines(stored)
     return _reader_card(face, topics, why, more_url, less_url, url)
 
 

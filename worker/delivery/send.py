@@ -177,17 +177,24 @@ FACES: dict[tuple[str, datetime], PaperCard] = {}
 FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candidates fit)
 
 
-def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
-    """Each digest's papers in rank order: (row, face) pairs, the row plain and only what
-    differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part."""
+# A digest item as `_context` completes it for the reader: (section, paper id, its reasons as
+# stored (JSON text: `reader_lines` knows a set by it), whether the paper has a page of its
+# own to open (`page_url`), the paper's face)
+Item = tuple[str, str, str, bool, PaperCard]
+
+
+def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list[Item]]:
+    """Each digest's papers in rank order (plain rows, no ORM objects: a wave reads
+    hundreds)."""
     rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
     faces = {key: FACES.get(key) for key in {(r.id, r.updated_at) for r in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
         faces |= load_faces(session, missing)
-    out: dict[int, list] = defaultdict(list)
-    for row in rows:
-        out[row.digest_id].append((row, faces[row.id, row.updated_at]))
+    out: dict[int, list[Item]] = defaultdict(list)
+    for digest_id, section, reasons, paper_id, updated_at, abs_url in rows:
+        linked = page_url(abs_url) is not None
+        out[digest_id].append((section, paper_id, reasons, linked, faces[paper_id, updated_at]))
     return out
 
 
@@ -219,21 +226,23 @@ def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
     return loaded
 
 
-def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) -> DigestContext:
+def _context(
+    *, digest, sub, rows: Iterable[Item], secret: str, settings: Settings
+) -> DigestContext:
     """`digest` and `sub`: rows or records with the columns `load` reads; `rows`: the
     digest's `card_rows`."""
     make = reader_links(settings.base_url, secret, sub.id, sub.token_version)
     hrefs = links_are_hrefs(settings.base_url)
     cards: dict[str, list[ReaderCard]] = {"picks": [], "trending": []}  # in rank order
-    for row, face in rows:
-        url = make("click", row.id, digest.id) if page_url(row.abs_url) else None
-        cards[row.section].append(
+    for section, paper_id, reasons, linked, face in rows:
+        url = make("click", paper_id, digest.id) if linked else None  # counted, then opened
+        cards[section].append(
             stored_for_reader(
                 face,
-                stored=row.reasons,
-                more_url=make("feedback", row.id, 1),
-                less_url=make("feedback", row.id, -1),
-                url=url if hrefs or url is None else web_url(url),  # counted, then opened
+                stored=reasons,
+                more_url=make("feedback", paper_id, 1),
+                less_url=make("feedback", paper_id, -1),
+                url=url if hrefs or url is None else web_url(url),
             )
         )
     archive = make("digest", digest.id)
