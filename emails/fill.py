@@ -164,17 +164,19 @@ class _Email:
         """The email, and as a JSON string: one escape of all its values for each."""
         values = self.values
         joined = MARK.join(values)
-        if html:
-            joined = str(escape(joined))
-        # a value holding MARK would split into more: a fragment must not print it
-        printed, printed_json = joined.split(MARK), json_string(joined)[1:-1].split(JSON_MARK)
+        printed = (joined := str(escape(joined))).split(MARK) if html else values
+        printed_json = json_string(joined).split(JSON_MARK)
         if len(printed) != len(values) or len(printed_json) != len(values):
-            raise FragmentError("a value holds a stand-in's mark")
+            raise FragmentError("a value holds a stand-in's mark")  # and split into more
+        printed_json[0] = printed_json[0][1:]  # json_string's quotes, off the small ends
+        printed_json[-1] = printed_json[-1][:-1]
         parts: list = [None] * (2 * len(values) + 1)
         parts[::2], parts[1::2] = self.texts, printed
         text = "".join(parts)
         parts[::2], parts[1::2] = self.texts_json, printed_json
-        return text, '"' + "".join(parts) + '"'
+        parts[0] = '"' + parts[0]
+        parts[-1] += '"'
+        return text, "".join(parts)
 
 
 class Filler:
