@@ -34,8 +34,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from json.encoder import encode_basestring_ascii
-from operator import attrgetter
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import escape
@@ -51,8 +51,9 @@ MARK, END, DIGIT = "\x00", "\x02", "\x01"  # a slot: MARK name END; an index: DI
 SLOT = re.compile(f"{MARK}(\\w+){END}|({DIGIT}+)")
 JSON_MARK = "\\u0000"  # MARK in a JSON string
 INDEX = "#"  # the slot of a card's position
+CARD_ROW = (*CARD_SLOTS, "archive_url", INDEX, "_" + WHY_BLOCK)  # a card's slots' values
 json_string = encode_basestring_ascii  # json.dumps's (ensure_ascii) escape of one string
-KEPT = 8192  # fragments per template; then the cache starts afresh
+KEPT = 8192  # card fragments per template; then the cache starts afresh
 WHYS_KEPT = 16384
 
 
@@ -65,6 +66,22 @@ class Fragment:
     texts: tuple[str, ...]
     texts_json: tuple[str, ...]
     codes: tuple[str, ...]
+
+
+class _Cut(NamedTuple):
+    """A card's fragment, how its slots' values are picked from the card's row (`CARD_ROW`),
+    and whether the row needs the why block's text."""
+
+    fragment: Fragment
+    pick: Callable[[tuple], tuple]
+    why: bool
+
+
+def _picker(codes: tuple[str, ...]) -> Callable[[tuple], tuple]:
+    at = [CARD_ROW.index(code) for code in codes]
+    if len(at) > 1:
+        return itemgetter(*at)
+    return lambda row: tuple(row[i] for i in at)
 
 
 class FragmentError(RuntimeError):
@@ -147,18 +164,19 @@ class _Email:
         """The email, and as a JSON string: one escape of all its values for each."""
         values = self.values
         joined = MARK.join(values)
-        if html:
-            joined = str(escape(joined))
-        elif MARK in "".join(values):
-            raise FragmentError("a value holds a stand-in's mark")
-        printed, printed_json = joined.split(MARK), json_string(joined)[1:-1].split(JSON_MARK)
+        printed = (joined := str(escape(joined))).split(MARK) if html else values
+        printed_json = json_string(joined).split(JSON_MARK)
         if len(printed) != len(values) or len(printed_json) != len(values):
-            raise FragmentError("a value holds a stand-in's mark")
+            raise FragmentError("a value holds a stand-in's mark")  # and split into more
+        printed_json[0] = printed_json[0][1:]  # json_string's quotes, off the small ends
+        printed_json[-1] = printed_json[-1][:-1]
         parts: list = [None] * (2 * len(values) + 1)
         parts[::2], parts[1::2] = self.texts, printed
         text = "".join(parts)
         parts[::2], parts[1::2] = self.texts_json, printed_json
-        return text, '"' + "".join(parts) + '"'
+        parts[0] = '"' + parts[0]
+        parts[-1] += '"'
+        return text, "".join(parts)
 
 
 class Filler:
@@ -174,7 +192,10 @@ class Filler:
         self.values_of = attrgetter(*names)
         self.slots = [(names.index(n), _slot(n)) for n in CARD_SLOTS]
         self.unread = [names.index(n) for n in UNREAD]
-        self.fragments: dict[tuple, Fragment] = {}
+        self.card = card
+        self.pages: dict[tuple, Fragment] = {}
+        self.cards: dict[tuple, _Cut] = {}
+        self.faces: dict[int, Any] = {}  # the faces whose id keys a kept fragment, kept alive
         self.whys: dict[str, str] = {}
         self.failed = False
 
@@ -196,27 +217,28 @@ class Filler:
 
     def _fill_page(self, email: _Email, values: dict) -> None:
         key = _page_key(values)
-        page = self.fragments.get(key) or self._page(key, values)
+        page = self.pages.get(key) or self._page(key, values)
         archive, full = values.get("archive_url"), values.get("full")
-        taken = dict.fromkeys(CARD_BLOCKS, 0)
+        cards = {"_" + name: enumerate(values.get(of, ()), 1) for name, of in CARD_BLOCKS.items()}
         texts, texts_json = page.texts, page.texts_json
-        email.texts.append(texts[0])
-        email.texts_json.append(texts_json[0])
+        text, text_json, value = email.texts.append, email.texts_json.append, email.values.append
+        text(texts[0])
+        text_json(texts_json[0])
         for k, code in enumerate(page.codes, 1):
-            name = code[1:] if code[0] == "_" else None
-            if name in CARD_BLOCKS:
-                i = taken[name] = taken[name] + 1
-                self._fill_card(email, name, values[CARD_BLOCKS[name]][i - 1], i, archive, full)
-                email.values.append("")
-            elif name is None:
-                email.values.append(values[code])
+            listed = cards.get(code)
+            if listed is not None:
+                i, p = next(listed)
+                self._fill_card(email, code[1:], p, i, archive, full)
+                value("")
+            elif code[0] != "_":
+                value(values[code])
             elif self.html:  # a block's output is printed as it is, never escaped
-                raise FragmentError(f"an HTML template's {name} block would be escaped")
-            else:
-                ctx = self.template.new_context(values)
-                email.values.append("".join(self.template.blocks[name](ctx)))
-            email.texts.append(texts[k])
-            email.texts_json.append(texts_json[k])
+                raise FragmentError(f"an HTML template's {code[1:]} block would be escaped")
+            else:  # from the email's values alone (`shared`: without the template's globals)
+                ctx = self.template.new_context(values, shared=True)
+                value("".join(self.template.blocks[code[1:]](ctx)))
+            text(texts[k])
+            text_json(texts_json[k])
 
     def _page(self, key: tuple, values: dict) -> Fragment:
         """The page with every string value and block as its slot, cut; checked against the
@@ -235,7 +257,7 @@ class Filler:
         for name in (*CARD_BLOCKS, *EMAIL_BLOCKS):
             if name in ctx.blocks:
                 ctx.blocks[name] = [_block(name)]
-        page = self.fragments[key] = _fragment("".join(self.template.root_render_func(ctx)))
+        page = self.pages[key] = _fragment("".join(self.template.root_render_func(ctx)))
         if self._render(values)[0] != self.template.render(values):
             raise FragmentError("the page's fragment differs from its render")
         return page
@@ -244,47 +266,36 @@ class Filler:
         self, email: _Email, name: str, p: Any, index: int, archive: Any, full: Any
     ) -> None:
         digits = str(index)
-        # A slot's value is in the key only as "set" (True) or as the falsy value it is
+        url, why, more_url, less_url, ref_url = p.url, p.why, p.more_url, p.less_url, p.ref_url
+        # The paper's part: a card's `face` (one object, the same in every reader's card) by
+        # its id, with the one field a reader sets beside the slots, else all the card's
+        # fields; a slot's value only as "set" (True) or the falsy value it is
+        face = getattr(p, "face", None)
         key = (
             name,
-            self.face_of(p),
-            p.url and True,
-            p.why and True,
-            p.more_url and True,
-            p.less_url and True,
-            p.ref_url and True,
+            self.face_of(p) if face is None else (id(face), p.ref),
+            url and True,
+            why and True,
+            more_url and True,
+            less_url and True,
+            ref_url and True,
             len(digits),
             archive and True,
             full,
         )
-        fragment = self.fragments.get(key)
-        if fragment is None:
-            fragment = self._card_fragment(name, p, digits, archive, full)
-            if len(self.fragments) >= KEPT:
-                self.fragments.clear()
-            self.fragments[key] = fragment
-        self._splice_card(email, fragment, p, digits, archive)
+        cut = self.cards.get(key)
+        if cut is None:
+            cut = self._card_cut(name, p, digits, archive, full)
+            if len(self.cards) >= KEPT:
+                self.cards.clear()
+                self.faces.clear()
+            self.cards[key] = cut
+            if face is not None:  # an id names it only while it lives
+                self.faces[id(face)] = face
+        row = (url, why, more_url, less_url, ref_url, archive, digits)
+        email.splice(cut.fragment, cut.pick((*row, self._why(why)) if cut.why else row))
 
-    def _splice_card(
-        self, email: _Email, fragment: Fragment, p: Any, digits: str, archive: Any
-    ) -> None:
-        if not fragment.codes:
-            email.splice(fragment, ())
-            return
-        slot = {
-            "url": p.url,
-            "why": p.why,
-            "more_url": p.more_url,
-            "less_url": p.less_url,
-            "ref_url": p.ref_url,
-            "archive_url": archive,
-            INDEX: digits,
-        }
-        if "_" + WHY_BLOCK in fragment.codes:
-            slot["_" + WHY_BLOCK] = self._why(p.why)
-        email.splice(fragment, map(slot.__getitem__, fragment.codes))
-
-    def _card_fragment(self, name: str, p: Any, digits: str, archive: Any, full: Any) -> Fragment:
+    def _card_cut(self, name: str, p: Any, digits: str, archive: Any, full: Any) -> _Cut:
         """The block rendered with stand-ins, cut; checked against the block's own render for
         this card."""
         values = list(self.values_of(p))
@@ -295,7 +306,7 @@ class Filler:
             values[i] = _Unread()
         ctx = self.template.new_context(
             {
-                "p": type(p)(*values),
+                "p": self.card(*values),
                 "loop": _Loop(DIGIT * len(digits)),
                 "archive_url": _slot("archive_url") if archive else archive,
                 "full": full,
@@ -304,14 +315,16 @@ class Filler:
         if WHY_BLOCK in ctx.blocks:
             ctx.blocks[WHY_BLOCK] = [_block(WHY_BLOCK)]
         fragment = _fragment("".join(self.template.blocks[name](ctx)))
+        cut = _Cut(fragment, _picker(fragment.codes), CARD_ROW[-1] in fragment.codes)
         email = _Email()
-        self._splice_card(email, fragment, p, digits, archive)
+        row = (p.url, p.why, p.more_url, p.less_url, p.ref_url, archive, digits)
+        email.splice(fragment, cut.pick((*row, self._why(p.why)) if cut.why else row))
         plain = self.template.new_context(
             {"p": p, "loop": _Loop(int(digits)), "archive_url": archive, "full": full}
         )
         if email.joined(self.html)[0] != "".join(self.template.blocks[name](plain)):
             raise FragmentError(f"the {name} block's fragment differs from its render")
-        return fragment
+        return cut
 
     def _why(self, why: str) -> str:
         text = self.whys.get(why)

@@ -8,12 +8,14 @@ per reader by `for_reader`, so the per-email work is the reader's lines and the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache
 from operator import attrgetter
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from emails.compile import load_template, text_template
@@ -58,19 +60,53 @@ class PaperCard:
     toc_title: str = ""  # the title, shorter, for a table of contents
 
 
+class ReaderCard(NamedTuple):
+    """A paper's `face` completed for one reader (`dataclasses.replace(face, **reader)`),
+    without copying the face: the sender makes one for every card of every email. It reads as
+    that PaperCard (what the reader does not set is the face's), and a `Filler` keys its
+    fragments by the face, which every reader of the paper shares."""
+
+    face: PaperCard
+    url: str | None
+    why: str
+    more_url: str
+    less_url: str
+    topics: tuple[str, ...]
+    ref: str
+    ref_url: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.face, name)
+
+    def whole(self) -> PaperCard:
+        """The PaperCard this card reads as: the face's values read in one C call, the
+        reader's set over them by position (`replace` walks the fields and calls by keyword,
+        at twice the cost)."""
+        values = list(_card_values(self.face))
+        for i, value in zip(READER_INDEX, self[1:], strict=True):
+            values[i] = value
+        return PaperCard(*values)
+
+
+CARD_FIELDS = tuple(f.name for f in fields(PaperCard))
+READER_INDEX = tuple(CARD_FIELDS.index(name) for name in ReaderCard._fields[1:])
+_card_values = attrgetter(*CARD_FIELDS)
+Card = PaperCard | ReaderCard
+
+
 @dataclass(frozen=True)
 class DigestContext:
     to_email: str
     frequency: str  # "daily" | "weekly": the digest the reader subscribed to, named in the footer
     edition: date
-    papers: list[PaperCard]
+    papers: list[Card]
     preferences_url: str
     unsubscribe_url: str
     unsubscribe_mailto: str
     postal_address: str
     list_id: str
     digest_ref: str  # opaque id for webhook correlation; no personal data
-    trending: list[PaperCard] = field(default_factory=list)  # "Trending today", after the picks
+    trending: list[Card] = field(default_factory=list)  # "Trending today", after the picks
     archive_url: str = ""  # this digest in the browser ("view in browser")
     note: str = ""  # a quiet day's why ("arXiv does not announce on Saturdays"); no picks then
     full_abstracts: bool = False  # the archive page: whole abstracts instead of teasers
@@ -285,40 +321,37 @@ def for_reader(
     their vote links and the paper's page link (`abs_url`, counted when it is ours)."""
     topics = term_reasons(reasons)
     why = clip(why_line(reasons, topics), WHY_LIMIT)
-    return _reader_card(face, topics, why, more_url, less_url, web_url(abs_url))
+    return _reader_card(face, topics, why, more_url, less_url, web_url(abs_url)).whole()
 
 
 def stored_for_reader(
-    face: PaperCard, *, stored: Sequence[dict], more_url: str, less_url: str, url: str | None
-) -> PaperCard:
-    """`for_reader` for a digest item as the sender reads it: its reasons as stored
-    (`Reason.to_json`) and `url` already an href (`web_url`'s, or None). A reader's lines are
-    made once per distinct set of reasons in a process (`reader_lines`)."""
-    topics, why = reader_lines(stored)
+    face: PaperCard, *, stored: str, more_url: str, less_url: str, url: str | None
+) -> ReaderCard:
+    """`for_reader` for a digest item as the sender reads it: its reasons as stored (the JSON
+    text of `Reason.to_json`'s) and `url` already an href (`web_url`'s, or None), as a
+    `ReaderCard`. A reader's lines are made once per distinct set of reasons in a process
+    (`reader_lines`)."""
+    topics, why = LINES.get(stored) or reader_lines(stored)
     return _reader_card(face, topics, why, more_url, less_url, url)
 
 
-def reader_lines(stored: Sequence[dict]) -> tuple[tuple[str, ...], str]:
-    """(topics, why-line) of reasons as stored: `term_reasons` and the clipped `why_line`,
-    remembered (a trending paper's reasons are every reader's, and readers alike in their
-    interests share a paper's phrases)."""
-    try:
-        key = tuple([tuple(d.items()) for d in stored])
-        lines = LINES.get(key)
-    except TypeError:  # a stored value that is not hashable: not remembered
-        key, lines = None, None
+def reader_lines(stored: str) -> tuple[tuple[str, ...], str]:
+    """(topics, why-line) of reasons as stored (JSON text): `term_reasons` and the clipped
+    `why_line`, remembered by that text, so a set seen before is not even parsed (a trending
+    paper's reasons are every reader's, and readers alike in their interests share a paper's
+    phrases)."""
+    lines = LINES.get(stored)
     if lines is None:
-        reasons = [Reason.from_json(d) for d in stored]
+        reasons = [Reason.from_json(d) for d in json.loads(stored)]
         topics = term_reasons(reasons)
         lines = topics, clip(why_line(reasons, topics), WHY_LIMIT)
-        if key is not None:
-            if len(LINES) >= LINES_KEPT:
-                LINES.clear()
-            LINES[key] = lines
+        if len(LINES) >= LINES_KEPT:
+            LINES.clear()
+        LINES[stored] = lines
     return lines
 
 
-LINES: dict[tuple, tuple[tuple[str, ...], str]] = {}
+LINES: dict[str, tuple[tuple[str, ...], str]] = {}
 LINES_KEPT = 50_000
 
 
@@ -329,16 +362,16 @@ def _reader_card(
     more_url: str,
     less_url: str,
     url: str | None,
-) -> PaperCard:
-    return _completed(
+) -> ReaderCard:
+    return ReaderCard(
         face,
-        url=url,
-        why=why,
-        more_url=more_url,
-        less_url=less_url,
-        topics=topics,
-        ref=face.ref or ("Abstract" if url else ""),
-        ref_url=face.ref_url or url,
+        url,
+        why,
+        more_url,
+        less_url,
+        topics,
+        face.ref or ("Abstract" if url else ""),
+        face.ref_url or url,
     )
 
 
@@ -357,21 +390,6 @@ def links_are_hrefs(base_url: str) -> bool:
     return web_url(probe) == probe
 
 
-CARD_FIELDS = tuple(f.name for f in fields(PaperCard))
-CARD_INDEX = {name: i for i, name in enumerate(CARD_FIELDS)}
-_card_values = attrgetter(*CARD_FIELDS)
-
-
-def _completed(face: PaperCard, **reader: object) -> PaperCard:
-    """`dataclasses.replace(face, **reader)`, at about half its cost (it runs per card per
-    email): the face's values read in one C call, the reader's set over them by position,
-    instead of replace's walk over the fields and its call by keyword."""
-    values = list(_card_values(face))
-    for name, value in reader.items():
-        values[CARD_INDEX[name]] = value
-    return PaperCard(*values)
-
-
 def paper_card(
     *,
     reasons: Sequence[Reason],
@@ -387,7 +405,7 @@ def paper_card(
     )
 
 
-def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
+def top_topics(cards: Sequence[Card], n: int = 2) -> list[str]:
     """The topics most of today's reasons point at, strongest first, in natural case: a
     phrase gets credit for its words picked on their own ("image segmentation" beats a bare
     "image") and for shorter runs of itself ("graph neural" counts for "graph neural
@@ -424,7 +442,7 @@ def top_topics(cards: Sequence[PaperCard], n: int = 2) -> list[str]:
     return [clip(natural_case(shown[k]), TOPIC_LIMIT) for k in chosen]
 
 
-def digest_subject(cards: Sequence[PaperCard]) -> str:
+def digest_subject(cards: Sequence[Card]) -> str:
     n = len(cards)
     label = f"{n} new paper" + ("" if n == 1 else "s")
     topics = top_topics(cards)

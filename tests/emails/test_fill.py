@@ -12,7 +12,7 @@ from emails import fill
 from emails.compile import load_template, text_template
 from emails.providers import sendgrid
 from emails.providers.base import Envelope
-from emails.render import PaperCard, _filler, build_digest, digest_values
+from emails.render import PaperCard, ReaderCard, _filler, build_digest, digest_values
 from emails.sample import sample_digest
 
 
@@ -54,7 +54,7 @@ def test_digests_from_fragments_are_the_plain_render() -> None:
         envelope = Envelope(rendered, ctx.to_email, "Paperboy <d@p.example>", "digest-1", "<x@y>")
         assert sendgrid.encoded(envelope) == sendgrid.ENCODE(sendgrid.payload(envelope)).encode()
     assert not html.failed and not text.failed  # every card came from a fragment
-    assert html.fragments and text.fragments and text.whys
+    assert html.cards and text.cards and text.whys
 
 
 def test_a_card_block_reading_what_a_fragment_cannot_keep_falls_back_to_jinja(
@@ -80,3 +80,32 @@ def test_a_stand_in_mark_in_a_paper_falls_back_to_jinja() -> None:
     filler = fill.Filler(load_template("digest"), True, PaperCard)
     assert filler.render(digest_values(ctx)) == (plain(ctx)[0], None)
     assert filler.failed
+
+
+def test_cards_sharing_a_face_are_the_plain_render() -> None:
+    """The sender's cards (`ReaderCard`): a fragment is keyed by the face's id and the
+    reader's `ref`; readers sharing a paper's face get their own values, and an updated paper
+    (another face) or another `ref` gets a fragment of its own."""
+    first = sample_digest(12, subscriber_id=1)
+    faces = {c.title: c for c in first.papers + first.trending}  # one face per paper
+
+    def sent(ctx):
+        def card(c: PaperCard) -> ReaderCard:
+            reader = (c.url, c.why, c.more_url, c.less_url, c.topics, c.ref, c.ref_url)
+            return ReaderCard(faces[c.title], *reader)
+
+        return replace(ctx, papers=[*map(card, ctx.papers)], trending=[*map(card, ctx.trending)])
+
+    out = [sent(sample_digest(12, subscriber_id=reader)) for reader in range(3)]
+    top, *rest = out[1].papers
+    updated = top._replace(face=replace(top.face, title="Corrected title"))
+    out.append(replace(out[1], papers=[top._replace(ref="Another ref"), updated, *rest]))
+    html = fill.Filler(load_template("digest"), True, PaperCard)
+    text = fill.Filler(text_template("digest"), False, PaperCard)
+    for ctx in out:
+        values = digest_values(ctx)
+        assert html.render(values)[0] == load_template("digest").render(values)
+        assert text.render(values)[0] == text_template("digest").render(values)
+    assert "Corrected title" in html.render(digest_values(out[-1]))[0]
+    assert not html.failed and not text.failed
+    assert set(html.faces.values()) >= {*faces.values(), updated.face}  # kept while keyed

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -25,7 +26,9 @@ from emails.render import (
     for_reader,
     paper_card,
     paper_face,
+    reader_lines,
     short_authors,
+    stored_for_reader,
     teaser,
     term_reasons,
     why_line,
@@ -457,7 +460,8 @@ def test_a_name_a_card_does_not_have_fails_the_render() -> None:
 @pytest.mark.parametrize("worst", [False, True])
 def test_for_reader_is_the_face_replaced_field_by_field(abs_url: str | None, worst: bool) -> None:
     """`for_reader` builds the card by position for speed; it must stay exactly
-    `dataclasses.replace` of the face with the reader's fields, whatever fields cards gain."""
+    `dataclasses.replace` of the face with the reader's fields, whatever fields cards gain;
+    the sender's `stored_for_reader` reads as that card."""
     for p in sample_papers(4, worst=worst):
         face = paper_face(
             title=p["title"],
@@ -469,6 +473,10 @@ def test_for_reader_is_the_face_replaced_field_by_field(abs_url: str | None, wor
         )
         card = for_reader(face, reasons=p["reasons"], more_url="m", less_url="l", abs_url=abs_url)
         url = abs_url if abs_url and abs_url.startswith("https:") else None
+        stored = json.dumps([r.to_json() for r in p["reasons"]])
+        sent = stored_for_reader(face, stored=stored, more_url="m", less_url="l", url=url)
+        assert sent.whole() == card  # the sender's card reads as the same card
+        assert all(getattr(sent, f.name) == getattr(card, f.name) for f in fields(card))
         assert card == replace(
             face,
             url=url,
@@ -479,3 +487,16 @@ def test_for_reader_is_the_face_replaced_field_by_field(abs_url: str | None, wor
             ref=face.ref or ("Abstract" if url else ""),
             ref_url=face.ref_url or url,
         )
+
+
+def test_reader_lines_are_remembered_by_the_stored_text() -> None:
+    """A set of reasons is parsed once, then known by its text; other text, other lines."""
+    reasons = [P("graph neural"), P("neural networks"), POPULAR]
+    stored = json.dumps([r.to_json() for r in reasons])
+    lines = reader_lines(stored)
+    assert lines == (("graph neural networks",), clip(why_line(reasons), WHY_LIMIT))
+    assert reader_lines(stored) is lines
+    assert reader_lines(stored.replace("graph neural", "graph")) == (
+        ("graph", "neural networks"),
+        "matches “graph”, “neural networks”; popular today",
+    )

@@ -42,7 +42,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from sqlalchemy import Update, bindparam, func, update
+from sqlalchemy import Text, Update, bindparam, cast, func, update
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -53,6 +53,7 @@ from emails.render import (
     DigestContext,
     NoticeContext,
     PaperCard,
+    ReaderCard,
     RenderedEmail,
     build_digest,
     build_notice,
@@ -148,8 +149,7 @@ CARDS = (
     select(
         ITEMS.c.digest_id,
         ITEMS.c.section,
-        ITEMS.c.rank,
-        ITEMS.c.reasons,
+        cast(ITEMS.c.reasons, Text).label("reasons"),  # the text: `reader_lines` keys by it
         PAPERS.c.id,
         PAPERS.c.updated_at,
         PAPERS.c.abs_url,
@@ -179,17 +179,24 @@ FACES: dict[tuple[str, datetime], PaperCard] = {}
 FACES_KEPT = 5000  # papers; then the cache starts afresh (one edition's candidates fit)
 
 
-def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list]:
-    """Each digest's papers in rank order: (row, face) pairs, the row plain and only what
-    differs by reader (no ORM objects: a wave reads hundreds), the face the paper's part."""
+# A digest item as `_context` completes it for the reader: (section, paper id, its reasons as
+# stored (JSON text: `reader_lines` knows a set by it), whether the paper has a page of its
+# own to open (`page_url`), the paper's face)
+Item = tuple[str, str, str, bool, PaperCard]
+
+
+def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list[Item]]:
+    """Each digest's papers in rank order (plain rows, no ORM objects: a wave reads
+    hundreds)."""
     rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
     faces = {key: FACES.get(key) for key in {(r.id, r.updated_at) for r in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
         faces |= load_faces(session, missing)
-    out: dict[int, list] = defaultdict(list)
-    for row in rows:
-        out[row.digest_id].append((row, faces[row.id, row.updated_at]))
+    out: dict[int, list[Item]] = defaultdict(list)
+    for digest_id, section, reasons, paper_id, updated_at, abs_url in rows:
+        linked = page_url(abs_url) is not None
+        out[digest_id].append((section, paper_id, reasons, linked, faces[paper_id, updated_at]))
     return out
 
 
@@ -221,31 +228,33 @@ def load_faces(session: Session, keys: set[tuple[str, datetime]]) -> dict:
     return loaded
 
 
-def _context(*, digest, sub, rows: Iterable, secret: str, settings: Settings) -> DigestContext:
+def _context(
+    *, digest, sub, rows: Iterable[Item], secret: str, settings: Settings
+) -> DigestContext:
     """`digest` and `sub`: rows or records with the columns `load` reads; `rows`: the
     digest's `card_rows`."""
     make = reader_links(settings.base_url, secret, sub.id, sub.token_version)
-    href = (lambda url: url) if links_are_hrefs(settings.base_url) else web_url
-    cards = {
-        (row.section, row.rank): stored_for_reader(
-            face,
-            stored=row.reasons,
-            more_url=make("feedback", row.id, 1),
-            less_url=make("feedback", row.id, -1),
-            url=href(make("click", row.id, digest.id))
-            if page_url(row.abs_url)
-            else None,  # counted, then opened
+    hrefs = links_are_hrefs(settings.base_url)
+    cards: dict[str, list[ReaderCard]] = {"picks": [], "trending": []}  # in rank order
+    for section, paper_id, reasons, linked, face in rows:
+        url = make("click", paper_id, digest.id) if linked else None  # counted, then opened
+        cards[section].append(
+            stored_for_reader(
+                face,
+                stored=reasons,
+                more_url=make("feedback", paper_id, 1),
+                less_url=make("feedback", paper_id, -1),
+                url=url if hrefs or url is None else web_url(url),
+            )
         )
-        for row, face in rows
-    }
     archive = make("digest", digest.id)
     return DigestContext(
         to_email=sub.email,
         frequency=sub.frequency,
         edition=edition_date(digest, sub),
         note=digest.note or "",
-        papers=[card for (section, _), card in cards.items() if section == "picks"],
-        trending=[card for (section, _), card in cards.items() if section == "trending"],
+        papers=cards["picks"],
+        trending=cards["trending"],
         postal_address=settings.postal_address,
         digest_ref=digest_ref(digest.id),
         archive_url=archive,
