@@ -50,3 +50,20 @@ def test_insert_rows_copies_on_postgresql(paperboy_home: Path, production: str) 
         insert_rows(session, Paper.__table__, ROWS)
         insert_rows(session, Paper.__table__, [])  # nothing: no statement
     assert stored() == ROWS
+
+
+def test_a_json_value_the_rows_share_is_copied_encoded_once(
+    paperboy_home: Path, production: str, monkeypatch
+) -> None:
+    import models.db as db
+
+    upgrade()
+    shared = ["Ada Lovelace"]
+    rows = [{**row, "authors": shared, "categories": [f"cs.{i}"]} for i, row in enumerate(ROWS)]
+    dumped = []
+    monkeypatch.setattr(db.json, "dumps", lambda v, dump=db.json.dumps: dumped.append(v) or dump(v))
+    with session_scope() as session:
+        insert_rows(session, Paper.__table__, rows)
+    assert stored() == rows
+    assert dumped.count(shared) == 1  # the other JSON columns are distinct lists, each encoded
+    assert len(dumped) == 1 + 3 * len(rows)
