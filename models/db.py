@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -121,32 +121,34 @@ def insert_new(
     return list(conn.execute(statement, arrays))
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
-    """Bulk INSERT of plain rows (every row the same keys) that conflict with nothing. On
-    PostgreSQL one COPY: no statement to parse nor thousands of parameters to bind, for the
+def insert_rows(
+    session: Session, table: Table, names: Sequence[str], rows: Sequence[Sequence]
+) -> None:
+    """Bulk INSERT of plain rows (tuples of the `names` columns) that conflict with nothing.
+    On PostgreSQL one COPY: no statement to parse nor thousands of parameters to bind, for the
     picks an edition's planning writes by the million, and a JSON value the rows share (the
     same object: an edition's few reason lists) encoded once; elsewhere an executemany."""
     if not rows:
         return
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
+        conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
-    names = list(rows[0])
     as_json = [i for i, n in enumerate(names) if isinstance(table.c[n].type, JSON)]
     encoded: dict[int, str] = {}  # by identity: a value the rows share is encoded once
     quote = conn.dialect.identifier_preparer.quote
     command = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
     with conn.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:
         for row in rows:
-            line = list(map(row.__getitem__, names))
+            if as_json:
+                row = list(row)
             for i in as_json:
-                if line[i] is not None:  # the rows hold each value, so its id is its own
-                    key = id(line[i])
+                if row[i] is not None:  # the rows hold each value, so its id is its own
+                    key = id(row[i])
                     if key not in encoded:
-                        encoded[key] = json.dumps(line[i])
-                    line[i] = encoded[key]
-            copy.write_row(line)
+                        encoded[key] = json.dumps(row[i])
+                    row[i] = encoded[key]
+            copy.write_row(row)
 
 
 def refresh_statistics(session: Session, *tables: Table) -> None:

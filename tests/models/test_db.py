@@ -39,7 +39,7 @@ def stored() -> list[dict]:
 def test_insert_rows_on_sqlite(paperboy_home: Path) -> None:
     upgrade()
     with session_scope() as session:
-        insert_rows(session, Paper.__table__, ROWS)
+        insert_rows(session, Paper.__table__, list(ROWS[0]), [tuple(r.values()) for r in ROWS])
     assert stored() == ROWS
 
 
@@ -47,8 +47,8 @@ def test_insert_rows_copies_on_postgresql(paperboy_home: Path, production: str) 
     upgrade()
     with session_scope() as session:
         assert session.get_bind().dialect.name == "postgresql"
-        insert_rows(session, Paper.__table__, ROWS)
-        insert_rows(session, Paper.__table__, [])  # nothing: no statement
+        insert_rows(session, Paper.__table__, list(ROWS[0]), [tuple(r.values()) for r in ROWS])
+        insert_rows(session, Paper.__table__, list(ROWS[0]), [])  # nothing: no statement
     assert stored() == ROWS
 
 
@@ -63,7 +63,7 @@ def test_a_json_value_the_rows_share_is_copied_encoded_once(
     dumped = []
     monkeypatch.setattr(db.json, "dumps", lambda v, dump=db.json.dumps: dumped.append(v) or dump(v))
     with session_scope() as session:
-        insert_rows(session, Paper.__table__, rows)
+        insert_rows(session, Paper.__table__, list(ROWS[0]), [tuple(r.values()) for r in rows])
     assert stored() == rows
     assert dumped.count(shared) == 1  # the other JSON columns are distinct lists, each encoded
     assert len(dumped) == 1 + 3 * len(rows)

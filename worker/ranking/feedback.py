@@ -67,7 +67,7 @@ def with_feedback(
             for r, p in enumerate(profiles)
             if typed_only(p)
             and first.counts[r]
-            and POPULAR not in first.reasons[r, : first.counts[r], 0].tolist()
+            and all(x is not POPULAR for x in first.reasons[r, : first.counts[r], 0].tolist())
         ]
         if not rows:
             return first

@@ -189,6 +189,10 @@ def fit_params(settings: Settings) -> FitParams:
     )
 
 
+# A digest item as planning writes it: one tuple a pick, these columns (`insert_rows`).
+ITEM_COLUMNS = ("digest_id", "paper_id", "rank", "score", "reasons", "section")
+
+
 @lru_cache(maxsize=65536)
 def _stored(reasons: tuple[Reason, ...]) -> list[dict]:
     """A pick's reasons as a digest item stores them: the same few reasons (a paper's phrases,
@@ -267,7 +271,7 @@ def _trending_for(
     """A subscriber's "Trending today": none when the digest itself is the trending list
     (no usable profile), else the first `n` hot papers they have not had and that say none
     of their muted words."""
-    if n <= 0 or any(POPULAR in p.reasons for p in picks):
+    if n <= 0 or any(r is POPULAR for p in picks for r in p.reasons):  # the one instance
         return []
     picked = {p.paper_id for p in picks}
     out: list[Pick] = []
@@ -551,20 +555,13 @@ def plan_edition(
         )
         result.already += len(page) - len(created)  # a concurrent planner got there first
         items = [
-            {
-                "digest_id": digest_id,
-                "paper_id": pick.paper_id,
-                "rank": i,
-                "score": pick.score,
-                "reasons": _stored(pick.reasons),
-                "section": section,
-            }
+            (digest_id, pick.paper_id, i, pick.score, _stored(pick.reasons), section)
             for sid, digest_id in created.items()
             for i, (section, pick) in enumerate(
                 [("picks", p) for p in picks[sid]] + [("trending", p) for p in hot[sid]]
             )
         ]
-        insert_rows(session, DigestItem.__table__, items)
+        insert_rows(session, DigestItem.__table__, ITEM_COLUMNS, items)
         for sid, digest_id in created.items():
             result.edition_by_subscriber[sid] = editions[sid]
             if sid in sends:
