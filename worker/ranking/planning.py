@@ -112,7 +112,7 @@ def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[
     )
     out: dict[int, set[str]] = {s: set() for s in subscriber_ids}
     for page in pages(list(owner)):
-        for did, pid in session.exec(
+        for did, pid in session.connection().execute(  # plain rows: ten or so a reader
             select(DigestItem.digest_id, DigestItem.paper_id).where(
                 among(session, DigestItem.digest_id, page)
             )
