@@ -101,3 +101,32 @@ def test_a_concurrent_planners_digest_wins_on_postgresql(
     paperboy_home: Path, production: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     test_a_concurrent_planners_digest_wins_without_error(paperboy_home, monkeypatch)
+
+
+def _read_as_planned(paperboy_home: Path) -> None:
+    ids = _subscribers(1)
+    with session_scope() as session:
+        sub = subscribers.find(session, "reader0@example.org")
+        sub.authors, sub.categories, sub.muted_words = ["Ada Lovelace"], ["cs.LG", "cs.CV"], []
+        sub.sources = ["arxiv"]
+        session.add(sub)
+    with session_scope() as session:
+        (row,), _, _ = planning.due_readers(session, utcnow(), True, ids)
+    # the JSON lists as tuples: read only, and shared between the readers who have the same
+    assert (row.authors, row.categories, row.muted_words, row.sources) == (
+        ("Ada Lovelace",),
+        ("cs.LG", "cs.CV"),
+        (),
+        ("arxiv",),
+    )
+
+
+def test_a_readers_lists_are_read_as_tuples(paperboy_home: Path) -> None:
+    _read_as_planned(paperboy_home)
+
+
+@pytest.mark.services
+def test_a_readers_lists_are_read_as_tuples_on_postgresql(
+    paperboy_home: Path, production: str
+) -> None:
+    _read_as_planned(paperboy_home)
