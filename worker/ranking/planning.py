@@ -98,26 +98,36 @@ def corpus_papers(session: Session, now: datetime, window_days: int) -> list[Pap
     )
 
 
-def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[str]]:
-    """The papers each reader has had: two index lookups (their digests by subscriber, then
-    those digests' items by the item key, an index-only read) instead of a join the planner
-    may answer by scanning; a reader's first edition costs only the first."""
+def _already_sent(
+    session: Session, subscriber_ids: list[int], since: datetime
+) -> dict[int, set[str]]:
+    """The papers each reader has had that may be candidates again: those of their digests
+    not yet sent, or sent `since` (or at no recorded time). A paper is sent after it is stored
+    and first seen no later, so a candidate (first seen in the window) is in no digest sent
+    before the window: a reader's months of editions are not read at every edition. Two index
+    lookups (their digests by subscriber, then those digests' items by the item key, an
+    index-only read) instead of a join the planner may answer by scanning; a reader's first
+    edition costs only the first."""
+    conn = session.connection()  # plain rows: ten or so a reader
     owner = dict(
-        session.exec(
+        conn.execute(
             select(Digest.id, Digest.subscriber_id).where(
                 among(session, Digest.subscriber_id, subscriber_ids),
                 col(Digest.status).in_(HOLDS_PAPERS),
+                (col(Digest.status) != DigestStatus.sent)
+                | col(Digest.sent_at).is_(None)
+                | (col(Digest.sent_at) >= since),
             )
         ).all()
     )
     out: dict[int, set[str]] = {s: set() for s in subscriber_ids}
+    had = {did: out[sid] for did, sid in owner.items()}  # each digest's reader's set
     for page in pages(list(owner)):
-        for did, pid in session.connection().execute(  # plain rows: ten or so a reader
-            select(DigestItem.digest_id, DigestItem.paper_id).where(
-                among(session, DigestItem.digest_id, page)
-            )
-        ):
-            out[owner[did]].add(pid)
+        items = select(DigestItem.digest_id, DigestItem.paper_id).where(
+            among(session, DigestItem.digest_id, page)
+        )
+        for did, pid in conn.execute(items).all():
+            had[did].add(pid)
     return out
 
 
@@ -322,11 +332,14 @@ def choose_papers(
     params = rank_params(settings, max(limits.values()))
     hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
     sent: dict[int, set[str]] = {}
+    # what a candidate may have been sent in: digests sent in its window (a day's margin for
+    # the clocks of the hosts that stored the paper and sent the digest)
+    since = now - timedelta(days=settings.candidate_window_days + 1)
 
     def profiles() -> Iterator[list[Profile]]:
         for page in pages(subs, settings.plan_page_size):
             ids = [s.id for s in page]
-            page_sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            page_sent, feedback = _already_sent(session, ids, since), _feedback(session, ids)
             opened = clicks.opened(session, ids)
             for sub in page:
                 page_sent[sub.id] |= elsewhere(sub)
