@@ -253,16 +253,18 @@ def _quiet_notes(
     """The readers none of whose sources brought a paper since their last edition (`since`),
     each with the line saying why ("arXiv does not announce on Saturdays")."""
     sources = _by_sources(papers)
-    newest: dict[frozenset[str], datetime | None] = {}
+    newest: dict[tuple[str, ...], tuple[frozenset[str], datetime | None]] = {}
     notes = {}
     for sub in subs:
         if sub.id not in since:
             continue  # a first edition: everything in the window is new to them
-        chosen = registry.chosen(sub.sources)
-        if chosen not in newest:
+        named = tuple(sub.sources)  # worked out once per choice, not once per reader
+        if named not in newest:
+            chosen = registry.chosen(named)
             times = [p.first_seen for p in papers if _brought(sources[p.id], chosen)]
-            newest[chosen] = max(times, default=None)
-        if newest[chosen] is None or newest[chosen] <= since[sub.id]:
+            newest[named] = chosen, max(times, default=None)
+        chosen, last = newest[named]
+        if last is None or last <= since[sub.id]:
             notes[sub.id] = registry.quiet_line(chosen, since[sub.id], now)
     return notes
 
@@ -316,16 +318,17 @@ def choose_papers(
         return choice
     edition = edition_inputs(session, settings, now)
     papers, sources, docs = edition.papers, edition.sources, edition.docs
-    outside: dict[frozenset[str], frozenset[str]] = {}
+    outside: dict[tuple[str, ...], frozenset[str]] = {}
 
     def elsewhere(sub: Subscriber) -> frozenset[str]:
         """The candidates none of the reader's sources brought (shared per source choice)."""
-        chosen = registry.chosen(sub.sources)
-        if chosen not in outside:
-            outside[chosen] = frozenset(
+        named = tuple(sub.sources)
+        if named not in outside:
+            chosen = registry.chosen(named)
+            outside[named] = frozenset(
                 pid for pid, got in sources.items() if not _brought(got, chosen)
             )
-        return outside[chosen]
+        return outside[named]
 
     choice.notes = _quiet_notes(subs, papers=papers, since=last_edition or {}, now=now)
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
