@@ -94,7 +94,8 @@ def insert_new(
     """INSERT of plain rows (every row the same keys) but those that conflict on `unique`
     (another writer's, kept), returning the `returning` columns of the rows inserted. On
     PostgreSQL one short statement whatever the number of rows, each column's values one array
-    (`unnest`): thousands of bound parameters in a statement as long as the rows cost the
+    (`unnest`), or one value when every row has the same (a planned digest's status, times
+    and counters): thousands of bound parameters in a statement as long as the rows cost the
     driver more to parse than the database takes to insert them. Elsewhere an executemany."""
     if not rows:
         return []
@@ -104,21 +105,29 @@ def insert_new(
         statement = upsert(session, table).on_conflict_do_nothing(index_elements=unique)
         return list(conn.execute(statement.returning(*out), rows))
     names, quote = list(rows[0]), conn.dialect.identifier_preparer.quote
-    arrays = {}
-    for name in names:  # each value as the column's type binds it (aware times, enum names)
+    columns = {name: [r[name] for r in rows] for name in names}
+    same = {name for name, values in columns.items() if values.count(values[0]) == len(rows)}
+    if same == set(names):
+        same = set()  # nothing to unnest: the rows as arrays, however alike
+    params, selected, arrays = {}, [], []
+    for name, values in columns.items():  # as the column's type binds them (aware times, enums)
         process = table.c[name].type.bind_processor(conn.dialect)
-        arrays[name] = [process(r[name]) if process else r[name] for r in rows]
-    typed = ", ".join(
-        f"CAST(:{name} AS {conn.dialect.type_compiler_instance.process(table.c[name].type)}[])"
-        for name in names
-    )
+        sql_type = conn.dialect.type_compiler_instance.process(table.c[name].type)
+        if name in same:
+            params[name] = process(values[0]) if process else values[0]
+            selected.append(f"CAST(:{name} AS {sql_type})")
+        else:
+            params[name] = [process(v) for v in values] if process else values
+            selected.append(f"u.{quote(name)}")
+            arrays.append(f"CAST(:{name} AS {sql_type}[])")
+    varying = ", ".join(quote(name) for name in names if name not in same)
     statement = text(
         f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
-        f"SELECT * FROM unnest({typed}) "
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({varying}) "
         f"ON CONFLICT ({', '.join(map(quote, unique))}) DO NOTHING "
         f"RETURNING {', '.join(quote(c.name) for c in out)}"
     )
-    return list(conn.execute(statement, arrays))
+    return list(conn.execute(statement, params))
 
 
 def insert_rows(
