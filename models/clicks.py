@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
+from models.db import among
 from models.tables import Click, Digest, DigestItem
 
 
@@ -93,7 +94,7 @@ def opened(session: Session, subscriber_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {s: [] for s in subscriber_ids}
     rows = session.exec(
         select(Click.subscriber_id, Click.paper_id)
-        .where(col(Click.subscriber_id).in_(subscriber_ids), col(Click.human))
+        .where(among(session, Click.subscriber_id, subscriber_ids), col(Click.human))
         .distinct()
     )
     for sid, pid in rows:

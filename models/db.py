@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -94,7 +94,8 @@ def insert_new(
     """INSERT of plain rows (every row the same keys) but those that conflict on `unique`
     (another writer's, kept), returning the `returning` columns of the rows inserted. On
     PostgreSQL one short statement whatever the number of rows, each column's values one array
-    (`unnest`): thousands of bound parameters in a statement as long as the rows cost the
+    (`unnest`), or one value when every row has the same (a planned digest's status, times
+    and counters): thousands of bound parameters in a statement as long as the rows cost the
     driver more to parse than the database takes to insert them. Elsewhere an executemany."""
     if not rows:
         return []
@@ -104,45 +105,59 @@ def insert_new(
         statement = upsert(session, table).on_conflict_do_nothing(index_elements=unique)
         return list(conn.execute(statement.returning(*out), rows))
     names, quote = list(rows[0]), conn.dialect.identifier_preparer.quote
-    arrays = {}
-    for name in names:  # each value as the column's type binds it (aware times, enum names)
+    columns = {name: [r[name] for r in rows] for name in names}
+    same = {name for name, values in columns.items() if values.count(values[0]) == len(rows)}
+    if same == set(names):
+        same = set()  # nothing to unnest: the rows as arrays, however alike
+    params, selected, arrays = {}, [], []
+    for name, values in columns.items():  # as the column's type binds them (aware times, enums)
         process = table.c[name].type.bind_processor(conn.dialect)
-        arrays[name] = [process(r[name]) if process else r[name] for r in rows]
-    typed = ", ".join(
-        f"CAST(:{name} AS {conn.dialect.type_compiler_instance.process(table.c[name].type)}[])"
-        for name in names
-    )
+        sql_type = conn.dialect.type_compiler_instance.process(table.c[name].type)
+        if name in same:
+            params[name] = process(values[0]) if process else values[0]
+            selected.append(f"CAST(:{name} AS {sql_type})")
+        else:
+            params[name] = [process(v) for v in values] if process else values
+            selected.append(f"u.{quote(name)}")
+            arrays.append(f"CAST(:{name} AS {sql_type}[])")
+    varying = ", ".join(quote(name) for name in names if name not in same)
     statement = text(
         f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
-        f"SELECT * FROM unnest({typed}) "
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({varying}) "
         f"ON CONFLICT ({', '.join(map(quote, unique))}) DO NOTHING "
         f"RETURNING {', '.join(quote(c.name) for c in out)}"
     )
-    return list(conn.execute(statement, arrays))
+    return list(conn.execute(statement, params))
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
-    """Bulk INSERT of plain rows (every row the same keys) that conflict with nothing. On
-    PostgreSQL one COPY: no statement to parse nor thousands of parameters to bind, for the
-    picks an edition's planning writes by the million; elsewhere an executemany INSERT."""
+def insert_rows(
+    session: Session, table: Table, names: Sequence[str], rows: Sequence[Sequence]
+) -> None:
+    """Bulk INSERT of plain rows (tuples of the `names` columns) that conflict with nothing.
+    On PostgreSQL one COPY: no statement to parse nor thousands of parameters to bind, for the
+    picks an edition's planning writes by the million, and a JSON value the rows share (the
+    same object: an edition's few reason lists) encoded once; elsewhere an executemany."""
     if not rows:
         return
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
+        conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
-    names = list(rows[0])
-    as_json = [isinstance(table.c[n].type, JSON) for n in names]
+    as_json = [i for i, n in enumerate(names) if isinstance(table.c[n].type, JSON)]
+    encoded: dict[int, str] = {}  # by identity: a value the rows share is encoded once
     quote = conn.dialect.identifier_preparer.quote
     command = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
     with conn.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[n]) if j and row[n] is not None else row[n]
-                    for n, j in zip(names, as_json, strict=True)
-                ]
-            )
+            if as_json:
+                row = list(row)
+            for i in as_json:
+                if row[i] is not None:  # the rows hold each value, so its id is its own
+                    key = id(row[i])
+                    if key not in encoded:
+                        encoded[key] = json.dumps(row[i])
+                    row[i] = encoded[key]
+            copy.write_row(row)
 
 
 def refresh_statistics(session: Session, *tables: Table) -> None:

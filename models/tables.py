@@ -179,7 +179,8 @@ class Digest(SQLModel, table=True):
         Index("ix_digest_run_id_status", "run_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    # by reader: the unique (subscriber_id, edition) index, no index of its own (0022)
+    subscriber_id: int = Field(foreign_key="subscriber.id")
     edition: str = Field(max_length=32, index=True)  # e.g. "2026-11-22"
     status: DigestStatus = Field(default=DigestStatus.planned, index=True)
     provider_message_id: str | None = None

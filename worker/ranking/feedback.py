@@ -62,18 +62,19 @@ def with_feedback(
         first = rank_batch(profiles, params)
         if not params.feedback_depth:
             return first
+        counts = first.counts.tolist()
         rows = [
             r
             for r, p in enumerate(profiles)
             if typed_only(p)
-            and first.counts[r]
-            and POPULAR not in first.reasons[r, : first.counts[r], 0].tolist()
+            and counts[r]
+            and all(x is not POPULAR for x in first.reasons[r, : counts[r], 0].tolist())
         ]
         if not rows:
             return first
         depth = np.minimum(first.counts[rows], params.feedback_depth)
         fed = [
-            replace(profiles[r], clicked=tuple(first.paper_ids[r, :d]))
+            replace(profiles[r], clicked=tuple(first.paper_ids[r, :d].tolist()))
             for r, d in zip(rows, depth.tolist(), strict=True)
         ]
         second = rank_batch(fed, again)

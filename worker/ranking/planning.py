@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 
-from sqlalchemy import Row, func
+from sqlalchemy import Row, Text, TypeDecorator, cast, func, type_coerce
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -36,7 +36,7 @@ from models import (
     Suppression,
     clicks,
 )
-from models.db import among, insert_new, insert_rows, pages
+from models.db import among, insert_new, insert_rows, json_loads, pages
 from models.reasons import POPULAR, Reason
 from models.schedule import edition_for, is_due
 from worker.ingest import registry
@@ -98,26 +98,36 @@ def corpus_papers(session: Session, now: datetime, window_days: int) -> list[Pap
     )
 
 
-def _already_sent(session: Session, subscriber_ids: list[int]) -> dict[int, set[str]]:
-    """The papers each reader has had: two index lookups (their digests by subscriber, then
-    those digests' items by the item key, an index-only read) instead of a join the planner
-    may answer by scanning; a reader's first edition costs only the first."""
+def _already_sent(
+    session: Session, subscriber_ids: list[int], since: datetime
+) -> dict[int, set[str]]:
+    """The papers each reader has had that may be candidates again: those of their digests
+    not yet sent, or sent `since` (or at no recorded time). A paper is sent after it is stored
+    and first seen no later, so a candidate (first seen in the window) is in no digest sent
+    before the window: a reader's months of editions are not read at every edition. Two index
+    lookups (their digests by subscriber, then those digests' items by the item key, an
+    index-only read) instead of a join the planner may answer by scanning; a reader's first
+    edition costs only the first."""
+    conn = session.connection()  # plain rows: ten or so a reader
     owner = dict(
-        session.exec(
+        conn.execute(
             select(Digest.id, Digest.subscriber_id).where(
                 among(session, Digest.subscriber_id, subscriber_ids),
                 col(Digest.status).in_(HOLDS_PAPERS),
+                (col(Digest.status) != DigestStatus.sent)
+                | col(Digest.sent_at).is_(None)
+                | (col(Digest.sent_at) >= since),
             )
         ).all()
     )
     out: dict[int, set[str]] = {s: set() for s in subscriber_ids}
+    had = {did: out[sid] for did, sid in owner.items()}  # each digest's reader's set
     for page in pages(list(owner)):
-        for did, pid in session.exec(
-            select(DigestItem.digest_id, DigestItem.paper_id).where(
-                among(session, DigestItem.digest_id, page)
-            )
-        ):
-            out[owner[did]].add(pid)
+        items = select(DigestItem.digest_id, DigestItem.paper_id).where(
+            among(session, DigestItem.digest_id, page)
+        )
+        for did, pid in conn.execute(items).all():
+            had[did].add(pid)
     return out
 
 
@@ -189,6 +199,10 @@ def fit_params(settings: Settings) -> FitParams:
     )
 
 
+# A digest item as planning writes it: one tuple a pick, these columns (`insert_rows`).
+ITEM_COLUMNS = ("digest_id", "paper_id", "rank", "score", "reasons", "section")
+
+
 @lru_cache(maxsize=65536)
 def _stored(reasons: tuple[Reason, ...]) -> list[dict]:
     """A pick's reasons as a digest item stores them: the same few reasons (a paper's phrases,
@@ -239,16 +253,18 @@ def _quiet_notes(
     """The readers none of whose sources brought a paper since their last edition (`since`),
     each with the line saying why ("arXiv does not announce on Saturdays")."""
     sources = _by_sources(papers)
-    newest: dict[frozenset[str], datetime | None] = {}
+    newest: dict[tuple[str, ...], tuple[frozenset[str], datetime | None]] = {}
     notes = {}
     for sub in subs:
         if sub.id not in since:
             continue  # a first edition: everything in the window is new to them
-        chosen = registry.chosen(sub.sources)
-        if chosen not in newest:
+        named = tuple(sub.sources)  # worked out once per choice, not once per reader
+        if named not in newest:
+            chosen = registry.chosen(named)
             times = [p.first_seen for p in papers if _brought(sources[p.id], chosen)]
-            newest[chosen] = max(times, default=None)
-        if newest[chosen] is None or newest[chosen] <= since[sub.id]:
+            newest[named] = chosen, max(times, default=None)
+        chosen, last = newest[named]
+        if last is None or last <= since[sub.id]:
             notes[sub.id] = registry.quiet_line(chosen, since[sub.id], now)
     return notes
 
@@ -267,7 +283,7 @@ def _trending_for(
     """A subscriber's "Trending today": none when the digest itself is the trending list
     (no usable profile), else the first `n` hot papers they have not had and that say none
     of their muted words."""
-    if n <= 0 or any(POPULAR in p.reasons for p in picks):
+    if n <= 0 or any(r is POPULAR for p in picks for r in p.reasons):  # the one instance
         return []
     picked = {p.paper_id for p in picks}
     out: list[Pick] = []
@@ -302,27 +318,31 @@ def choose_papers(
         return choice
     edition = edition_inputs(session, settings, now)
     papers, sources, docs = edition.papers, edition.sources, edition.docs
-    outside: dict[frozenset[str], frozenset[str]] = {}
+    outside: dict[tuple[str, ...], frozenset[str]] = {}
 
     def elsewhere(sub: Subscriber) -> frozenset[str]:
         """The candidates none of the reader's sources brought (shared per source choice)."""
-        chosen = registry.chosen(sub.sources)
-        if chosen not in outside:
-            outside[chosen] = frozenset(
+        named = tuple(sub.sources)
+        if named not in outside:
+            chosen = registry.chosen(named)
+            outside[named] = frozenset(
                 pid for pid, got in sources.items() if not _brought(got, chosen)
             )
-        return outside[chosen]
+        return outside[named]
 
     choice.notes = _quiet_notes(subs, papers=papers, since=last_edition or {}, now=now)
     limits = {s.id: min(s.max_papers, settings.max_papers_limit) for s in subs}
     params = rank_params(settings, max(limits.values()))
     hot, by_id = (trending_today(docs) if trending else []), {d.id: d for d in docs}
     sent: dict[int, set[str]] = {}
+    # what a candidate may have been sent in: digests sent in its window (a day's margin for
+    # the clocks of the hosts that stored the paper and sent the digest)
+    since = now - timedelta(days=settings.candidate_window_days + 1)
 
     def profiles() -> Iterator[list[Profile]]:
         for page in pages(subs, settings.plan_page_size):
             ids = [s.id for s in page]
-            page_sent, feedback = _already_sent(session, ids), _feedback(session, ids)
+            page_sent, feedback = _already_sent(session, ids, since), _feedback(session, ids)
             opened = clicks.opened(session, ids)
             for sub in page:
                 page_sent[sub.id] |= elsewhere(sub)
@@ -431,12 +451,32 @@ def _nothing(sub: Subscriber) -> str:
     return "nothing relevant in this edition, nor trending"
 
 
+class _Listed(TypeDecorator):
+    """A reader's JSON list (categories, sources, authors, muted words) read as a tuple, each
+    distinct text parsed once: most readers share a few of them ("[]" above all), and a
+    planner reads a million readers' four lists."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value, dialect) -> tuple[str, ...]:
+        return _listed(value)
+
+
+@lru_cache(maxsize=65536)
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(json_loads(text))
+
+
 READERS = Subscriber.__table__
+LISTS = ("categories", "sources", "authors", "muted_words")
 # What planning reads of a reader: the schedule (`is_due`, `edition_for`), the profile, the
 # sections and the address; not the account's other columns (sign-up times, a pending email).
 PLANNED = select(
     *(
-        READERS.c[name]
+        type_coerce(cast(READERS.c[name], Text), _Listed).label(name)
+        if name in LISTS
+        else READERS.c[name]
         for name in (
             "id",
             "email",
@@ -551,20 +591,13 @@ def plan_edition(
         )
         result.already += len(page) - len(created)  # a concurrent planner got there first
         items = [
-            {
-                "digest_id": digest_id,
-                "paper_id": pick.paper_id,
-                "rank": i,
-                "score": pick.score,
-                "reasons": _stored(pick.reasons),
-                "section": section,
-            }
+            (digest_id, pick.paper_id, i, pick.score, _stored(pick.reasons), section)
             for sid, digest_id in created.items()
             for i, (section, pick) in enumerate(
                 [("picks", p) for p in picks[sid]] + [("trending", p) for p in hot[sid]]
             )
         ]
-        insert_rows(session, DigestItem.__table__, items)
+        insert_rows(session, DigestItem.__table__, ITEM_COLUMNS, items)
         for sid, digest_id in created.items():
             result.edition_by_subscriber[sid] = editions[sid]
             if sid in sends:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
 
 from config import get_settings
-from models import Digest, DigestItem, DigestStatus, session_scope, subscribers, upgrade, utcnow
+from models import (
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Paper,
+    session_scope,
+    subscribers,
+    upgrade,
+    utcnow,
+)
 from tests.conftest import reset_caches
 from worker.ingest.fetch import load_sample
 from worker.ranking import planning
@@ -101,3 +111,60 @@ def test_a_concurrent_planners_digest_wins_on_postgresql(
     paperboy_home: Path, production: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     test_a_concurrent_planners_digest_wins_without_error(paperboy_home, monkeypatch)
+
+
+def _read_as_planned(paperboy_home: Path) -> None:
+    ids = _subscribers(1)
+    with session_scope() as session:
+        sub = subscribers.find(session, "reader0@example.org")
+        sub.authors, sub.categories, sub.muted_words = ["Ada Lovelace"], ["cs.LG", "cs.CV"], []
+        sub.sources = ["arxiv"]
+        session.add(sub)
+    with session_scope() as session:
+        (row,), _, _ = planning.due_readers(session, utcnow(), True, ids)
+    # the JSON lists as tuples: read only, and shared between the readers who have the same
+    assert (row.authors, row.categories, row.muted_words, row.sources) == (
+        ("Ada Lovelace",),
+        ("cs.LG", "cs.CV"),
+        (),
+        ("arxiv",),
+    )
+
+
+def test_a_readers_lists_are_read_as_tuples(paperboy_home: Path) -> None:
+    _read_as_planned(paperboy_home)
+
+
+@pytest.mark.services
+def test_a_readers_lists_are_read_as_tuples_on_postgresql(
+    paperboy_home: Path, production: str
+) -> None:
+    _read_as_planned(paperboy_home)
+
+
+def test_what_a_reader_had_is_read_from_the_digests_a_candidate_may_be_in(
+    paperboy_home: Path,
+) -> None:
+    """A candidate is first seen in the window, so no digest sent before it holds one: those
+    are not read; digests sent since, at no recorded time, or not sent yet, are."""
+    (sid,) = _subscribers(1)
+    now = utcnow()
+    with session_scope() as session:
+        papers = session.exec(select(Paper.id).order_by(Paper.id).limit(6)).all()
+        digests = [  # (status, sent_at)
+            (DigestStatus.sent, now - timedelta(days=30)),
+            (DigestStatus.sent, now - timedelta(days=1)),
+            (DigestStatus.sent, None),
+            (DigestStatus.planned, None),
+            (DigestStatus.sending, None),
+            (DigestStatus.failed, None),
+        ]
+        for day, ((status, sent_at), paper) in enumerate(zip(digests, papers, strict=True)):
+            digest = Digest(subscriber_id=sid, edition=f"2026-10-{day + 1:02d}", status=status)
+            digest.sent_at = sent_at
+            session.add(digest)
+            session.flush()
+            session.add(DigestItem(digest_id=digest.id, paper_id=paper, rank=0, score=1.0))
+    with session_scope() as session:
+        had = planning._already_sent(session, [sid], now - timedelta(days=8))
+    assert had == {sid: set(papers[1:5])}
