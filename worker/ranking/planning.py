@@ -206,8 +206,9 @@ ITEM_COLUMNS = ("digest_id", "paper_id", "rank", "score", "reasons", "section")
 @lru_cache(maxsize=65536)
 def _stored(reasons: tuple[Reason, ...]) -> list[dict]:
     """A pick's reasons as a digest item stores them: the same few reasons (a paper's phrases,
-    its trending line) recur across an edition's readers, so each set is converted once (the
-    list is only read, when the row is written)."""
+    its trending line) recur across an edition's readers, so each set is converted once, and
+    is one list object that `insert_rows` encodes once (the list is only read, when the row is
+    written)."""
     return [r.to_json() for r in reasons]
 
 
