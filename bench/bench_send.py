@@ -12,10 +12,10 @@ from /proc for the worker's process group, this database's PostgreSQL backends, 
 server and the stand-in (reported apart); also the worker's peak memory per process, the
 database's size and, with `--timeline`, each worker process's CPU second by second next to the
 emails sent. Then, in one process and one thread, CPU per email by stage: half of `--profile`
-readers planned afresh and sent through the worker's own path to warm up as a worker is, the
-other half measured the same way (plan, then `send_wave`: claim+load, render, payload, HTTP,
-last word, rate limit, record, sessions); what the worker spent beyond the stages is Celery's
-and the rest.
+readers planned afresh and sent through the worker's own path to warm up as a worker is (its
+garbage collector set as the worker sets it), the other half measured the same way (plan,
+then `send_wave`: claim+load, render, payload, HTTP, last word, rate limit, record, sessions);
+what the worker spent beyond the stages is Celery's and the rest.
 
 `--baseline REF` checks REF out in a throwaway git worktree (its own environment, `uv sync`),
 puts this harness in it, warms each tree with a 500-reader edition (a fresh checkout has no
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import gc
 import itertools
 import json
 import os
@@ -263,12 +264,13 @@ def cpu_split(subscriber_ids: list[int], now: datetime) -> dict[str, float]:
 
     settings = get_settings()
     unplan(subscriber_ids)
+    with session_scope() as session:
+        run = runs.start(session, [])  # as `plan_due` does: a chunk's digests are written owned
     cpu = time.process_time()
     with session_scope() as session:
         ids = planning.plan_edition(
-            session, settings, now, True, subscriber_ids=subscriber_ids
+            session, settings, now, True, subscriber_ids=subscriber_ids, run_id=run.id
         ).planned
-        run = runs.start(session, ids)
     stages = {"plan (rank + write)": (time.process_time() - cpu) * 1000 / len(ids)}
     names = (
         "claim+load (PostgreSQL)",
@@ -391,7 +393,12 @@ def measure(args: argparse.Namespace) -> dict:
         stop(worker)
         worker = None
         sent = counts.sent
-        # warm: caches and the model, as in a worker; then a second chunk of the same edition
+        # warm: caches and the model, and the garbage collector as `worker.app._warm` sets it
+        # in a worker; then a second chunk of the same edition
+        from worker.app import GC_YOUNG
+
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
         edition = datetime.now(UTC)
         cpu_split(readers[: len(readers) // 2], edition)
         stages = cpu_split(readers[len(readers) // 2 :], edition)
