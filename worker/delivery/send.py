@@ -447,6 +447,14 @@ def provider_word(
     ]
 
 
+def send_all(backend: Backend, jobs: list[Job], pool: ThreadPoolExecutor) -> list[str | MailError]:
+    """Each job's message id or MailError, in order: by the backend's own `send_all` when it
+    has one (a wave from one thread), else one `send` per job on the pool's threads."""
+    if hasattr(backend, "send_all"):
+        return backend.send_all([job.envelope for job in jobs]) if jobs else []
+    return list(pool.map(lambda job: _send(backend, job), jobs))
+
+
 def _send(backend: Backend, job: Job) -> str | MailError:
     try:
         return backend.send(job.envelope)
@@ -594,7 +602,7 @@ def send_wave(
         with session_scope() as session:
             jobs, left = last_word(session, jobs)
             jobs, known = provider_word(session, jobs, settings)
-    sent = list(pool.map(lambda job: _send(backend, job), jobs))
+    sent = send_all(backend, jobs, pool)
     done = utcnow()
     results = left + [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
     holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
