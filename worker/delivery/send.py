@@ -33,14 +33,24 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from sqlalchemy import Update, bindparam, func, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Update,
+    any_,
+    bindparam,
+    func,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -72,6 +82,7 @@ from models import (
     SubscriberStatus,
     Suppression,
     digest_ref,
+    get_engine,
     schedule,
     session_scope,
     subscribers,
@@ -117,28 +128,52 @@ SUPPRESSIONS = Suppression.__table__
 # A wave's statements, built once (Core, no ORM: a wave runs seven of them for 32 emails, and
 # building a statement or going through the ORM costs more than PostgreSQL takes to run it).
 IDS = bindparam("ids", expanding=True)
-CLAIM = (
-    update(DIGESTS)
-    .where(
-        DIGESTS.c.id.in_(IDS),
-        DIGESTS.c.run_id == bindparam("run"),
-        DIGESTS.c.status == DigestStatus.planned,
-        DIGESTS.c.next_attempt_at.is_(None) | (DIGESTS.c.next_attempt_at <= bindparam("now")),
-        select(RUNS.c.id)
-        .where(RUNS.c.id == bindparam("run"), RUNS.c.state == RunState.running)
-        .exists(),
+
+
+def listed(column, name: str, on: bool) -> ColumnElement[bool]:
+    """`column IN :name`; with arrays `on` (PostgreSQL) `column = ANY(:name)`, one array
+    parameter: an expanding IN is rendered into the statement's text anew at every execution,
+    which costs more than the database takes to run it."""
+    if on:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def arrays(conn: Connection) -> bool:
+    """Whether a list goes into a statement as one array (PostgreSQL): the statements keyed
+    by it below."""
+    return conn.dialect.name == "postgresql"
+
+
+def _claim(on: bool) -> Update:
+    return (
+        update(DIGESTS)
+        .where(
+            listed(DIGESTS.c.id, "ids", on),
+            DIGESTS.c.run_id == bindparam("run"),
+            DIGESTS.c.status == DigestStatus.planned,
+            DIGESTS.c.next_attempt_at.is_(None) | (DIGESTS.c.next_attempt_at <= bindparam("now")),
+            select(RUNS.c.id)
+            .where(RUNS.c.id == bindparam("run"), RUNS.c.state == RunState.running)
+            .exists(),
+        )
+        .values(
+            status=DigestStatus.sending,
+            claimed_at=bindparam("now"),
+            attempts=DIGESTS.c.attempts + 1,
+        )
+        .returning(DIGESTS.c.id)
     )
-    .values(
-        status=DigestStatus.sending, claimed_at=bindparam("now"), attempts=DIGESTS.c.attempts + 1
-    )
-    .returning(DIGESTS.c.id)
-)
+
+
+CLAIM = {on: _claim(on) for on in (False, True)}
 
 
 def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
     """planned -> sending for those of `digest_ids` that are due, while their run is running;
     one statement, so two workers never both take a digest."""
-    rows = session.connection().execute(CLAIM, {"ids": digest_ids, "run": run_id, "now": now})
+    conn = session.connection()
+    rows = conn.execute(CLAIM[arrays(conn)], {"ids": digest_ids, "run": run_id, "now": now})
     return sorted(rows.scalars())
 
 
@@ -409,10 +444,14 @@ def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
     return SendResult(digest_id, "skipped", f"subscriber is {status}", reason=reason)
 
 
-STATUS = select(READERS.c.id, READERS.c.status).where(READERS.c.id.in_(IDS))
-SUPPRESSED = select(SUPPRESSIONS.c.email).where(
-    SUPPRESSIONS.c.email.in_(bindparam("emails", expanding=True))
-)
+STATUS = {
+    on: select(READERS.c.id, READERS.c.status).where(listed(READERS.c.id, "ids", on))
+    for on in (False, True)
+}
+SUPPRESSED = {
+    on: select(SUPPRESSIONS.c.email).where(listed(SUPPRESSIONS.c.email, "emails", on))
+    for on in (False, True)
+}
 
 
 def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendResult]]:
@@ -420,8 +459,10 @@ def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendRe
     limit's wait), status and suppressions are read again, and whoever left since the claim
     is skipped. Two indexed queries per wave."""
     conn = session.connection()
-    status = dict(conn.execute(STATUS, {"ids": [j.subscriber_id for j in jobs]}).all())
-    suppressed = set(conn.execute(SUPPRESSED, {"emails": [j.envelope.to for j in jobs]}).scalars())
+    on = arrays(conn)
+    status = dict(conn.execute(STATUS[on], {"ids": [j.subscriber_id for j in jobs]}).all())
+    emails = {"emails": [j.envelope.to for j in jobs]}
+    suppressed = set(conn.execute(SUPPRESSED[on], emails).scalars())
     keep, left = [], []
     for job in jobs:
         gone = _left(
@@ -488,43 +529,79 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     )
 
 
-def _outcome(**values) -> Update:
-    """One executemany UPDATE by primary key (`_id`) setting an outcome's columns."""
-    return update(DIGESTS).where(DIGESTS.c.id == bindparam("_id")).values(**values)
-
-
-# Each outcome's UPDATE; a row's parameters are `_id`, `provider_id`, `detail`, `reason`,
-# `retry_at` and `at` (the time recorded), each statement taking what it sets.
-RECORDED = {
-    "sent": _outcome(
-        status=DigestStatus.sent,
-        provider_message_id=bindparam("provider_id"),
-        sent_at=bindparam("at"),
-        last_error=None,
-        fail_reason=None,
+# What each outcome sets, from a row's fields (`provider_id`, `detail`, `reason`, `retry_at`,
+# keyed by `_id`; `at` is the time recorded, one for all): the fields it takes, its values.
+OUTCOMES = {
+    "sent": (
+        ("provider_id",),
+        lambda row: dict(
+            status=DigestStatus.sent,
+            provider_message_id=row["provider_id"],
+            sent_at=bindparam("at"),
+            last_error=None,
+            fail_reason=None,
+        ),
     ),
     **{
-        kind: _outcome(
-            status=DigestStatus(kind),
-            last_error=bindparam("detail"),
-            fail_reason=bindparam("reason"),
+        kind: (
+            ("detail", "reason"),
+            lambda row, kind=kind: dict(
+                status=DigestStatus(kind), last_error=row["detail"], fail_reason=row["reason"]
+            ),
         )
         for kind in ("failed", "skipped")
     },
-    "retry": _outcome(  # unless the provider's evidence settled it meanwhile
-        status=DigestStatus.planned,
-        queued_at=None,
-        last_error=bindparam("detail"),
-        fail_reason=bindparam("reason"),
-        next_attempt_at=bindparam("retry_at"),
-    ).where(DIGESTS.c.status == DigestStatus.sending),
-    "paused": _outcome(  # a refused credential is ours to fix: the attempt does not count
-        status=DigestStatus.planned,
-        queued_at=None,
-        last_error=bindparam("detail"),
-        attempts=DIGESTS.c.attempts - 1,
+    "retry": (
+        ("detail", "reason", "retry_at"),
+        lambda row: dict(
+            status=DigestStatus.planned,
+            queued_at=None,
+            last_error=row["detail"],
+            fail_reason=row["reason"],
+            next_attempt_at=row["retry_at"],
+        ),
+    ),
+    "paused": (  # a refused credential is ours to fix: the attempt does not count
+        ("detail",),
+        lambda row: dict(
+            status=DigestStatus.planned,
+            queued_at=None,
+            last_error=row["detail"],
+            attempts=DIGESTS.c.attempts - 1,
+        ),
     ),
 }
+FIELD_COLUMNS = {
+    "_id": DIGESTS.c.id,
+    "provider_id": DIGESTS.c.provider_message_id,
+    "detail": DIGESTS.c.last_error,
+    "reason": DIGESTS.c.fail_reason,
+    "retry_at": DIGESTS.c.next_attempt_at,
+}
+
+
+def _recorded(kind: str, on: bool) -> Update:
+    """One outcome's UPDATE: an executemany by primary key, or (arrays, PostgreSQL) one
+    statement for every row, each field one array (`unnest`): 32 rows are otherwise 32
+    executions, each as much work for the database as the whole."""
+    fields, values = OUTCOMES[kind]
+    names = ("_id", *fields)
+    if on:
+        rows = (
+            func.unnest(*(bindparam(n, type_=ARRAY(FIELD_COLUMNS[n].type)) for n in names))
+            .table_valued(*names)
+            .render_derived()
+        )
+        row = {n: rows.c[n] for n in names}
+    else:
+        row = {n: bindparam(n) for n in names}
+    statement = update(DIGESTS).where(DIGESTS.c.id == row["_id"]).values(**values(row))
+    if kind == "retry":  # unless the provider's evidence settled it meanwhile
+        statement = statement.where(DIGESTS.c.status == DigestStatus.sending)
+    return statement
+
+
+RECORDED = {on: {kind: _recorded(kind, on) for kind in OUTCOMES} for on in (False, True)}
 # The run's heartbeat and breaker count: one atomic UPDATE, every worker's waves count into it.
 HEARTBEAT = update(RUNS).where(RUNS.c.id == bindparam("run")).returning(RUNS.c.transient_streak)
 STREAK = {
@@ -545,22 +622,27 @@ def record(
     by: dict[str, list[SendResult]] = defaultdict(list)
     for r in results:
         by[r.outcome].append(r)
-    for kind, statement in RECORDED.items():
-        if by[kind]:
+    on = arrays(conn)
+    for kind, statement in RECORDED[on].items():
+        if not by[kind]:
+            continue
+        rows = [
+            {
+                "_id": r.digest_id,
+                "provider_id": r.provider_id,
+                "detail": r.detail,
+                "reason": r.reason,
+                "retry_at": r.retry_at,
+            }
+            for r in by[kind]
+        ]
+        if on:
             conn.execute(
                 statement,
-                [
-                    {
-                        "_id": r.digest_id,
-                        "provider_id": r.provider_id,
-                        "detail": r.detail,
-                        "reason": r.reason,
-                        "retry_at": r.retry_at,
-                        "at": now,
-                    }
-                    for r in by[kind]
-                ],
+                {"at": now} | {n: [row[n] for row in rows] for n in ("_id", *OUTCOMES[kind][0])},
             )
+        else:
+            conn.execute(statement, [row | {"at": now} for row in rows])
     wave = policy.Wave(
         sent=len(by["sent"]),
         refused=tuple(r.detail for r in by["paused"]),
@@ -586,7 +668,7 @@ def send_wave(
 ) -> list[SendResult] | None:
     """Claim, render, send and record one wave; None when the run is no longer running."""
     now = utcnow()
-    with session_scope() as session:
+    with one_connection() as session:
         claimed = claim(session, run_id, digest_ids, now)
         if not claimed:
             run = session.get(SendRun, run_id)
@@ -594,23 +676,39 @@ def send_wave(
         jobs, settled = load(session, claimed, settings, now)
         if settled:
             record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
-    limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
-    left: list[SendResult] = []
-    known: list[SendResult] = []  # retries settled before a resend: recorded already
-    if jobs:
-        limiter.acquire(len(jobs))
-        with session_scope() as session:
+        session.commit()  # the claim, once rendered
+        limiter = ratelimit.limiter(settings.send_rate_per_second, settings.redis_url)
+        left: list[SendResult] = []
+        known: list[SendResult] = []  # retries settled before a resend: recorded already
+        if jobs:
+            limiter.acquire(len(jobs))
             jobs, left = last_word(session, jobs)
             jobs, known = provider_word(session, jobs, settings)
-    sent = send_all(backend, jobs, pool)
-    done = utcnow()
-    results = left + [outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)]
-    holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
-    if holds:
-        limiter.hold(max(holds))
-    with session_scope() as session:
+            session.commit()
+        sent = send_all(backend, jobs, pool)
+        done = utcnow()
+        results = left + [
+            outcome(job, r, settings, done) for job, r in zip(jobs, sent, strict=True)
+        ]
+        holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
+        if holds:
+            limiter.hold(max(holds))
         record(session=session, run_id=run_id, results=results, settings=settings, now=done)
     return settled + known + results
+
+
+@contextmanager
+def one_connection() -> Iterator[Session]:
+    """A session whose transactions (each committed as the wave goes) share one pooled
+    connection: a wave's three transactions would otherwise check one out (and ping it) each.
+    The last is committed at the end; an error rolls back only the one it interrupted."""
+    with get_engine().connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def send_chunk(
