@@ -24,6 +24,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -75,12 +76,13 @@ class Origin:
     opened: int = 0  # connections opened so far: what keep-alive saves is visible
     heads: dict[str, bytes] = field(default_factory=dict)  # by path: a request's head to its length
 
-    def connect(self) -> socket.socket:
+    def connect(self, timeout: float | None = None) -> socket.socket:
+        """A new connection, opened (TLS too) within `timeout` (the origin's if None)."""
         parts = urlsplit(self.url)
         tls = parts.scheme == "https"
         self.opened += 1
         sock = socket.create_connection(
-            (parts.hostname, parts.port or (443 if tls else 80)), timeout=self.timeout
+            (parts.hostname, parts.port or (443 if tls else 80)), timeout=timeout or self.timeout
         )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
@@ -91,13 +93,14 @@ class Origin:
                 raise
         return sock
 
-    def take(self) -> tuple[socket.socket, bool]:
-        """An idle connection still open (and True), or a new one (and False)."""
+    def take(self, timeout: float | None = None) -> tuple[socket.socket, bool]:
+        """An idle connection still open (and True), or a new one (and False, opened within
+        `timeout`)."""
         while True:
             with self.lock:
                 sock = self.idle.pop() if self.idle else None
             if sock is None:
-                return self.connect(), False
+                return self.connect(timeout), False
             if not hung_up(sock):
                 return sock, True
             sock.close()
@@ -148,21 +151,24 @@ def post_all(origin: Origin, path: str, bodies: list[bytes]) -> list[Answer | Un
     """POST every body at once from this one thread, each on its own connection: all the
     requests written first, then each answer read as its connection turns readable (no thread
     per request waking for it). Each request is as exact as `post`'s: an `Unanswered` in its
-    place. A request still unanswered when no answer has come for `origin.timeout` since they
-    were written (or since the last one read) has waited that long, as `post` would have."""
+    place. The wave takes no longer than concurrent posts would: writing them (connections
+    opened included) has `origin.timeout` in all, and a request unanswered `origin.timeout`
+    after the last one was written has waited that long, as `post` would have."""
     out: list[Answer | Unanswered | None] = [None] * len(bodies)
     waiting: dict[int, tuple[int, socket.socket]] = {}  # by descriptor: (index, connection)
     poller = select.poll()
+    deadline = time.monotonic() + origin.timeout
     for i, body in enumerate(bodies):
         try:
-            sock = _write(origin, request_head(origin, path, len(body)) + body)
+            sock = _write(origin, request_head(origin, path, len(body)) + body, deadline)
         except Unanswered as e:
             out[i] = e
             continue
         waiting[sock.fileno()] = i, sock
         poller.register(sock, select.POLLIN)
+    deadline = time.monotonic() + origin.timeout
     while waiting:
-        ready = poller.poll(origin.timeout * 1000)
+        ready = poller.poll(max(deadline - time.monotonic(), 0) * 1000)
         if not ready:
             for i, sock in waiting.values():
                 sock.close()
@@ -178,16 +184,24 @@ def post_all(origin: Origin, path: str, bodies: list[bytes]) -> list[Answer | Un
     return out  # type: ignore[return-value]  # every place filled
 
 
-def _write(origin: Origin, data: bytes) -> socket.socket:
-    """A connection with the request `data` written whole on it. Raises `Unanswered`
-    (not written); a connection that turns out dead while writing is replaced once."""
+def _write(origin: Origin, data: bytes, deadline: float | None = None) -> socket.socket:
+    """A connection with the request `data` written whole on it, by `deadline` (monotonic)
+    if given. Raises `Unanswered` (not written); a connection that turns out dead while
+    writing is replaced once."""
     for attempt in range(2):
+        left = None if deadline is None else deadline - time.monotonic()
         try:
-            sock, reused = origin.take()
+            if left is not None and left <= 0:
+                raise TimeoutError("timed out")
+            sock, reused = origin.take(left)
         except OSError as e:  # refused or timed out while connecting
             raise Unanswered(f"could not send: {e!r}", written=False) from e
         try:
+            if left is not None and reused:
+                sock.settimeout(left)
             sock.sendall(data)
+            if left is not None:
+                sock.settimeout(origin.timeout)  # for the answer
         except OSError as e:  # reset or timed out while writing
             sock.close()
             if attempt == 0 and reused:

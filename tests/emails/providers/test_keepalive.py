@@ -157,6 +157,19 @@ def test_a_wave_that_times_out_is_unanswered_and_not_sent_again(server: StandIn)
     assert len(server.requests) == 3
 
 
+def test_a_wave_that_cannot_be_written_gives_up_within_one_timeout() -> None:
+    """A server that takes connections but never reads: the first request cannot be written
+    within the timeout, and the rest of the wave is not tried after it (one timeout for the
+    whole wave, as concurrent posts would take), each unwritten."""
+    listener = socket.create_server(("127.0.0.1", 0))  # never accepts nor reads
+    origin = keepalive.Origin(f"http://127.0.0.1:{listener.getsockname()[1]}", {}, 0.3)
+    results = keepalive.post_all(origin, "/v3/mail/send", [b"x" * 32_000_000] * 3)
+    assert all(isinstance(r, keepalive.Unanswered) and not r.written for r in results)
+    assert origin.opened == 1
+    origin.close()
+    listener.close()
+
+
 def test_a_request_that_cannot_be_built_fails_alone(
     server: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
