@@ -492,7 +492,7 @@ def send_all(backend: Backend, jobs: list[Job], pool: ThreadPoolExecutor) -> lis
     """Each job's message id or MailError, in order: by the backend's own `send_all` when it
     has one (a wave from one thread), else one `send` per job on the pool's threads."""
     if hasattr(backend, "send_all"):
-        return backend.send_all([job.envelope for job in jobs]) if jobs else []
+        return backend.send_all([job.envelope for job in jobs])
     return list(pool.map(lambda job: _send(backend, job), jobs))
 
 
@@ -529,8 +529,9 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     )
 
 
-# What each outcome sets, from a row's fields (`provider_id`, `detail`, `reason`, `retry_at`,
-# keyed by `_id`; `at` is the time recorded, one for all): the fields it takes, its values.
+# What each outcome sets: the fields of its `SendResult` it takes besides `digest_id` (the
+# key), and its values from them (`row`: each field's bound parameter or column; `at` is the
+# time recorded, one for all).
 OUTCOMES = {
     "sent": (
         ("provider_id",),
@@ -572,7 +573,7 @@ OUTCOMES = {
     ),
 }
 FIELD_COLUMNS = {
-    "_id": DIGESTS.c.id,
+    "digest_id": DIGESTS.c.id,
     "provider_id": DIGESTS.c.provider_message_id,
     "detail": DIGESTS.c.last_error,
     "reason": DIGESTS.c.fail_reason,
@@ -585,7 +586,7 @@ def _recorded(kind: str, on: bool) -> Update:
     statement for every row, each field one array (`unnest`): 32 rows are otherwise 32
     executions, each as much work for the database as the whole."""
     fields, values = OUTCOMES[kind]
-    names = ("_id", *fields)
+    names = ("digest_id", *fields)
     if on:
         rows = (
             func.unnest(*(bindparam(n, type_=ARRAY(FIELD_COLUMNS[n].type)) for n in names))
@@ -595,7 +596,7 @@ def _recorded(kind: str, on: bool) -> Update:
         row = {n: rows.c[n] for n in names}
     else:
         row = {n: bindparam(n) for n in names}
-    statement = update(DIGESTS).where(DIGESTS.c.id == row["_id"]).values(**values(row))
+    statement = update(DIGESTS).where(DIGESTS.c.id == row["digest_id"]).values(**values(row))
     if kind == "retry":  # unless the provider's evidence settled it meanwhile
         statement = statement.where(DIGESTS.c.status == DigestStatus.sending)
     return statement
@@ -624,25 +625,13 @@ def record(
         by[r.outcome].append(r)
     on = arrays(conn)
     for kind, statement in RECORDED[on].items():
-        if not by[kind]:
+        if not (rows := by[kind]):
             continue
-        rows = [
-            {
-                "_id": r.digest_id,
-                "provider_id": r.provider_id,
-                "detail": r.detail,
-                "reason": r.reason,
-                "retry_at": r.retry_at,
-            }
-            for r in by[kind]
-        ]
+        names = ("digest_id", *OUTCOMES[kind][0])
         if on:
-            conn.execute(
-                statement,
-                {"at": now} | {n: [row[n] for row in rows] for n in ("_id", *OUTCOMES[kind][0])},
-            )
+            conn.execute(statement, {"at": now} | {n: [getattr(r, n) for r in rows] for n in names})
         else:
-            conn.execute(statement, [row | {"at": now} for row in rows])
+            conn.execute(statement, [{"at": now} | {n: getattr(r, n) for n in names} for r in rows])
     wave = policy.Wave(
         sent=len(by["sent"]),
         refused=tuple(r.detail for r in by["paused"]),
