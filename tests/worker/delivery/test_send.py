@@ -8,18 +8,22 @@ from __future__ import annotations
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 from cli.main import app
 from config import get_settings
+from emails.providers import get_backend
 from models import (
     RunState,
     SendRun,
     Subscriber,
     SubscriberStatus,
+    get_engine,
     session_scope,
     subscribers,
     utcnow,
@@ -245,3 +249,29 @@ def test_a_digest_that_cannot_be_rendered_fails_alone(
     assert row.status == "failed" and row.fail_reason == "render"
     assert "cannot show" in row.last_error
     assert sorted(standin.delivered_to()) == [address(0), address(2)]
+
+
+@pytest.mark.services
+def test_a_wave_is_one_connection_and_one_statement_a_step(
+    production: str, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wave on PostgreSQL: one pooled connection for its three transactions, the claim and
+    the record one UPDATE each whatever the number of digests (no executemany)."""
+    _fast(monkeypatch, SEND_CONCURRENCY="4")
+    run_id, planned = plan_run(4)
+    checkouts, updates = [], []
+    engine = get_engine()
+    event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+
+    def statement(conn, cursor, sql, parameters, context, executemany) -> None:
+        if sql.startswith("UPDATE digest"):
+            updates.append(executemany)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    with ThreadPoolExecutor(1) as pool:
+        results = send.send_wave(
+            run_id, planned, settings=get_settings(), backend=get_backend(get_settings()), pool=pool
+        )
+    assert [r.outcome for r in results] == ["sent"] * 4
+    assert len(checkouts) == 1
+    assert updates == [False, False]  # the claim, the record of the four
