@@ -49,6 +49,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    null,
     update,
 )
 from sqlmodel import Session, col, select
@@ -444,12 +445,16 @@ def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
     return SendResult(digest_id, "skipped", f"subscriber is {status}", reason=reason)
 
 
-STATUS = {
-    on: select(READERS.c.id, READERS.c.status).where(listed(READERS.c.id, "ids", on))
-    for on in (False, True)
-}
-SUPPRESSED = {
-    on: select(SUPPRESSIONS.c.email).where(listed(SUPPRESSIONS.c.email, "emails", on))
+# The last word in one query: each reader's status (id, status, NULL), then each of the
+# wave's addresses that is suppressed (NULL, NULL, email).
+LAST_WORD = {
+    on: select(READERS.c.id, READERS.c.status, null().label("email"))
+    .where(listed(READERS.c.id, "ids", on))
+    .union_all(
+        select(null(), null(), SUPPRESSIONS.c.email).where(
+            listed(SUPPRESSIONS.c.email, "emails", on)
+        )
+    )
     for on in (False, True)
 }
 
@@ -457,12 +462,12 @@ SUPPRESSED = {
 def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendResult]]:
     """The reader has the last word: just before a wave's requests leave (after the rate
     limit's wait), status and suppressions are read again, and whoever left since the claim
-    is skipped. Two indexed queries per wave."""
+    is skipped. One query of two index lookups per wave."""
     conn = session.connection()
-    on = arrays(conn)
-    status = dict(conn.execute(STATUS[on], {"ids": [j.subscriber_id for j in jobs]}).all())
-    emails = {"emails": [j.envelope.to for j in jobs]}
-    suppressed = set(conn.execute(SUPPRESSED[on], emails).scalars())
+    ids, emails = [j.subscriber_id for j in jobs], [j.envelope.to for j in jobs]
+    rows = conn.execute(LAST_WORD[arrays(conn)], {"ids": ids, "emails": emails}).all()
+    status = {reader: state for reader, state, _ in rows if reader is not None}
+    suppressed = {email for _, _, email in rows if email is not None}
     keep, left = [], []
     for job in jobs:
         gone = _left(
