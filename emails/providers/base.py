@@ -76,6 +76,9 @@ class Backend(Protocol):
         """Deliver one email; return the provider's message id. Raise MailError."""
         ...
 
+    # A backend may also have `send_all(envelopes) -> list[str | MailError]`: a wave at once
+    # from the calling thread, each result in order (`delivery.send.send_all` prefers it).
+
     def close(self) -> None:
         """End of a batch: release what only this batch used (an SMTP connection)."""
         ...

@@ -3,9 +3,11 @@
 A provider's API is one host answering small JSON posts, thousands a minute: a pooled client
 library costs more CPU per request than the request itself, and so does `http.client` (its
 headers go through the `email` package's parser, and a request is written in two sends). Here
-each thread takes an idle connection (or opens one), writes the request in one send, reads
-the whole answer (status line, headers, a Content-Length or chunked body) and puts the
-connection back.
+a request takes an idle connection (or opens one), is written in one send, its whole answer
+read (status line, headers, a Content-Length or chunked body) and the connection put back:
+one at a time (`post`), or a wave of them from one thread (`post_all`: every request
+written, then the answers read as their connections turn readable), which costs less CPU
+than a thread per request waking for its answer.
 
 What a lost connection means is the caller's question, so the answer is exact:
 - a connection the server hung up while it sat idle is noticed before it is used (the socket
@@ -22,6 +24,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -73,12 +76,13 @@ class Origin:
     opened: int = 0  # connections opened so far: what keep-alive saves is visible
     heads: dict[str, bytes] = field(default_factory=dict)  # by path: a request's head to its length
 
-    def connect(self) -> socket.socket:
+    def connect(self, timeout: float | None = None) -> socket.socket:
+        """A new connection, opened (TLS too) within `timeout` (the origin's if None)."""
         parts = urlsplit(self.url)
         tls = parts.scheme == "https"
         self.opened += 1
         sock = socket.create_connection(
-            (parts.hostname, parts.port or (443 if tls else 80)), timeout=self.timeout
+            (parts.hostname, parts.port or (443 if tls else 80)), timeout=timeout or self.timeout
         )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
@@ -89,13 +93,14 @@ class Origin:
                 raise
         return sock
 
-    def take(self) -> tuple[socket.socket, bool]:
-        """An idle connection still open (and True), or a new one (and False)."""
+    def take(self, timeout: float | None = None) -> tuple[socket.socket, bool]:
+        """An idle connection still open (and True), or a new one (and False, opened within
+        `timeout`)."""
         while True:
             with self.lock:
                 sock = self.idle.pop() if self.idle else None
             if sock is None:
-                return self.connect(), False
+                return self.connect(timeout), False
             if not hung_up(sock):
                 return sock, True
             sock.close()
@@ -139,30 +144,86 @@ def request_head(origin: Origin, path: str, length: int) -> bytes:
 def post(origin: Origin, path: str, body: bytes) -> Answer:
     """POST `body` and read the whole answer. Raises `Unanswered`; retries only a request
     that was never written whole (once, on a fresh connection)."""
-    data = request_head(origin, path, len(body)) + body
-    for attempt in range(2):
+    return _answer(origin, _write(origin, request_head(origin, path, len(body)) + body))
+
+
+def post_all(origin: Origin, path: str, bodies: list[bytes]) -> list[Answer | Unanswered]:
+    """POST every body at once from this one thread, each on its own connection: all the
+    requests written first, then each answer read as its connection turns readable (no thread
+    per request waking for it). Each request is as exact as `post`'s: an `Unanswered` in its
+    place. The wave takes no longer than concurrent posts would: writing them (connections
+    opened included) has `origin.timeout` in all, and a request unanswered `origin.timeout`
+    after the last one was written has waited that long, as `post` would have."""
+    out: list[Answer | Unanswered | None] = [None] * len(bodies)
+    waiting: dict[int, tuple[int, socket.socket]] = {}  # by descriptor: (index, connection)
+    poller = select.poll()
+    deadline = time.monotonic() + origin.timeout
+    for i, body in enumerate(bodies):
         try:
-            sock, reused = origin.take()
+            sock = _write(origin, request_head(origin, path, len(body)) + body, deadline)
+        except Unanswered as e:
+            out[i] = e
+            continue
+        waiting[sock.fileno()] = i, sock
+        poller.register(sock, select.POLLIN)
+    deadline = time.monotonic() + origin.timeout
+    while waiting:
+        ready = poller.poll(max(deadline - time.monotonic(), 0) * 1000)
+        if not ready:
+            for i, sock in waiting.values():
+                sock.close()
+                out[i] = Unanswered("no answer: timed out", written=True)
+            break
+        for fd, _ in ready:
+            poller.unregister(fd)
+            i, sock = waiting.pop(fd)
+            try:
+                out[i] = _answer(origin, sock)
+            except Unanswered as e:
+                out[i] = e
+    return out  # type: ignore[return-value]  # every place filled
+
+
+def _write(origin: Origin, data: bytes, deadline: float | None = None) -> socket.socket:
+    """A connection with the request `data` written whole on it, by `deadline` (monotonic)
+    if given. Raises `Unanswered` (not written); a connection that turns out dead while
+    writing is replaced once."""
+    for attempt in range(2):
+        left = None if deadline is None else deadline - time.monotonic()
+        try:
+            if left is not None and left <= 0:
+                raise TimeoutError("timed out")
+            sock, reused = origin.take(left)
         except OSError as e:  # refused or timed out while connecting
             raise Unanswered(f"could not send: {e!r}", written=False) from e
         try:
+            if left is not None and reused:
+                sock.settimeout(left)
             sock.sendall(data)
+            if left is not None:
+                sock.settimeout(origin.timeout)  # for the answer
         except OSError as e:  # reset or timed out while writing
             sock.close()
             if attempt == 0 and reused:
                 continue  # the server had let it go: nothing of this request was acted on
             raise Unanswered(f"could not send: {e!r}", written=False) from e
-        try:
-            answer, keep = read_answer(sock)
-        except OSError as e:
-            sock.close()
-            raise Unanswered(f"no answer: {e!r}", written=True) from e
-        if keep:
-            origin.give_back(sock)
-        else:
-            sock.close()
-        return answer
+        return sock
     raise AssertionError("unreachable")
+
+
+def _answer(origin: Origin, sock: socket.socket) -> Answer:
+    """The answer to the request written on `sock`, the connection kept or closed after it.
+    Raises `Unanswered` (written)."""
+    try:
+        answer, keep = read_answer(sock)
+    except OSError as e:
+        sock.close()
+        raise Unanswered(f"no answer: {e!r}", written=True) from e
+    if keep:
+        origin.give_back(sock)
+    else:
+        sock.close()
+    return answer
 
 
 def read_answer(sock: socket.socket) -> tuple[Answer, bool]:
@@ -176,30 +237,31 @@ def read_answer(sock: socket.socket) -> tuple[Answer, bool]:
                 raise BadAnswer("the answer's headers are too long")
             _recv(sock, buf)
             end = buf.find(b"\r\n\r\n")
-        head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+        first, _, rest = buf[:end].decode("latin-1").partition("\r\n")
         del buf[: end + 4]
-        version, _, rest = head[0].partition(" ")
-        code = rest[:3]
+        version, _, code = first.partition(" ")
+        code = code[:3]
         if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise BadAnswer(f"not an HTTP/1.x status line: {head[0][:80]!r}")
+            raise BadAnswer(f"not an HTTP/1.x status line: {first[:80]!r}")
         status = int(code)
-        headers = Headers()
-        for line in head[1:]:
-            name, colon, value = line.partition(":")
-            if colon:
-                headers.setdefault(name.strip().lower(), value.strip())
         if status >= 200:
             break  # an interim answer (100 Continue) is followed by the real one
-    connection = (headers.get("connection") or "").lower()
+    # by lower-cased name, the first of a repeated header winning (the lines taken backwards)
+    lines = [line.partition(":") for line in rest.split("\r\n")] if rest else []
+    fields = {
+        name.strip().lower(): value.strip() for name, colon, value in reversed(lines) if colon
+    }
+    headers = Headers(fields)
+    connection = fields.get("connection", "").lower()
     keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
     if status in (204, 304):
         return Answer(status, headers, b""), keep
-    if "chunked" in (headers.get("transfer-encoding") or "").lower():
+    if "chunked" in fields.get("transfer-encoding", "").lower():
         return Answer(status, headers, _chunked(sock, buf)), keep
-    if headers.get("content-length") is not None:
-        length = int(headers["content-length"]) if headers["content-length"].isdigit() else -1
-        if length < 0:
-            raise BadAnswer(f"a bad Content-Length: {headers['content-length']!r}")
+    if (length := fields.get("content-length")) is not None:
+        if not length.isdigit():
+            raise BadAnswer(f"a bad Content-Length: {length!r}")
+        length = int(length)
         while len(buf) < length:
             _recv(sock, buf)
         return Answer(status, headers, bytes(buf[:length])), keep and len(buf) == length

@@ -26,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -55,6 +56,7 @@ from emails.providers.base import (
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 REF_ARG = "paperboy_ref"
+log = logging.getLogger(__name__)
 
 ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once, not per request
 # Headers SendGrid sets itself and rejects in the `headers` object.
@@ -110,13 +112,14 @@ def encoded(envelope: Envelope) -> bytes:
     if made is None:
         return ENCODE(body).encode()
     body["content"] = [{"type": t, "value": CONTENT_MARK} for t in ("text/plain", "text/html")]
-    parts = ENCODE(body).split(ENCODE(CONTENT_MARK))
+    parts = ENCODE(body).split(ENCODED_MARK)
     if len(parts) != 3:  # another field is the stand-in itself
         return ENCODE(payload(envelope)).encode()
-    return (parts[0] + made[0] + parts[1] + made[1] + parts[2]).encode()
+    return "".join((parts[0], made[0], parts[1], made[1], parts[2])).encode()  # one copy
 
 
 CONTENT_MARK = "\x00"
+ENCODED_MARK = ENCODE(CONTENT_MARK)
 sender = lru_cache(maxsize=16)(parseaddr)  # (name, address) of FROM_EMAIL: one per process
 
 
@@ -157,11 +160,45 @@ class SendGridBackend:
         )
 
     def send(self, envelope: Envelope) -> str:
-        body = encoded(envelope)
         try:
-            answer = keepalive.post(self.origin, self.path, body)
+            answer = keepalive.post(self.origin, self.path, encoded(envelope))
         except keepalive.Unanswered as e:
-            raise MailError("sendgrid", f"request failed: {e}", unanswered=e.written) from e
+            answer = e
+        return self.message_id(envelope, answer)
+
+    def send_all(self, envelopes: list[Envelope]) -> list[str | MailError]:
+        """`send` for a wave from this one thread (`keepalive.post_all`): each one's message
+        id or its MailError, in order. An envelope whose body cannot be built fails alone."""
+        bodies: list[bytes | MailError] = []
+        for envelope in envelopes:
+            try:
+                bodies.append(encoded(envelope))
+            except Exception as e:  # a bug building this one request fails it, not the wave
+                log.exception("%s: its request could not be built", envelope.ref)
+                bodies.append(MailError(self.name, f"could not send: {e!r}", transient=False))
+        answers = iter(
+            keepalive.post_all(self.origin, self.path, [b for b in bodies if isinstance(b, bytes)])
+        )
+        out: list[str | MailError] = []
+        for envelope, body in zip(envelopes, bodies, strict=True):
+            try:
+                out.append(
+                    body
+                    if isinstance(body, MailError)
+                    else self.message_id(envelope, next(answers))
+                )
+            except MailError as e:
+                out.append(e)
+        return out
+
+    def message_id(
+        self, envelope: Envelope, answer: keepalive.Answer | keepalive.Unanswered
+    ) -> str:
+        """SendGrid's id for an accepted request; raises MailError for anything else."""
+        if isinstance(answer, keepalive.Unanswered):
+            raise MailError(
+                "sendgrid", f"request failed: {answer}", unanswered=answer.written
+            ) from answer
         if answer.status >= 300:
             raise MailError(
                 "sendgrid",

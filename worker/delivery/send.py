@@ -35,14 +35,27 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from sqlalchemy import Text, Update, bindparam, cast, func, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Text,
+    Update,
+    any_,
+    bindparam,
+    cast,
+    func,
+    null,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -75,6 +88,7 @@ from models import (
     SubscriberStatus,
     Suppression,
     digest_ref,
+    get_engine,
     schedule,
     session_scope,
     subscribers,
@@ -120,28 +134,52 @@ SUPPRESSIONS = Suppression.__table__
 # A wave's statements, built once (Core, no ORM: a wave runs seven of them for 32 emails, and
 # building a statement or going through the ORM costs more than PostgreSQL takes to run it).
 IDS = bindparam("ids", expanding=True)
-CLAIM = (
-    update(DIGESTS)
-    .where(
-        DIGESTS.c.id.in_(IDS),
-        DIGESTS.c.run_id == bindparam("run"),
-        DIGESTS.c.status == DigestStatus.planned,
-        DIGESTS.c.next_attempt_at.is_(None) | (DIGESTS.c.next_attempt_at <= bindparam("now")),
-        select(RUNS.c.id)
-        .where(RUNS.c.id == bindparam("run"), RUNS.c.state == RunState.running)
-        .exists(),
+
+
+def listed(column, name: str, on: bool) -> ColumnElement[bool]:
+    """`column IN :name`; with arrays `on` (PostgreSQL) `column = ANY(:name)`, one array
+    parameter: an expanding IN is rendered into the statement's text anew at every execution,
+    which costs more than the database takes to run it."""
+    if on:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def arrays(conn: Connection) -> bool:
+    """Whether a list goes into a statement as one array (PostgreSQL): the statements keyed
+    by it below."""
+    return conn.dialect.name == "postgresql"
+
+
+def _claim(on: bool) -> Update:
+    return (
+        update(DIGESTS)
+        .where(
+            listed(DIGESTS.c.id, "ids", on),
+            DIGESTS.c.run_id == bindparam("run"),
+            DIGESTS.c.status == DigestStatus.planned,
+            DIGESTS.c.next_attempt_at.is_(None) | (DIGESTS.c.next_attempt_at <= bindparam("now")),
+            select(RUNS.c.id)
+            .where(RUNS.c.id == bindparam("run"), RUNS.c.state == RunState.running)
+            .exists(),
+        )
+        .values(
+            status=DigestStatus.sending,
+            claimed_at=bindparam("now"),
+            attempts=DIGESTS.c.attempts + 1,
+        )
+        .returning(DIGESTS.c.id)
     )
-    .values(
-        status=DigestStatus.sending, claimed_at=bindparam("now"), attempts=DIGESTS.c.attempts + 1
-    )
-    .returning(DIGESTS.c.id)
-)
+
+
+CLAIM = {on: _claim(on) for on in (False, True)}
 
 
 def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -> list[int]:
     """planned -> sending for those of `digest_ids` that are due, while their run is running;
     one statement, so two workers never both take a digest."""
-    rows = session.connection().execute(CLAIM, {"ids": digest_ids, "run": run_id, "now": now})
+    conn = session.connection()
+    rows = conn.execute(CLAIM[arrays(conn)], {"ids": digest_ids, "run": run_id, "now": now})
     return sorted(rows.scalars())
 
 
@@ -420,19 +458,29 @@ def _left(digest_id: int, status: str, suppressed: bool) -> SendResult | None:
     return SendResult(digest_id, "skipped", f"subscriber is {status}", reason=reason)
 
 
-STATUS = select(READERS.c.id, READERS.c.status).where(READERS.c.id.in_(IDS))
-SUPPRESSED = select(SUPPRESSIONS.c.email).where(
-    SUPPRESSIONS.c.email.in_(bindparam("emails", expanding=True))
-)
+# The last word in one query: each reader's status (id, status, NULL), then each of the
+# wave's addresses that is suppressed (NULL, NULL, email).
+LAST_WORD = {
+    on: select(READERS.c.id, READERS.c.status, null().label("email"))
+    .where(listed(READERS.c.id, "ids", on))
+    .union_all(
+        select(null(), null(), SUPPRESSIONS.c.email).where(
+            listed(SUPPRESSIONS.c.email, "emails", on)
+        )
+    )
+    for on in (False, True)
+}
 
 
 def last_word(session: Session, jobs: list[Job]) -> tuple[list[Job], list[SendResult]]:
     """The reader has the last word: just before a wave's requests leave (after the rate
     limit's wait), status and suppressions are read again, and whoever left since the claim
-    is skipped. Two indexed queries per wave."""
+    is skipped. One query of two index lookups per wave."""
     conn = session.connection()
-    status = dict(conn.execute(STATUS, {"ids": [j.subscriber_id for j in jobs]}).all())
-    suppressed = set(conn.execute(SUPPRESSED, {"emails": [j.envelope.to for j in jobs]}).scalars())
+    ids, emails = [j.subscriber_id for j in jobs], [j.envelope.to for j in jobs]
+    rows = conn.execute(LAST_WORD[arrays(conn)], {"ids": ids, "emails": emails}).all()
+    status = {reader: state for reader, state, _ in rows if reader is not None}
+    suppressed = {email for _, _, email in rows if email is not None}
     keep, left = [], []
     for job in jobs:
         gone = _left(
@@ -456,6 +504,19 @@ def provider_word(
     return [j for j in jobs if j.digest_id not in known], [
         SendResult(d, status, "settled before a resend") for d, status in known.items()
     ]
+
+
+def post(
+    backend: Backend, jobs: list[Job], pool: ThreadPoolExecutor
+) -> Callable[[], list[str | MailError]]:
+    """A wave's requests handed to the pool, not waited for: to the backend's own `send_all`
+    when it has one (the whole wave from one thread), else one `send` per job on the pool's
+    threads. Returns what waits for the answers: each job's message id or MailError, in
+    order."""
+    if hasattr(backend, "send_all"):
+        return pool.submit(backend.send_all, [job.envelope for job in jobs]).result
+    sends = [pool.submit(_send, backend, job) for job in jobs]
+    return lambda: [send.result() for send in sends]
 
 
 def _send(backend: Backend, job: Job) -> str | MailError:
@@ -491,43 +552,80 @@ def outcome(job: Job, result: str | MailError, settings: Settings, now: datetime
     )
 
 
-def _outcome(**values) -> Update:
-    """One executemany UPDATE by primary key (`_id`) setting an outcome's columns."""
-    return update(DIGESTS).where(DIGESTS.c.id == bindparam("_id")).values(**values)
-
-
-# Each outcome's UPDATE; a row's parameters are `_id`, `provider_id`, `detail`, `reason`,
-# `retry_at` and `at` (the time recorded), each statement taking what it sets.
-RECORDED = {
-    "sent": _outcome(
-        status=DigestStatus.sent,
-        provider_message_id=bindparam("provider_id"),
-        sent_at=bindparam("at"),
-        last_error=None,
-        fail_reason=None,
+# What each outcome sets: the fields of its `SendResult` it takes besides `digest_id` (the
+# key), and its values from them (`row`: each field's bound parameter or column; `at` is the
+# time recorded, one for all).
+OUTCOMES = {
+    "sent": (
+        ("provider_id",),
+        lambda row: dict(
+            status=DigestStatus.sent,
+            provider_message_id=row["provider_id"],
+            sent_at=bindparam("at"),
+            last_error=None,
+            fail_reason=None,
+        ),
     ),
     **{
-        kind: _outcome(
-            status=DigestStatus(kind),
-            last_error=bindparam("detail"),
-            fail_reason=bindparam("reason"),
+        kind: (
+            ("detail", "reason"),
+            lambda row, kind=kind: dict(
+                status=DigestStatus(kind), last_error=row["detail"], fail_reason=row["reason"]
+            ),
         )
         for kind in ("failed", "skipped")
     },
-    "retry": _outcome(  # unless the provider's evidence settled it meanwhile
-        status=DigestStatus.planned,
-        queued_at=None,
-        last_error=bindparam("detail"),
-        fail_reason=bindparam("reason"),
-        next_attempt_at=bindparam("retry_at"),
-    ).where(DIGESTS.c.status == DigestStatus.sending),
-    "paused": _outcome(  # a refused credential is ours to fix: the attempt does not count
-        status=DigestStatus.planned,
-        queued_at=None,
-        last_error=bindparam("detail"),
-        attempts=DIGESTS.c.attempts - 1,
+    "retry": (
+        ("detail", "reason", "retry_at"),
+        lambda row: dict(
+            status=DigestStatus.planned,
+            queued_at=None,
+            last_error=row["detail"],
+            fail_reason=row["reason"],
+            next_attempt_at=row["retry_at"],
+        ),
+    ),
+    "paused": (  # a refused credential is ours to fix: the attempt does not count
+        ("detail",),
+        lambda row: dict(
+            status=DigestStatus.planned,
+            queued_at=None,
+            last_error=row["detail"],
+            attempts=DIGESTS.c.attempts - 1,
+        ),
     ),
 }
+FIELD_COLUMNS = {
+    "digest_id": DIGESTS.c.id,
+    "provider_id": DIGESTS.c.provider_message_id,
+    "detail": DIGESTS.c.last_error,
+    "reason": DIGESTS.c.fail_reason,
+    "retry_at": DIGESTS.c.next_attempt_at,
+}
+
+
+def _recorded(kind: str, on: bool) -> Update:
+    """One outcome's UPDATE: an executemany by primary key, or (arrays, PostgreSQL) one
+    statement for every row, each field one array (`unnest`): 32 rows are otherwise 32
+    executions, each as much work for the database as the whole."""
+    fields, values = OUTCOMES[kind]
+    names = ("digest_id", *fields)
+    if on:
+        rows = (
+            func.unnest(*(bindparam(n, type_=ARRAY(FIELD_COLUMNS[n].type)) for n in names))
+            .table_valued(*names)
+            .render_derived()
+        )
+        row = {n: rows.c[n] for n in names}
+    else:
+        row = {n: bindparam(n) for n in names}
+    statement = update(DIGESTS).where(DIGESTS.c.id == row["digest_id"]).values(**values(row))
+    if kind == "retry":  # unless the provider's evidence settled it meanwhile
+        statement = statement.where(DIGESTS.c.status == DigestStatus.sending)
+    return statement
+
+
+RECORDED = {on: {kind: _recorded(kind, on) for kind in OUTCOMES} for on in (False, True)}
 # The run's heartbeat and breaker count: one atomic UPDATE, every worker's waves count into it.
 HEARTBEAT = update(RUNS).where(RUNS.c.id == bindparam("run")).returning(RUNS.c.transient_streak)
 STREAK = {
@@ -548,22 +646,15 @@ def record(
     by: dict[str, list[SendResult]] = defaultdict(list)
     for r in results:
         by[r.outcome].append(r)
-    for kind, statement in RECORDED.items():
-        if by[kind]:
-            conn.execute(
-                statement,
-                [
-                    {
-                        "_id": r.digest_id,
-                        "provider_id": r.provider_id,
-                        "detail": r.detail,
-                        "reason": r.reason,
-                        "retry_at": r.retry_at,
-                        "at": now,
-                    }
-                    for r in by[kind]
-                ],
-            )
+    on = arrays(conn)
+    for kind, statement in RECORDED[on].items():
+        if not (rows := by[kind]):
+            continue
+        names = ("digest_id", *OUTCOMES[kind][0])
+        if on:
+            conn.execute(statement, {"at": now} | {n: [getattr(r, n) for r in rows] for n in names})
+        else:
+            conn.execute(statement, [{"at": now} | {n: getattr(r, n) for n in names} for r in rows])
     wave = policy.Wave(
         sent=len(by["sent"]),
         refused=tuple(r.detail for r in by["paused"]),
@@ -587,50 +678,63 @@ class Claimed(NamedTuple):
 
 @dataclass(frozen=True)
 class Flight:
-    """A wave whose requests are out: the sends, what was recorded before they left (settled
-    at the claim, or by the provider's word) and the readers' last word, recorded with them."""
+    """A wave whose requests are out: what waits for their answers, what was recorded before
+    they left (settled at the claim, or by the provider's word) and the readers' last word,
+    recorded with the answers."""
 
     run_id: int
     jobs: list[Job]
-    sends: list[Future]
+    answers: Callable[[], list[str | MailError]]
     recorded: list[SendResult]
     left: list[SendResult]
 
 
-def prepare(run_id: int, digest_ids: list[int], *, settings: Settings) -> Claimed | None:
-    """Claim and render a wave, recording what is settled at once; None when the run is no
-    longer running, an empty `Claimed` when none of it was due and still planned."""
+RUN_STATE = select(RUNS.c.state).where(RUNS.c.id == bindparam("run"))
+
+
+def prepare(
+    session: Session, run_id: int, digest_ids: list[int], *, settings: Settings
+) -> Claimed | None:
+    """Claim and render a wave, recording what is settled at once, and commit; None when the
+    run is no longer running, an empty `Claimed` when none of it was due and still planned."""
     now = utcnow()
-    with session_scope() as session:
-        claimed = claim(session, run_id, digest_ids, now)
-        if not claimed:
-            run = session.get(SendRun, run_id)
-            return None if run is None or run.state != RunState.running else Claimed([], [])
-        jobs, settled = load(session, claimed, settings, now)
-        if settled:
-            record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
+    claimed = claim(session, run_id, digest_ids, now)
+    if not claimed:
+        state = session.connection().execute(RUN_STATE, {"run": run_id}).scalar()
+        session.commit()
+        return None if state != RunState.running else Claimed([], [])
+    jobs, settled = load(session, claimed, settings, now)
+    if settled:
+        record(session=session, run_id=run_id, results=settled, settings=settings, now=now)
+    session.commit()  # the claim, once rendered
     return Claimed(jobs, settled)
 
 
 def launch(
-    run_id: int, wave: Claimed, *, settings: Settings, backend: Backend, pool: ThreadPoolExecutor
+    session: Session,
+    run_id: int,
+    wave: Claimed,
+    *,
+    settings: Settings,
+    backend: Backend,
+    pool: ThreadPoolExecutor,
 ) -> Flight:
-    """The rate limit's tokens, the readers' and the provider's last word, then the wave's
-    requests handed to the send threads, not waited for."""
+    """The rate limit's tokens, the readers' and the provider's last word (committed), then
+    the wave's requests handed to the send threads (`post`), not waited for."""
     jobs, left, known = wave.jobs, [], []
     if jobs:
         ratelimit.limiter(settings.send_rate_per_second, settings.redis_url).acquire(len(jobs))
-        with session_scope() as session:
-            jobs, left = last_word(session, jobs)
-            jobs, known = provider_word(session, jobs, settings)
-    sends = [pool.submit(_send, backend, job) for job in jobs]
-    return Flight(run_id, jobs, sends, wave.settled + known, left)
+        jobs, left = last_word(session, jobs)
+        jobs, known = provider_word(session, jobs, settings)
+        session.commit()
+    return Flight(run_id, jobs, post(backend, jobs, pool), wave.settled + known, left)
 
 
-def land(flight: Flight, *, settings: Settings) -> tuple[list[SendResult], bool]:
-    """A flight's answers recorded (a 429's Retry-After held by every sender): every result
-    of its wave, and whether they paused the run (the breaker, or refused credentials)."""
-    sent = [f.result() for f in flight.sends]
+def land(session: Session, flight: Flight, *, settings: Settings) -> tuple[list[SendResult], bool]:
+    """A flight's answers recorded and committed (a 429's Retry-After held by every sender):
+    every result of its wave, and whether they paused the run (the breaker, or refused
+    credentials)."""
+    sent = flight.answers()
     done = utcnow()
     results = flight.left + [
         outcome(job, r, settings, done) for job, r in zip(flight.jobs, sent, strict=True)
@@ -638,26 +742,28 @@ def land(flight: Flight, *, settings: Settings) -> tuple[list[SendResult], bool]
     holds = [r.retry_after for r in sent if isinstance(r, MailError) and r.retry_after]
     if holds:
         ratelimit.limiter(settings.send_rate_per_second, settings.redis_url).hold(max(holds))
-    with session_scope() as session:
-        paused = record(
-            session=session, run_id=flight.run_id, results=results, settings=settings, now=done
-        )
+    paused = record(
+        session=session, run_id=flight.run_id, results=results, settings=settings, now=done
+    )
+    session.commit()
     return flight.recorded + results, paused
 
 
-RELEASE = (
-    update(DIGESTS)
-    .where(DIGESTS.c.id.in_(IDS), DIGESTS.c.status == DigestStatus.sending)
+RELEASE = {
+    on: update(DIGESTS)
+    .where(listed(DIGESTS.c.id, "ids", on), DIGESTS.c.status == DigestStatus.sending)
     .values(status=DigestStatus.planned, queued_at=None, attempts=DIGESTS.c.attempts - 1)
-)
+    for on in (False, True)
+}
 
 
-def release(wave: Claimed) -> None:
+def release(session: Session, wave: Claimed) -> None:
     """A wave claimed while the one before it paused the run goes back unsent, its attempt
     not counted."""
     if wave.jobs:
-        with session_scope() as session:
-            session.connection().execute(RELEASE, {"ids": [j.digest_id for j in wave.jobs]})
+        conn = session.connection()
+        conn.execute(RELEASE[arrays(conn)], {"ids": [j.digest_id for j in wave.jobs]})
+        session.commit()
 
 
 def send_wave(
@@ -669,11 +775,12 @@ def send_wave(
     pool: ThreadPoolExecutor,
 ) -> list[SendResult] | None:
     """Claim, render, send and record one wave; None when the run is no longer running."""
-    wave = prepare(run_id, digest_ids, settings=settings)
-    if wave is None or not (wave.jobs or wave.settled):
-        return None if wave is None else []
-    flight = launch(run_id, wave, settings=settings, backend=backend, pool=pool)
-    return land(flight, settings=settings)[0]
+    with one_connection() as session:
+        wave = prepare(session, run_id, digest_ids, settings=settings)
+        if wave is None or not (wave.jobs or wave.settled):
+            return None if wave is None else []
+        flight = launch(session, run_id, wave, settings=settings, backend=backend, pool=pool)
+        return land(session, flight, settings=settings)[0]
 
 
 def waves(
@@ -684,34 +791,53 @@ def waves(
     backend: Backend,
     pool: ThreadPoolExecutor,
 ) -> tuple[list[SendResult], bool]:
-    """`send_wave` over these digests, each wave claimed and rendered while the one before it
-    is out, so a worker process keeps its core busy through the provider's answer time (one
-    process per core is enough). Every result, and whether the run stopped: paused or
-    cancelled (seen at a claim), or paused by a wave's answers, when the wave claimed
-    meanwhile goes back unsent (`release`); the rest is nobody's to send now."""
+    """`send_wave` over these digests, on one pooled connection, each wave claimed and
+    rendered while the one before it is out, so a worker process keeps its core busy through
+    the provider's answer time (one process per core is enough). Every result, and whether
+    the run stopped: paused or cancelled (seen at a claim), or paused by a wave's answers,
+    when the wave claimed meanwhile goes back unsent (`release`); the rest is nobody's to
+    send now."""
     size = settings.send_concurrency
     results: list[SendResult] = []
     flight: Flight | None = None
-    for start in range(0, len(digest_ids), size):
-        paused = False
+    with one_connection() as session:
+        for start in range(0, len(digest_ids), size):
+            paused = False
+            try:
+                wave = prepare(session, run_id, digest_ids[start : start + size], settings=settings)
+            finally:  # what is out is recorded, whatever became of the claim
+                if flight is not None:
+                    session.rollback()  # of a claim that failed, if one did
+                    landed, paused = land(session, flight, settings=settings)
+                    results += landed
+                    flight = None
+            if wave is None or paused:
+                if wave is not None:
+                    release(session, wave)
+                _unqueue(digest_ids[start:])
+                return results, True
+            if wave.jobs or wave.settled:
+                flight = launch(
+                    session, run_id, wave, settings=settings, backend=backend, pool=pool
+                )
+        if flight is None:
+            return results, False
+        landed, paused = land(session, flight, settings=settings)
+        return results + landed, paused
+
+
+@contextmanager
+def one_connection() -> Iterator[Session]:
+    """A session whose transactions (each committed as the waves go) share one pooled
+    connection: a wave's three transactions would otherwise check one out (and ping it) each.
+    The last is committed at the end; an error rolls back only the one it interrupted."""
+    with get_engine().connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
         try:
-            wave = prepare(run_id, digest_ids[start : start + size], settings=settings)
-        finally:  # what is out is recorded, whatever became of the claim
-            if flight is not None:
-                landed, paused = land(flight, settings=settings)
-                results += landed
-                flight = None
-        if wave is None or paused:
-            if wave is not None:
-                release(wave)
-            _unqueue(digest_ids[start:])
-            return results, True
-        if wave.jobs or wave.settled:
-            flight = launch(run_id, wave, settings=settings, backend=backend, pool=pool)
-    if flight is None:
-        return results, False
-    landed, paused = land(flight, settings=settings)
-    return results + landed, paused
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def send_chunk(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sendgrid.helpers.mail import Category, CustomArg, From, Header, Mail, To
 
-from emails.providers import MailError, is_retryable, keepalive
+from emails.providers import MailError, is_retryable, keepalive, sendgrid
 from emails.providers.base import Envelope
 from emails.providers.sendgrid import RESERVED, SendGridBackend, payload
 from emails.render import RenderedEmail
@@ -121,6 +121,65 @@ def test_a_timeout_is_unanswered_and_not_sent_again(server: StandIn) -> None:
         sender.send(envelope())
     assert caught.value.unanswered
     time.sleep(1.0)  # the stand-in finishes the request it had
+    assert len(server.requests) == 1
+
+
+def test_a_wave_is_sent_from_one_thread_each_request_on_its_connection(server: StandIn) -> None:
+    """`send_all`: every request written, then the answers read; each has its own result, in
+    order, and the connections are kept for the next wave."""
+    server.behaviour.reject = {"bad@example.org": 400}
+    sender = backend(server)
+    wave = [envelope(to) for to in ("a@example.org", "bad@example.org", "c@example.org")]
+    first = sender.send_all(wave)
+    assert isinstance(first[0], str) and isinstance(first[2], str)
+    assert isinstance(first[1], MailError) and first[1].status == 400
+    assert all(isinstance(r, str) for r in sender.send_all([wave[0], wave[2], wave[0]]))
+    assert sender.origin.opened == 3
+    assert len(server.requests) == 6
+
+
+def test_a_reset_in_a_wave_is_unanswered_for_that_request_alone(server: StandIn) -> None:
+    server.behaviour.script = [RESET]
+    sender = backend(server)
+    results = sender.send_all([envelope(f"r{i}@example.org") for i in range(4)])
+    lost = [r for r in results if isinstance(r, MailError)]
+    assert len(lost) == 1 and lost[0].unanswered
+    assert sum(isinstance(r, str) for r in results) == 3
+    assert len(server.requests) == 4  # none sent again
+
+
+def test_a_wave_that_times_out_is_unanswered_and_not_sent_again(server: StandIn) -> None:
+    server.behaviour.delay = 1.0
+    sender = backend(server, timeout=0.2)
+    results = sender.send_all([envelope(f"r{i}@example.org") for i in range(3)])
+    assert all(isinstance(r, MailError) and r.unanswered for r in results)
+    time.sleep(1.5)  # the stand-in finishes the requests it had
+    assert len(server.requests) == 3
+
+
+def test_a_wave_that_cannot_be_written_gives_up_within_one_timeout() -> None:
+    """A server that takes connections but never reads: the first request cannot be written
+    within the timeout, and the rest of the wave is not tried after it (one timeout for the
+    whole wave, as concurrent posts would take), each unwritten."""
+    listener = socket.create_server(("127.0.0.1", 0))  # never accepts nor reads
+    origin = keepalive.Origin(f"http://127.0.0.1:{listener.getsockname()[1]}", {}, 0.3)
+    results = keepalive.post_all(origin, "/v3/mail/send", [b"x" * 32_000_000] * 3)
+    assert all(isinstance(r, keepalive.Unanswered) and not r.written for r in results)
+    assert origin.opened == 1
+    origin.close()
+    listener.close()
+
+
+def test_a_request_that_cannot_be_built_fails_alone(
+    server: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sendgrid.encoded
+    monkeypatch.setattr(
+        sendgrid, "encoded", lambda e: real(e) if e.to != "bad@example.org" else 1 / 0
+    )
+    results = backend(server).send_all([envelope("bad@example.org"), envelope()])
+    assert isinstance(results[0], MailError) and not is_retryable(results[0])
+    assert isinstance(results[1], str)
     assert len(server.requests) == 1
 
 

@@ -8,18 +8,22 @@ from __future__ import annotations
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 from cli.main import app
 from config import get_settings
+from emails.providers import get_backend
 from models import (
     RunState,
     SendRun,
     Subscriber,
     SubscriberStatus,
+    get_engine,
     session_scope,
     subscribers,
     utcnow,
@@ -222,11 +226,15 @@ def test_unsubscribe_mid_run_means_no_email_afterwards(
     assert (counts.sent, counts.suppressed, counts.state) == (19, 1, "done")
 
 
+@pytest.mark.parametrize("postgresql", [False, True], ids=["sqlite", "postgresql"])
 def test_unsubscribe_between_claim_and_send_is_honoured(
-    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, postgresql
 ) -> None:
     """The wave is claimed, then waits for the rate limit (1/s: 4 tokens from a bucket of 1);
-    the reader who unsubscribes during that wait is not mailed."""
+    the reader who unsubscribes during that wait is not mailed (the last word, read in each
+    database's form of its query)."""
+    if postgresql:
+        request.getfixturevalue("production")
     _fast(monkeypatch, SEND_CONCURRENCY="4", SEND_RATE_PER_SECOND="1")
     run_id, planned = plan_run(4)
     sender = threading.Thread(
@@ -272,3 +280,29 @@ def test_a_digest_that_cannot_be_rendered_fails_alone(
     assert row.status == "failed" and row.fail_reason == "render"
     assert "cannot show" in row.last_error
     assert sorted(standin.delivered_to()) == [address(0), address(2)]
+
+
+@pytest.mark.services
+def test_a_wave_is_one_connection_and_one_statement_a_step(
+    production: str, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wave on PostgreSQL: one pooled connection for its three transactions, the claim and
+    the record one UPDATE each whatever the number of digests (no executemany)."""
+    _fast(monkeypatch, SEND_CONCURRENCY="4")
+    run_id, planned = plan_run(4)
+    checkouts, updates = [], []
+    engine = get_engine()
+    event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+
+    def statement(conn, cursor, sql, parameters, context, executemany) -> None:
+        if sql.startswith("UPDATE digest"):
+            updates.append(executemany)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    with ThreadPoolExecutor(1) as pool:
+        results = send.send_wave(
+            run_id, planned, settings=get_settings(), backend=get_backend(get_settings()), pool=pool
+        )
+    assert [r.outcome for r in results] == ["sent"] * 4
+    assert len(checkouts) == 1
+    assert updates == [False, False]  # the claim, the record of the four
