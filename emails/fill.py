@@ -81,7 +81,7 @@ def _picker(codes: tuple[str, ...]) -> Callable[[tuple], tuple]:
     at = [CARD_ROW.index(code) for code in codes]
     if len(at) > 1:
         return itemgetter(*at)
-    return lambda row: tuple(row[i] for i in at)
+    return (lambda row: (row[at[0]],)) if at else (lambda row: ())
 
 
 class FragmentError(RuntimeError):
@@ -273,7 +273,8 @@ class Filler:
         face = getattr(p, "face", None)
         key = (
             name,
-            self.face_of(p) if face is None else (id(face), p.ref),
+            self.face_of(p) if face is None else id(face),
+            p.ref,
             url and True,
             why and True,
             more_url and True,

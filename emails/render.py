@@ -466,6 +466,12 @@ def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=64)
+def edition_label(edition: date) -> str:
+    """ "Monday, 1 December 2026", remembered: every reader of an edition asks."""
+    return f"{edition:%A}, {edition.day} {edition:%B %Y}"
+
+
 def digest_values(ctx: DigestContext) -> dict:
     """Everything the digest templates (HTML and text) fill in; cheap, no formatting per paper."""
     n = len(ctx.papers)
@@ -486,7 +492,7 @@ def digest_values(ctx: DigestContext) -> dict:
         else digest_subject(ctx.papers),
         "preheader": preheader,
         "note": note,
-        "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
+        "edition_label": edition_label(ctx.edition),
         "count_label": count_label,
         "trending_heading": f"{QUIET_DAY}: trending today" if quiet else "Trending today",
         "papers": ctx.papers,
