@@ -3,7 +3,8 @@
 Build is separate from send (backends do I/O only). Every paper field is escaped by
 Jinja's autoescape; nothing here touches the database or the network. Display text
 (LaTeX made readable, truncation) is prepared once per paper by `paper_face` and completed
-per reader by `for_reader`, so the per-email work is the reader's lines and the template fill.
+per reader by `for_reader` (the sender's `stored_for_reader`: a `ReaderCard` over the shared
+face), so the per-email work is the reader's lines and the template fill.
 """
 
 from __future__ import annotations
