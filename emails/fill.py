@@ -140,7 +140,7 @@ def _page_key(values: dict) -> tuple:
         (v and True) if type(v) is str else len(v) if type(v) is list else v
         for v in values.values()
     ]
-    return ("", tuple(values), tuple(shape))
+    return tuple(values), tuple(shape)
 
 
 class _Email:

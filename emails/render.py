@@ -440,7 +440,13 @@ def top_topics(cards: Sequence[Card], n: int = 2) -> list[str]:
     for key in ranked[1:n]:
         if counts[key] >= 2 and not set(key.split()) & set(chosen[0].split()):
             chosen.append(key)
-    return [clip(natural_case(shown[k]), TOPIC_LIMIT) for k in chosen]
+    return [topic_label(shown[k]) for k in chosen]
+
+
+@lru_cache(maxsize=4096)
+def topic_label(topic: str) -> str:
+    """A topic as a subject names it, remembered: readers of an edition share their topics."""
+    return clip(natural_case(topic), TOPIC_LIMIT)
 
 
 def digest_subject(cards: Sequence[Card]) -> str:
