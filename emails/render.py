@@ -475,7 +475,7 @@ def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
 
 @lru_cache(maxsize=64)
 def edition_label(edition: date) -> str:
-    """ "Monday, 1 December 2026", remembered: every reader of an edition asks."""
+    """An edition's name ("Monday, 1 December 2026"), remembered: its every reader asks."""
     return f"{edition:%A}, {edition.day} {edition:%B %Y}"
 
 
