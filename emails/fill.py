@@ -7,12 +7,14 @@ the number in the list), and the page around the cards differs by the reader's o
 (subject, links, footer). The digest templates mark each card as a Jinja block (`pick` for
 the picks, `trend` for the trending papers, `toc` for a line of the contents; the text
 part's why-line is a block of its own, `why`). `Filler.render` keeps the template rendered
-with stand-ins ("slots") for all of these: a card once per paper and shape, the page once per
-shape (how many cards, which lines are set); both are cut at the slots and filled per email
-with the reader's values, escaped as the template escapes them. The bytes are the plain
-render's: each new fragment is checked against Jinja's own render of it, and the tests hold
-the two to it. Each fragment's text is also kept escaped as a JSON string, so a JSON API
-payload (SendGrid's) is assembled rather than escaped anew (`Filler.render`'s second value).
+with stand-ins ("slots") for all of these: a card once per paper and shape (a card with a
+`face`, the sender's, is known by that one object per paper version, not by its fields), the
+page once per shape (how many cards, which lines are set); both are cut at the slots and
+filled per email with the reader's values, escaped as the template escapes them. The bytes
+are the plain render's: each new fragment is checked against Jinja's own render of it, and
+the tests hold the two to it. Each fragment's text is also kept escaped as a JSON string, so
+a JSON API payload (SendGrid's) is assembled rather than escaped anew (`Filler.render`'s
+second value).
 
 What the templates may do with a reader's value, so that a fragment is the same for all:
 - a card block reads `p`'s fields, whichever it likes, but the reader's (`CARD_SLOTS`) only
@@ -21,7 +23,7 @@ What the templates may do with a reader's value, so that a fragment is the same 
   tested, and `full`;
 - the page prints its string values whole or tests them; a value it transforms per reader
   (the text part wraps the footer and the note) is in a block of its own (`EMAIL_BLOCKS`),
-  rendered by Jinja for each email.
+  rendered by Jinja for each email from the email's values (not the template's globals).
 Anything else (another variable in a card, `p.topics`, arithmetic on the index, a paper's
 text holding a stand-in's mark) fails a fragment's check, and from then on the process
 renders by plain Jinja, with a warning.
@@ -81,7 +83,7 @@ def _picker(codes: tuple[str, ...]) -> Callable[[tuple], tuple]:
     at = [CARD_ROW.index(code) for code in codes]
     if len(at) > 1:
         return itemgetter(*at)
-    return lambda row: tuple(row[i] for i in at)
+    return (lambda row: (row[at[0]],)) if at else (lambda row: ())
 
 
 class FragmentError(RuntimeError):
@@ -138,7 +140,7 @@ def _page_key(values: dict) -> tuple:
         (v and True) if type(v) is str else len(v) if type(v) is list else v
         for v in values.values()
     ]
-    return ("", tuple(values), tuple(shape))
+    return tuple(values), tuple(shape)
 
 
 class _Email:
@@ -182,7 +184,8 @@ class _Email:
 class Filler:
     """One template's fragments. `html`: the template escapes what it prints (autoescape),
     as markupsafe does; else it prints values as they are (the text part). `card`: the
-    cards' type (a dataclass)."""
+    cards' type (a dataclass); a card may also stand for one by its `face` (a `card` whose
+    fields are the card's but the slots, the unread ones and `ref`: `render.ReaderCard`)."""
 
     def __init__(self, template: jinja2.Template, html: bool, card: type):
         self.template = template
@@ -273,7 +276,8 @@ class Filler:
         face = getattr(p, "face", None)
         key = (
             name,
-            self.face_of(p) if face is None else (id(face), p.ref),
+            self.face_of(p) if face is None else id(face),
+            p.ref,
             url and True,
             why and True,
             more_url and True,

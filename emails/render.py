@@ -3,7 +3,8 @@
 Build is separate from send (backends do I/O only). Every paper field is escaped by
 Jinja's autoescape; nothing here touches the database or the network. Display text
 (LaTeX made readable, truncation) is prepared once per paper by `paper_face` and completed
-per reader by `for_reader`, so the per-email work is the reader's lines and the template fill.
+per reader by `for_reader` (the sender's `stored_for_reader`: a `ReaderCard` over the shared
+face), so the per-email work is the reader's lines and the template fill.
 """
 
 from __future__ import annotations
@@ -439,7 +440,13 @@ def top_topics(cards: Sequence[Card], n: int = 2) -> list[str]:
     for key in ranked[1:n]:
         if counts[key] >= 2 and not set(key.split()) & set(chosen[0].split()):
             chosen.append(key)
-    return [clip(natural_case(shown[k]), TOPIC_LIMIT) for k in chosen]
+    return [topic_label(shown[k]) for k in chosen]
+
+
+@lru_cache(maxsize=4096)
+def topic_label(topic: str) -> str:
+    """A topic as a subject names it, remembered: readers of an edition share their topics."""
+    return clip(natural_case(topic), TOPIC_LIMIT)
 
 
 def digest_subject(cards: Sequence[Card]) -> str:
@@ -466,6 +473,12 @@ def unsubscribe_headers(ctx: DigestContext) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=64)
+def edition_label(edition: date) -> str:
+    """An edition's name ("Monday, 1 December 2026"), remembered: its every reader asks."""
+    return f"{edition:%A}, {edition.day} {edition:%B %Y}"
+
+
 def digest_values(ctx: DigestContext) -> dict:
     """Everything the digest templates (HTML and text) fill in; cheap, no formatting per paper."""
     n = len(ctx.papers)
@@ -486,7 +499,7 @@ def digest_values(ctx: DigestContext) -> dict:
         else digest_subject(ctx.papers),
         "preheader": preheader,
         "note": note,
-        "edition_label": f"{ctx.edition:%A}, {ctx.edition.day} {ctx.edition:%B %Y}",
+        "edition_label": edition_label(ctx.edition),
         "count_label": count_label,
         "trending_heading": f"{QUIET_DAY}: trending today" if quiet else "Trending today",
         "papers": ctx.papers,

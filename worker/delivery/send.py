@@ -227,7 +227,7 @@ def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list[Item]]:
     """Each digest's papers in rank order (plain rows, no ORM objects: a wave reads
     hundreds)."""
     rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
-    faces = {key: FACES.get(key) for key in {(r.id, r.updated_at) for r in rows}}
+    faces = {key: FACES.get(key) for key in {(pid, at) for _, _, _, pid, at, _ in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
         faces |= load_faces(session, missing)
