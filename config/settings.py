@@ -108,8 +108,10 @@ class Settings(BaseSettings):
     send_max_attempts: int = 5
     http_timeout_seconds: float = 20.0
     send_rate_per_second: float = 500.0  # shared by every worker (Redis token bucket)
-    send_concurrency: int = 32  # requests in flight per worker process
-    send_chunk_size: int = 200  # digests per send task
+    # requests in flight per worker process (a wave): while they are out the process renders
+    # the next wave, so enough to cover the provider's answer time keeps its core busy
+    send_concurrency: int = 64
+    send_chunk_size: int = 500  # digests per send task (a planning chunk's, in one)
     send_retry_base_seconds: float = 30.0  # first transient-failure retry; doubles per attempt
     send_in_process_max_wait_seconds: float = 120.0  # no Redis: total retry wait, then failed
     send_breaker_threshold: int = 20  # transient failures in a row that pause the run ...

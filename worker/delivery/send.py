@@ -131,7 +131,7 @@ RUNS = SendRun.__table__
 ITEMS = DigestItem.__table__
 PAPERS = Paper.__table__
 SUPPRESSIONS = Suppression.__table__
-# A wave's statements, built once (Core, no ORM: a wave runs seven of them for 32 emails, and
+# A wave's statements, built once (Core, no ORM: a wave runs a few of them for 64 emails, and
 # building a statement or going through the ORM costs more than PostgreSQL takes to run it).
 IDS = bindparam("ids", expanding=True)
 
