@@ -12,7 +12,7 @@ from sqlalchemy import ARRAY, JSON, ColumnElement, Row, Table, any_, bindparam, 
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -179,9 +179,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(get_engine(url), expire_on_commit=False) as session:
+def session_scope(url: str | None = None, *, bind: Connection | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error; on `bind`, one connection
+    its transactions share, when given."""
+    with Session(bind or get_engine(url), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

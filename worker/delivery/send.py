@@ -831,13 +831,8 @@ def one_connection() -> Iterator[Session]:
     """A session whose transactions (each committed as the waves go) share one pooled
     connection: a wave's three transactions would otherwise check one out (and ping it) each.
     The last is committed at the end; an error rolls back only the one it interrupted."""
-    with get_engine().connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with get_engine().connect() as conn, session_scope(bind=conn) as session:
+        yield session
 
 
 def send_chunk(
