@@ -74,9 +74,23 @@ def among(session: Session, column, ids: list[int]) -> ColumnElement[bool]:
     """`column IN ids`; on PostgreSQL `column = ANY(:ids)`, one array parameter: a page of
     thousands of ids is otherwise as many bound parameters, rendered by SQLAlchemy and
     parsed by the driver in every query (a tenth of a millisecond per reader planned)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if arrays(session.get_bind()):
         return column == any_(bindparam(None, ids, type_=ARRAY(column.type)))
     return column.in_(ids)
+
+
+def listed(column, name: str, on: bool) -> ColumnElement[bool]:
+    """`among` for a statement built once, its list bound at each execution as `name`: with
+    arrays `on` (`arrays`) `column = ANY(:name)`, else an expanding IN, which SQLAlchemy
+    renders into the statement's text anew at every execution."""
+    if on:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def arrays(bind: Connection | Engine) -> bool:
+    """Whether a list goes into a statement as one array parameter (PostgreSQL)."""
+    return bind.dialect.name == "postgresql"
 
 
 def upsert(session: Session, table: Table) -> Insert:

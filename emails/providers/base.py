@@ -77,7 +77,7 @@ class Backend(Protocol):
         ...
 
     # A backend may also have `send_all(envelopes) -> list[str | MailError]`: a wave at once
-    # from the calling thread, each result in order (`delivery.send.send_all` prefers it).
+    # from the calling thread, each result in order (`worker.delivery.send.post` prefers it).
 
     def close(self) -> None:
         """End of a batch: release what only this batch used (an SMTP connection)."""

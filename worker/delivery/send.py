@@ -45,11 +45,8 @@ from typing import NamedTuple
 
 from sqlalchemy import (
     ARRAY,
-    ColumnElement,
-    Connection,
     Text,
     Update,
-    any_,
     bindparam,
     cast,
     func,
@@ -94,7 +91,7 @@ from models import (
     subscribers,
     utcnow,
 )
-from models.db import pages
+from models.db import arrays, listed, pages
 from worker.delivery import policy, ratelimit, reaper, runs
 from worker.ingest import registry
 
@@ -131,26 +128,11 @@ RUNS = SendRun.__table__
 ITEMS = DigestItem.__table__
 PAPERS = Paper.__table__
 SUPPRESSIONS = Suppression.__table__
-# A wave's statements, built once (Core, no ORM: a wave runs a few of them for 64 emails, and
-# building a statement or going through the ORM costs more than PostgreSQL takes to run it).
-IDS = bindparam("ids", expanding=True)
 
 
-def listed(column, name: str, on: bool) -> ColumnElement[bool]:
-    """`column IN :name`; with arrays `on` (PostgreSQL) `column = ANY(:name)`, one array
-    parameter: an expanding IN is rendered into the statement's text anew at every execution,
-    which costs more than the database takes to run it."""
-    if on:
-        return column == any_(bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(bindparam(name, expanding=True))
-
-
-def arrays(conn: Connection) -> bool:
-    """Whether a list goes into a statement as one array (PostgreSQL): the statements keyed
-    by it below."""
-    return conn.dialect.name == "postgresql"
-
-
+# A wave's statements, built once for each `arrays` (Core, no ORM: a wave runs a few of them
+# for 64 emails, and building a statement or going through the ORM costs more than PostgreSQL
+# takes to run it).
 def _claim(on: bool) -> Update:
     return (
         update(DIGESTS)
@@ -183,8 +165,8 @@ def claim(session: Session, run_id: int, digest_ids: list[int], now: datetime) -
     return sorted(rows.scalars())
 
 
-CARDS = (
-    select(
+CARDS = {
+    on: select(
         ITEMS.c.digest_id,
         ITEMS.c.section,
         cast(ITEMS.c.reasons, Text).label("reasons"),  # the text: `reader_lines` keys by it
@@ -193,9 +175,10 @@ CARDS = (
         PAPERS.c.abs_url,
     )
     .join(PAPERS, PAPERS.c.id == ITEMS.c.paper_id)
-    .where(ITEMS.c.digest_id.in_(IDS))
+    .where(listed(ITEMS.c.digest_id, "ids", on))
     .order_by(ITEMS.c.digest_id, ITEMS.c.rank)
-)
+    for on in (False, True)
+}
 FACE_COLUMNS = (
     Paper.id,
     Paper.title,
@@ -226,7 +209,8 @@ Item = tuple[str, str, str, bool, PaperCard]
 def card_rows(session: Session, digest_ids: list[int]) -> dict[int, list[Item]]:
     """Each digest's papers in rank order (plain rows, no ORM objects: a wave reads
     hundreds)."""
-    rows = session.connection().execute(CARDS, {"ids": digest_ids}).all()
+    conn = session.connection()
+    rows = conn.execute(CARDS[arrays(conn)], {"ids": digest_ids}).all()
     faces = {key: FACES.get(key) for key in {(pid, at) for _, _, _, pid, at, _ in rows}}
     missing = {key for key, face in faces.items() if face is None}
     if missing:
@@ -376,8 +360,8 @@ WAVE_READER = (
     READERS.c.frequency,
     READERS.c.timezone,
 )
-WAVE = (
-    select(
+WAVE = {
+    on: select(
         *WAVE_DIGEST,
         *WAVE_READER,
         select(SUPPRESSIONS.c.email)
@@ -386,9 +370,10 @@ WAVE = (
         .label("suppressed"),
     )
     .join(READERS, READERS.c.id == DIGESTS.c.subscriber_id)
-    .where(DIGESTS.c.id.in_(IDS))
+    .where(listed(DIGESTS.c.id, "ids", on))
     .order_by(DIGESTS.c.id)
-)
+    for on in (False, True)
+}
 
 
 def load(
@@ -398,7 +383,8 @@ def load(
     ORM objects cost more than the rendering), and the ones settled here: skipped because the
     reader left or the address is suppressed since planning, or failed because they cannot be
     rendered."""
-    rows = session.connection().execute(WAVE, {"ids": digest_ids}).all()
+    conn = session.connection()
+    rows = conn.execute(WAVE[arrays(conn)], {"ids": digest_ids}).all()
     items = card_rows(session, digest_ids)
     secret = settings.signing_key()
     jobs, settled = [], []
